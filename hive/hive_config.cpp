@@ -1,0 +1,226 @@
+#include "hive/hive_config.h"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace rbee::hive {
+namespace {
+
+Error key_error(std::string_view key, std::string_view what) {
+  return make_error(std::string(key) + " " + std::string(what));
+}
+
+Status check_keys(const toml::table& t, std::string_view prefix, const std::set<std::string>& known) {
+  for (auto&& [k, v] : t) {
+    if (!known.count(std::string(k.str())))
+      return make_error("unknown key " + std::string(prefix) + "." + std::string(k.str()));
+  }
+  return Ok{};
+}
+
+Status read_string(const toml::table& t, std::string_view prefix, const char* key, std::string& out) {
+  auto n = t[key];
+  if (!n) return Ok{};
+  auto s = n.value<std::string>();
+  if (!s) return key_error(std::string(prefix) + "." + key, "must be a string");
+  out = *s;
+  return Ok{};
+}
+
+template <class T>
+Status read_uint(const toml::table& t, std::string_view prefix, const char* key, int64_t min,
+                 int64_t max, T& out) {
+  auto n = t[key];
+  if (!n) return Ok{};
+  auto v = n.value<int64_t>();
+  if (!n.is_integer() || !v || *v < min || *v > max)
+    return key_error(std::string(prefix) + "." + key,
+                     "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+  out = static_cast<T>(*v);
+  return Ok{};
+}
+
+Result<ServiceSpec> parse_service(std::string name, const toml::table& t) {
+  const std::string p = "services." + name;
+  ServiceSpec s;
+  s.name = name;
+  if (auto st = check_keys(t, p, {"command", "base_port", "env", "restart", "memory_max", "cpu_max",
+                                  "pids_max", "gpus", "working_directory"});
+      !st)
+    return st.error();
+  const auto* cmd = t["command"].as_array();
+  if (!cmd || cmd->empty()) return key_error(p + ".command", "must be a non-empty array of strings");
+  for (const auto& el : *cmd) {
+    auto v = el.value<std::string>();
+    if (!v) return key_error(p + ".command", "must be a non-empty array of strings");
+    s.command.push_back(*v);
+  }
+  if (!t["base_port"]) return key_error(p + ".base_port", "is required");
+  if (auto st = read_uint(t, p, "base_port", 1, 65535, s.base_port); !st) return st.error();
+  if (auto e = t["env"]; e) {
+    const auto* et = e.as_table();
+    if (!et) return key_error(p + ".env", "must be a table of strings");
+    for (auto&& [k, v] : *et) {
+      auto sv = v.value<std::string>();
+      if (!sv || k.str().empty() || k.str().find('=') != std::string_view::npos)
+        return key_error(p + ".env." + std::string(k.str()), "must be a string");
+      s.env.emplace(std::string(k.str()), *sv);
+    }
+  }
+  std::string restart = "no";
+  if (auto st = read_string(t, p, "restart", restart); !st) return st.error();
+  if (restart == "no") s.restart = RestartPolicy::no;
+  else if (restart == "on-failure") s.restart = RestartPolicy::on_failure;
+  else return key_error(p + ".restart", "must be \"no\" or \"on-failure\"");
+
+  if (auto m = t["memory_max"]; m) {
+    std::string text = m.is_integer() ? std::to_string(*m.value<int64_t>()) : m.value_or(std::string{});
+    auto r = parse_byte_size(text);
+    if (!r) return key_error(p + ".memory_max", r.error().message);
+    s.memory_max = *r;
+  }
+  if (auto c = t["cpu_max"]; c) {
+    std::string text;
+    if (c.is_integer()) text = std::to_string(*c.value<int64_t>());
+    else if (c.is_floating_point()) text = std::to_string(*c.value<double>());
+    else text = c.value_or(std::string{});
+    auto r = parse_cpu_cores(text);
+    if (!r) return key_error(p + ".cpu_max", r.error().message);
+    s.cpu_max = *r;
+  }
+  if (t["pids_max"]) {
+    uint64_t v = 0;
+    if (auto st = read_uint(t, p, "pids_max", 1, 4194304, v); !st) return st.error();
+    s.pids_max = v;
+  }
+  if (auto g = t["gpus"]; g) {
+    const auto* ga = g.as_array();
+    if (!ga) return key_error(p + ".gpus", "must be an array of GPU indices");
+    for (const auto& el : *ga) {
+      auto v = el.value<int64_t>();
+      if (!el.is_integer() || !v || *v < 0 || *v > 1023)
+        return key_error(p + ".gpus", "must be an array of GPU indices");
+      s.gpus.push_back(static_cast<uint32_t>(*v));
+    }
+  }
+  if (auto st = read_string(t, p, "working_directory", s.working_directory); !st) return st.error();
+  return s;
+}
+
+}  // namespace
+
+bool valid_service_name(std::string_view name) {
+  if (name.empty() || name.size() > 32) return false;
+  if (!(std::isalnum(static_cast<unsigned char>(name[0])))) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<std::optional<uint64_t>> parse_byte_size(std::string_view text) {
+  if (text == "max") return std::optional<uint64_t>{};
+  uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || ptr == text.data())
+    return make_error("must be a size like 512M, 4G or max, not \"" + std::string(text) + "\"");
+  std::string_view unit(ptr, text.data() + text.size() - ptr);
+  int shift = 0;
+  if (unit.empty() || unit == "B") shift = 0;
+  else if (unit == "K" || unit == "KiB") shift = 10;
+  else if (unit == "M" || unit == "MiB") shift = 20;
+  else if (unit == "G" || unit == "GiB") shift = 30;
+  else if (unit == "T" || unit == "TiB") shift = 40;
+  else return make_error("has an unknown unit \"" + std::string(unit) + "\" (use K, M, G or T)");
+  if (shift && n > (UINT64_MAX >> shift)) return make_error("is too large");
+  if (n == 0) return make_error("must be greater than zero");
+  return std::optional<uint64_t>{n << shift};
+}
+
+Result<std::optional<CpuMax>> parse_cpu_cores(std::string_view text) {
+  if (text == "max") return std::optional<CpuMax>{};
+  double cores = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), cores);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || !std::isfinite(cores) ||
+      cores <= 0 || cores > 4096)
+    return make_error("must be a number of cores like 0.5 or 2, or max");
+  CpuMax c;
+  c.quota_us = static_cast<uint64_t>(std::llround(cores * static_cast<double>(c.period_us)));
+  if (c.quota_us < 1000) return make_error("is below the kernel's minimum of 0.01 cores");
+  return std::optional<CpuMax>{c};
+}
+
+Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << source_name << ":" << e.source().begin.line << ": " << e.description();
+    return make_error(msg.str());
+  }
+  for (auto&& [k, v] : root) {
+    if (k != "hive" && k != "services")
+      return make_error("unknown table [" + std::string(k.str()) + "]");
+  }
+  HiveConfig c;
+  if (auto h = root["hive"]; h) {
+    const auto* t = h.as_table();
+    if (!t) return make_error("[hive] must be a table");
+    if (auto st = check_keys(*t, "hive", {"listen", "hive_id", "token_file", "backend",
+                                          "cgroup_root", "interval_ms", "log_dir",
+                                          "stop_timeout_ms", "retention_s", "nvml_library"});
+        !st)
+      return st.error();
+    std::string token_file, cgroup_root, log_dir = c.log_dir.string();
+    for (auto st : {read_string(*t, "hive", "listen", c.listen),
+                    read_string(*t, "hive", "hive_id", c.hive_id),
+                    read_string(*t, "hive", "token_file", token_file),
+                    read_string(*t, "hive", "backend", c.backend),
+                    read_string(*t, "hive", "cgroup_root", cgroup_root),
+                    read_string(*t, "hive", "log_dir", log_dir),
+                    read_uint(*t, "hive", "interval_ms", 100, 60000, c.interval_ms),
+                    read_uint(*t, "hive", "stop_timeout_ms", 0, 600000, c.stop_timeout_ms),
+                    read_uint(*t, "hive", "retention_s", 0, 86400, c.retention_s)}) {
+      if (!st) return st.error();
+    }
+    if (c.backend != "auto" && c.backend != "cgroupfs" && c.backend != "systemd")
+      return make_error("hive.backend must be auto, cgroupfs or systemd");
+    if (c.hive_id.size() > 128) return make_error("hive.hive_id is longer than 128 characters");
+    c.token_file = token_file;
+    c.cgroup_root = cgroup_root;
+    c.log_dir = log_dir;
+  }
+  if (auto s = root["services"]; s) {
+    const auto* t = s.as_table();
+    if (!t) return make_error("[services] must hold [services.NAME] tables");
+    for (auto&& [name, v] : *t) {
+      std::string n(name.str());
+      if (!valid_service_name(n))
+        return make_error("service name \"" + n +
+                          "\" must be 1-32 characters of a-z, 0-9, - and _, starting with a letter or digit");
+      const auto* st = v.as_table();
+      if (!st) return make_error("[services." + n + "] must be a table");
+      auto spec = parse_service(n, *st);
+      if (!spec) return spec.error();
+      c.services.emplace(n, std::move(*spec));
+    }
+  }
+  return c;
+}
+
+Result<HiveConfig> load_hive_config(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) return make_error("cannot read config " + path.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_hive_config(ss.str(), path.string());
+}
+
+}  // namespace rbee::hive

@@ -1,0 +1,58 @@
+#pragma once
+// The Hive's TOML config: the [hive] table and the catalog of [services.NAME] tables.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace rbee::hive {
+
+enum class RestartPolicy { no, on_failure };
+
+struct CpuMax {
+  uint64_t quota_us = 0;  // per period
+  uint64_t period_us = 100000;
+  bool operator==(const CpuMax&) const = default;
+};
+
+struct ServiceSpec {
+  std::string name;
+  std::vector<std::string> command;  // "{port}" is replaced by the worker's port
+  uint16_t base_port = 8000;
+  std::map<std::string, std::string> env;
+  RestartPolicy restart = RestartPolicy::no;
+  std::optional<uint64_t> memory_max;
+  std::optional<CpuMax> cpu_max;
+  std::optional<uint64_t> pids_max;
+  std::vector<uint32_t> gpus;
+  std::string working_directory;
+};
+
+struct HiveConfig {
+  std::string listen;  // empty: 127.0.0.1:7835 without a token, 0.0.0.0:7835 with one
+  std::string hive_id;  // empty: the host name
+  std::filesystem::path token_file;
+  std::string backend = "auto";  // auto | cgroupfs | systemd
+  std::filesystem::path cgroup_root;  // empty: found from the host
+  uint32_t interval_ms = 1000;
+  std::filesystem::path log_dir = "/var/log/rbee";
+  uint32_t stop_timeout_ms = 10000;  // SIGTERM grace before cgroup.kill
+  uint32_t retention_s = 300;        // how long an exited worker stays visible
+  std::map<std::string, ServiceSpec> services;
+};
+
+Result<HiveConfig> parse_hive_config(std::string_view toml_text, std::string_view source_name);
+Result<HiveConfig> load_hive_config(const std::filesystem::path& path);
+
+// "4G", "512M", "1048576", "max" (nullopt). Binary units, as systemd and the kernel use.
+Result<std::optional<uint64_t>> parse_byte_size(std::string_view text);
+// Cores as a number ("1.5") or "max" (nullopt).
+Result<std::optional<CpuMax>> parse_cpu_cores(std::string_view text);
+// A service or instance name that is safe as a cgroup directory and unit name.
+bool valid_service_name(std::string_view name);
+
+}  // namespace rbee::hive

@@ -1,0 +1,116 @@
+#include "queen/queen_config.h"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace rbee::queen {
+namespace {
+
+Result<std::vector<std::string>> string_array(toml::node_view<toml::node> n,
+                                              std::string_view key) {
+  std::vector<std::string> out;
+  if (!n) return out;
+  const auto* arr = n.as_array();
+  if (!arr) return make_error("queen." + std::string(key) + " must be an array of strings");
+  for (const auto& el : *arr) {
+    auto s = el.value<std::string>();
+    if (!s) return make_error("queen." + std::string(key) + " must be an array of strings");
+    out.push_back(*s);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << source_name << ":" << e.source().begin.line << ": " << e.description();
+    return make_error(msg.str());
+  }
+  QueenConfig c;
+  for (auto&& [k, v] : root) {
+    if (k != "queen" && k != "hives") return make_error("unknown table [" + std::string(k.str()) + "]");
+  }
+  auto q = root["queen"];
+  if (q && !q.is_table()) return make_error("[queen] must be a table");
+  if (auto* t = q.as_table()) {
+    for (auto&& [k, v] : *t) {
+      static const char* known[] = {"listen", "advertise_url", "token_file", "ssh_config",
+                                    "hive_port", "include", "exclude", "stale_after_intervals",
+                                    "down_after_intervals"};
+      bool ok = false;
+      for (auto* name : known) ok = ok || k == name;
+      if (!ok) return make_error("unknown key queen." + std::string(k.str()));
+    }
+  }
+  auto str = [&](const char* key, std::string& out) -> Status {
+    auto n = q[key];
+    if (!n) return Ok{};
+    auto s = n.value<std::string>();
+    if (!s) return make_error(std::string("queen.") + key + " must be a string");
+    out = *s;
+    return Ok{};
+  };
+  auto uint = [&](const char* key, uint64_t max, auto& out) -> Status {
+    auto n = q[key];
+    if (!n) return Ok{};
+    auto v = n.value<int64_t>();
+    if (!v || *v < 1 || static_cast<uint64_t>(*v) > max)
+      return make_error(std::string("queen.") + key + " must be an integer from 1 to " +
+                        std::to_string(max));
+    out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
+    return Ok{};
+  };
+  std::string token_file, ssh_config;
+  for (auto s : {str("listen", c.listen), str("advertise_url", c.advertise_url),
+                 str("token_file", token_file), str("ssh_config", ssh_config),
+                 uint("hive_port", 65535, c.hive_port),
+                 uint("stale_after_intervals", 1000, c.stale_after_intervals),
+                 uint("down_after_intervals", 100000, c.down_after_intervals)}) {
+    if (!s) return s.error();
+  }
+  c.token_file = token_file;
+  c.ssh_config = ssh_config;
+  auto inc = string_array(q["include"], "include");
+  if (!inc) return inc.error();
+  c.include = std::move(*inc);
+  auto exc = string_array(q["exclude"], "exclude");
+  if (!exc) return exc.error();
+  c.exclude = std::move(*exc);
+  if (c.down_after_intervals <= c.stale_after_intervals)
+    return make_error("queen.down_after_intervals must be greater than queen.stale_after_intervals");
+
+  if (auto h = root["hives"]; h) {
+    auto* t = h.as_table();
+    if (!t) return make_error("[hives] must hold [hives.ALIAS] tables");
+    for (auto&& [alias, v] : *t) {
+      auto* ht = v.as_table();
+      if (!ht) return make_error("[hives." + std::string(alias.str()) + "] must be a table");
+      HiveOverride o;
+      if (auto p = (*ht)["port"]; p) {
+        auto n = p.value<int64_t>();
+        if (!n || *n < 1 || *n > 65535)
+          return make_error("hives." + std::string(alias.str()) + ".port must be 1-65535");
+        o.port = static_cast<uint16_t>(*n);
+      }
+      c.hives.emplace(std::string(alias.str()), o);
+    }
+  }
+  return c;
+}
+
+Result<QueenConfig> load_queen_config(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) return make_error("cannot read config " + path.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_queen_config(ss.str(), path.string());
+}
+
+}  // namespace rbee::queen

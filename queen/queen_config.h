@@ -1,0 +1,36 @@
+#pragma once
+// The Queen's TOML config: a [queen] table and optional [hives.ALIAS] tables.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace rbee::queen {
+
+struct HiveOverride {
+  std::optional<uint16_t> port;
+};
+
+struct QueenConfig {
+  std::string listen;  // empty: decided from whether a token is configured
+  std::string advertise_url;
+  std::filesystem::path token_file;
+  std::filesystem::path ssh_config;  // empty: ~/.ssh/config
+  uint16_t hive_port = 7835;
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  uint32_t stale_after_intervals = 3;
+  uint32_t down_after_intervals = 10;
+  std::map<std::string, HiveOverride> hives;
+};
+
+// Parses the config text; errors name the key and say what was expected.
+Result<QueenConfig> parse_queen_config(std::string_view toml_text, std::string_view source_name);
+Result<QueenConfig> load_queen_config(const std::filesystem::path& path);
+
+}  // namespace rbee::queen
