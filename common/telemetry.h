@@ -1,0 +1,91 @@
+#pragma once
+// The telemetry snapshot: what a Hive publishes each tick and a Queen ingests.
+// Plain values; optional fields are absent when not measured (never a made-up 0).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rbee::telemetry {
+
+inline constexpr int kSchemaVersion = 1;
+
+enum class WorkerState { starting, ready, stopping, exited, failed, oom, unknown };
+
+std::string_view to_string(WorkerState s);
+std::optional<WorkerState> parse_worker_state(std::string_view s);
+// exited, failed and oom: the worker's cgroup has no process left.
+bool is_terminal(WorkerState s);
+
+struct Worker {
+  std::string service;
+  std::string instance;
+  std::optional<uint16_t> port;
+  std::string cgroup;  // logical path: rbee.slice/<service>/<instance>
+  std::optional<std::string> unit;  // systemd backend only
+  WorkerState state = WorkerState::unknown;
+  std::optional<uint64_t> cpu_usage_usec;
+  std::optional<double> cpu_pct;  // 100 = one core
+  std::optional<uint64_t> rss_bytes;
+  std::optional<uint64_t> working_set_bytes;
+  std::optional<std::string> mem_source;  // "cgroup" or "proc"
+  std::optional<uint64_t> memory_max_bytes;
+  std::vector<int32_t> pids;
+  uint32_t pid_count = 0;
+  std::optional<int32_t> main_pid;
+  std::optional<uint64_t> io_read_bytes;
+  std::optional<uint64_t> io_write_bytes;
+  std::optional<double> io_read_bps;
+  std::optional<double> io_write_bps;
+  std::optional<uint64_t> oom_kills;
+  std::optional<int32_t> exit_code;
+  std::optional<int32_t> signal;
+  std::optional<int64_t> started_at_ms;
+  std::optional<int64_t> exited_at_ms;
+  std::string spawned_by = "external";  // "hive" or "external"
+  uint32_t restarts = 0;
+  std::optional<uint64_t> vram_bytes;
+  std::vector<uint32_t> gpu_indices;
+
+  bool operator==(const Worker&) const = default;
+};
+
+struct Host {
+  std::string hostname;
+  uint32_t cpus = 0;
+  std::optional<uint64_t> memory_total_bytes;
+  std::optional<uint64_t> memory_available_bytes;
+  std::optional<double> load1, load5, load15;
+
+  bool operator==(const Host&) const = default;
+};
+
+struct Gpu {
+  uint32_t index = 0;
+  std::string uuid;
+  std::string name;
+  std::optional<uint64_t> memory_total_bytes;
+  std::optional<uint64_t> memory_used_bytes;
+  std::optional<double> util_pct;
+  std::optional<double> temperature_c;
+
+  bool operator==(const Gpu&) const = default;
+};
+
+struct Snapshot {
+  int schema_version = kSchemaVersion;
+  std::string hive_id;
+  std::string instance_id;  // new on every Hive start
+  uint64_t seq = 0;
+  int64_t timestamp_ms = 0;
+  uint32_t interval_ms = 1000;
+  std::string backend;
+  Host host;
+  std::vector<Gpu> gpus;
+  std::vector<Worker> workers;
+
+  bool operator==(const Snapshot&) const = default;
+};
+
+}  // namespace rbee::telemetry

@@ -1,0 +1,113 @@
+#include "hive/cgroupfs_backend.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/sys/cgroup.h"
+#include "common/sys/file.h"
+#include "hive/cgroup_files.h"
+
+namespace rbee::hive {
+namespace {
+
+const std::vector<std::string> kWanted = {"cpu", "memory", "pids", "io"};
+
+bool has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
+
+Status CgroupfsBackend::prepare() {
+  if (auto st = sys::make_dir_at(root_fd_, std::string(kSliceDir)); !st) return st;
+  // Controllers must be enabled at every level from the root's children down to the workers.
+  auto offered = sys::available_controllers(root_fd_);
+  std::vector<std::string> want;
+  for (const auto& c : kWanted) {
+    if (has(offered, c)) want.push_back(c);
+  }
+  sys::enable_controllers(root_fd_, want);
+  auto slice = sys::open_dir_at(root_fd_, std::string(kSliceDir));
+  if (!slice) return slice.error();
+  controllers_ = sys::available_controllers(slice->get());
+  sys::enable_controllers(slice->get(), controllers_);
+  return Ok{};
+}
+
+std::vector<std::string> CgroupfsBackend::apply_limits(int fd, const ServiceSpec& s) {
+  std::vector<std::string> warnings;
+  auto put = [&](const char* ctrl, const char* file, const std::string& value, const char* key) {
+    if (!has(controllers_, ctrl)) {
+      warnings.push_back(std::string(key) + " not applied: the " + ctrl +
+                         " controller is not available in this cgroup tree");
+      return;
+    }
+    if (auto st = sys::write_file_at(fd, file, value); !st)
+      warnings.push_back(std::string(key) + " not applied: " + st.error().message);
+  };
+  if (s.memory_max) put("memory", "memory.max", std::to_string(*s.memory_max), "memory_max");
+  if (s.cpu_max)
+    put("cpu", "cpu.max",
+        std::to_string(s.cpu_max->quota_us) + " " + std::to_string(s.cpu_max->period_us), "cpu_max");
+  if (s.pids_max) put("pids", "pids.max", std::to_string(*s.pids_max), "pids_max");
+  return warnings;
+}
+
+Result<Launched> CgroupfsBackend::launch(const LaunchPlan& plan, int64_t started_at_ms) {
+  const std::string svc_dir = std::string(kSliceDir) + "/" + plan.id.service;
+  const std::string rel = worker_cgroup_path(Layout::cgroupfs, plan.id);
+  if (auto st = sys::make_dir_at(root_fd_, svc_dir); !st) return st.error();
+  if (auto svc = sys::open_dir_at(root_fd_, svc_dir))
+    sys::enable_controllers(svc->get(), controllers_);
+  if (auto st = sys::make_dir_at(root_fd_, rel); !st) return st.error();
+  auto cg = sys::open_dir_at(root_fd_, rel);
+  if (!cg) return cg.error();
+
+  Launched out;
+  if (plan.service) out.warnings = apply_limits(cg->get(), *plan.service);
+  (void)sys::set_xattr(cg->get(), kXattrSpawnedBy, "hive");
+  (void)sys::set_xattr(cg->get(), kXattrStartedAt, std::to_string(started_at_ms));
+  ::fremovexattr(cg->get(), kXattrExit);
+
+  std::error_code ec;
+  std::filesystem::create_directories(plan.log_file.parent_path(), ec);
+  sys::UniqueFd log(::open(plan.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!log) {
+    remove(plan.id);
+    return make_error("cannot open log file " + plan.log_file.string() + ": " + strerror(errno));
+  }
+  sys::SpawnSpec spec{plan.argv, plan.env, cg->get(), log.get(), plan.working_directory};
+  auto child = sys::spawn_in_cgroup(spec);
+  if (!child) {
+    remove(plan.id);
+    return child.error();
+  }
+  (void)sys::set_xattr(cg->get(), kXattrMainPid, std::to_string(child->pid));
+  out.child = std::move(*child);
+  return out;
+}
+
+void CgroupfsBackend::signal_all(int cgroup_fd, int sig) {
+  auto procs = sys::read_file_at(cgroup_fd, "cgroup.procs", 1 << 20);
+  if (!procs) return;
+  for (int32_t pid : parse_pid_list(*procs)) {
+    // A pidfd pins the process we read from cgroup.procs, so a recycled pid is never signalled.
+    if (auto fd = sys::open_pidfd(pid)) (void)sys::send_signal(fd->get(), sig);
+  }
+}
+
+Status CgroupfsBackend::kill_all(int cgroup_fd) { return sys::kill_cgroup(cgroup_fd); }
+
+void CgroupfsBackend::remove(const WorkerId& id) {
+  (void)sys::remove_dir_at(root_fd_, worker_cgroup_path(Layout::cgroupfs, id));
+  // The service directory goes too once its last worker is gone; EBUSY/ENOTEMPTY just means not yet.
+  ::unlinkat(root_fd_, (std::string(kSliceDir) + "/" + id.service).c_str(), AT_REMOVEDIR);
+}
+
+}  // namespace rbee::hive

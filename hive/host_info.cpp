@@ -1,0 +1,95 @@
+#include "hive/host_info.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "common/sys/file.h"
+#include "hive/proc_files.h"
+
+namespace rbee::hive {
+namespace {
+
+std::optional<std::string> read_proc(const std::string& path, std::size_t max = 64 * 1024) {
+  auto r = sys::read_file_at(AT_FDCWD, path.c_str(), max);
+  if (!r) return std::nullopt;
+  return std::move(*r);
+}
+
+uint64_t boot_time_ms() {
+  static const uint64_t value = [] {
+    auto text = read_proc("/proc/stat", 1 << 20);
+    if (!text) return uint64_t{0};
+    auto b = parse_btime(*text);
+    return b ? *b * 1000 : 0;
+  }();
+  return value;
+}
+
+}  // namespace
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+telemetry::Host read_host() {
+  telemetry::Host h;
+  h.hostname = host_name();
+  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  h.cpus = n > 0 ? static_cast<uint32_t>(n) : 0;
+  if (auto m = read_proc("/proc/meminfo")) {
+    auto info = parse_meminfo(*m);
+    h.memory_total_bytes = info.total_bytes;
+    h.memory_available_bytes = info.available_bytes;
+  }
+  if (auto l = read_proc("/proc/loadavg")) {
+    if (auto load = parse_loadavg(*l)) {
+      h.load1 = load->load1;
+      h.load5 = load->load5;
+      h.load15 = load->load15;
+    }
+  }
+  return h;
+}
+
+std::optional<uint64_t> process_memory_bytes(pid_t pid) {
+  const std::string base = "/proc/" + std::to_string(pid);
+  if (auto text = read_proc(base + "/smaps_rollup")) {
+    auto s = parse_smaps_rollup(*text);
+    if (s.pss_bytes) return s.pss_bytes;
+  }
+  if (auto text = read_proc(base + "/statm")) {
+    if (auto s = parse_statm(*text))
+      return s->resident_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> process_start_ms(pid_t pid) {
+  auto text = read_proc("/proc/" + std::to_string(pid) + "/stat");
+  if (!text) return std::nullopt;
+  auto st = parse_proc_stat(*text);
+  uint64_t boot = boot_time_ms();
+  if (!st || boot == 0) return std::nullopt;
+  static const long ticks = ::sysconf(_SC_CLK_TCK);
+  return static_cast<int64_t>(boot + st->starttime_ticks * 1000 / static_cast<uint64_t>(ticks));
+}
+
+std::optional<int32_t> process_parent(pid_t pid) {
+  auto text = read_proc("/proc/" + std::to_string(pid) + "/stat");
+  if (!text) return std::nullopt;
+  auto st = parse_proc_stat(*text);
+  if (!st) return std::nullopt;
+  return st->ppid;
+}
+
+}  // namespace rbee::hive

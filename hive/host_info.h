@@ -1,0 +1,22 @@
+#pragma once
+// The host part of a snapshot: CPUs, memory, load; and process facts read from /proc.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/telemetry.h"
+
+namespace rbee::hive {
+
+std::string host_name();
+telemetry::Host read_host();
+// Proportional set size of one process in bytes (smaps_rollup), statm's resident set as fallback.
+std::optional<uint64_t> process_memory_bytes(pid_t pid);
+// Wall-clock start of a process in ms since the epoch, from /proc/PID/stat and the boot time.
+std::optional<int64_t> process_start_ms(pid_t pid);
+std::optional<int32_t> process_parent(pid_t pid);
+int64_t now_ms();
+
+}  // namespace rbee::hive

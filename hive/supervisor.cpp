@@ -1,0 +1,564 @@
+#include "hive/supervisor.h"
+
+#include <signal.h>
+#include <sys/xattr.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "common/sys/cgroup.h"
+#include "common/sys/sock_diag.h"
+#include "common/sys/spawn.h"
+#include "hive/host_info.h"
+#include "hive/port_allocator.h"
+#include "hive/rates.h"
+
+namespace rbee::hive {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using telemetry::WorkerState;
+
+namespace {
+
+constexpr std::size_t kMaxReportedPids = 4096;
+
+std::optional<int64_t> parse_i64(std::optional<std::string> s) {
+  if (!s) return std::nullopt;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+  if (ec != std::errc{} || p != s->data() + s->size()) return std::nullopt;
+  return v;
+}
+
+std::string substitute_port(std::string arg, const std::string& port) {
+  const std::string token = "{port}";
+  for (auto pos = arg.find(token); pos != std::string::npos; pos = arg.find(token, pos + port.size()))
+    arg.replace(pos, token.size(), port);
+  return arg;
+}
+
+}  // namespace
+
+struct Supervisor::Tracked {
+  WorkerId id;
+  std::optional<WorkerCgroup> cg;
+  telemetry::Worker view;
+  std::string spawned_by = "external";
+  std::optional<int64_t> started_at_ms;
+  std::optional<int32_t> main_pid;
+  std::unique_ptr<asio::posix::stream_descriptor> main_watch;  // owns the main process's pidfd
+  bool is_child = false;
+  bool stop_requested = false;
+  std::optional<int> exit_code, signal;
+  std::optional<int64_t> exited_at_ms;
+  std::optional<Clock::time_point> empty_since;
+  std::optional<uint64_t> oom_base;
+  uint32_t restarts = 0;
+  // The base of the rates: the reading at least half an interval old.
+  std::optional<uint64_t> base_cpu, base_io_r, base_io_w;
+  Clock::time_point base_time{};
+  std::vector<std::function<void(std::optional<ApiError>)>> stop_waiters;
+  std::unique_ptr<asio::steady_timer> kill_timer, restart_timer;
+  bool seen = true;
+};
+
+Supervisor::Supervisor(asio::io_context& io, const HiveConfig& config, sys::UniqueFd root_fd,
+                       std::filesystem::path root_path)
+    : io_(io),
+      config_(config),
+      root_fd_(std::move(root_fd)),
+      root_path_(std::move(root_path)),
+      backend_(root_fd_.get(), root_path_) {}
+
+Supervisor::~Supervisor() = default;
+
+Status Supervisor::start() {
+  if (auto st = backend_.prepare(); !st) return st;
+  auto ino = sys::Inotify::create();
+  if (!ino) return ino.error();
+  inotify_.emplace(std::move(*ino));
+  inotify_watch_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(inotify_->fd()));
+  on_inotify();
+  walk_tree();
+  return Ok{};
+}
+
+void Supervisor::changed() {
+  if (on_change) on_change();
+}
+
+void Supervisor::on_inotify() {
+  inotify_watch_->async_wait(asio::posix::stream_descriptor::wait_read,
+                             [this](boost::system::error_code ec) {
+                               if (ec) return;
+                               bool any = inotify_->read_events([](const sys::Inotify::Event&) {});
+                               if (any) changed();
+                               on_inotify();
+                             });
+}
+
+void Supervisor::watch_dir(const std::string& rel) {
+  if (watched_dirs_.count(rel)) return;
+  auto wd = inotify_->add_watch((root_path_ / rel).string(), IN_CREATE | IN_DELETE | IN_ONLYDIR);
+  if (wd) watched_dirs_.emplace(rel, *wd);
+}
+
+void Supervisor::walk_tree() {
+  for (auto& [id, t] : workers_) t->seen = false;
+  const std::string slice(kSliceDir);
+  watch_dir(slice);
+  std::error_code ec;
+  for (const auto& svc : std::filesystem::directory_iterator(root_path_ / slice, ec)) {
+    if (!svc.is_directory(ec)) continue;
+    auto service = service_from_dir(Layout::cgroupfs, svc.path().filename().string());
+    if (!service) continue;
+    watch_dir(slice + "/" + svc.path().filename().string());
+    std::error_code ec2;
+    for (const auto& inst : std::filesystem::directory_iterator(svc.path(), ec2)) {
+      if (!inst.is_directory(ec2)) continue;
+      auto instance = instance_from_dir(Layout::cgroupfs, *service, inst.path().filename().string());
+      if (!instance) continue;
+      WorkerId id{*service, *instance};
+      auto it = workers_.find(id);
+      if (it == workers_.end()) {
+        adopt(id);
+        it = workers_.find(id);
+        if (it == workers_.end()) continue;
+      }
+      it->second->seen = true;
+    }
+  }
+  // Forget workers whose cgroup someone else removed; their stop waiters are done too.
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (it->second->seen) {
+      ++it;
+      continue;
+    }
+    for (auto& w : it->second->stop_waiters) w(std::nullopt);
+    for (auto dir_it = watched_dirs_.begin(); dir_it != watched_dirs_.end();) {
+      if (dir_it->first == worker_cgroup_path(Layout::cgroupfs, it->first)) {
+        inotify_->remove_watch(dir_it->second);
+        dir_it = watched_dirs_.erase(dir_it);
+      } else {
+        ++dir_it;
+      }
+    }
+    it = workers_.erase(it);
+  }
+}
+
+void Supervisor::adopt(const WorkerId& id) {
+  const std::string rel = worker_cgroup_path(Layout::cgroupfs, id);
+  auto cg = WorkerCgroup::open(root_fd_.get(), rel);
+  if (!cg) return;  // vanished already, or not a cgroup
+  auto t = std::make_unique<Tracked>();
+  t->id = id;
+  int dfd = cg->dir_fd();
+  if (auto by = sys::get_xattr(dfd, kXattrSpawnedBy); by && *by == "hive") t->spawned_by = "hive";
+  t->started_at_ms = parse_i64(sys::get_xattr(dfd, kXattrStartedAt));
+  if (auto exit = sys::get_xattr(dfd, kXattrExit)) {
+    if (exit->starts_with("code ")) t->exit_code = parse_i64(exit->substr(5));
+    if (exit->starts_with("signal ")) t->signal = parse_i64(exit->substr(7));
+  }
+  auto reading = cg->read();
+  if (reading.memory_events) t->oom_base = reading.memory_events->oom_kill;
+  auto marked_main = parse_i64(sys::get_xattr(dfd, kXattrMainPid));
+  const auto& pids = reading.pids;
+  std::optional<int32_t> main;
+  if (marked_main && std::find(pids.begin(), pids.end(), *marked_main) != pids.end()) {
+    main = static_cast<int32_t>(*marked_main);
+  } else if (!pids.empty()) {
+    // No mark: the main process is the root of the cgroup's process tree (oldest on a tie).
+    std::set<int32_t> members(pids.begin(), pids.end());
+    for (int32_t pid : pids) {
+      auto parent = process_parent(pid);
+      if (parent && members.count(*parent)) continue;
+      if (!main || process_start_ms(pid) < process_start_ms(*main)) main = pid;
+    }
+  }
+  t->main_pid = main;
+  if (!t->started_at_ms && main) t->started_at_ms = process_start_ms(*main);
+  if (auto w = inotify_->add_watch((root_path_ / rel / "cgroup.events").string(), IN_MODIFY)) {
+    watched_dirs_[rel] = *w;
+  }
+  t->cg.emplace(std::move(*cg));
+  if (main && t->spawned_by == "hive") {
+    if (auto fd = sys::open_pidfd(*main)) watch_main(*t, std::move(*fd), false);
+  }
+  workers_.emplace(id, std::move(t));
+}
+
+void Supervisor::watch_main(Tracked& t, sys::UniqueFd pidfd, bool is_child) {
+  t.is_child = is_child;
+  t.main_watch = std::make_unique<asio::posix::stream_descriptor>(io_, pidfd.release());
+  WorkerId id = t.id;
+  t.main_watch->async_wait(asio::posix::stream_descriptor::wait_read,
+                           [this, id](boost::system::error_code ec) {
+                             if (!ec) on_main_exit(id);
+                           });
+}
+
+void Supervisor::on_main_exit(const WorkerId& id) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return;
+  Tracked& t = *it->second;
+  if (t.is_child && t.main_watch) {
+    if (auto st = sys::reap(t.main_watch->native_handle()); st && st->exited) {
+      if (st->signal) t.signal = st->signal;
+      else t.exit_code = st->code;
+    }
+  }
+  t.main_watch.reset();
+  t.exited_at_ms = now_ms();
+  if (t.cg) {
+    if (t.exit_code)
+      (void)sys::set_xattr(t.cg->dir_fd(), kXattrExit, "code " + std::to_string(*t.exit_code));
+    else if (t.signal)
+      (void)sys::set_xattr(t.cg->dir_fd(), kXattrExit, "signal " + std::to_string(*t.signal));
+    // As with a service unit: when the main process goes, the rest of the worker goes with it.
+    (void)backend_.kill_all(t.cg->dir_fd());
+  }
+  changed();
+}
+
+std::map<uint16_t, std::set<uint64_t>> Supervisor::listeners() const {
+  std::map<uint16_t, std::set<uint64_t>> out;
+  if (auto socks = sys::list_tcp_listeners()) {
+    for (const auto& s : *socks) out[s.port].insert(s.cgroup_id);
+  }
+  return out;
+}
+
+void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>>& listening,
+                         Clock::time_point now) {
+  auto& v = t.view;
+  const bool was_terminal = telemetry::is_terminal(v.state) && v.state != WorkerState::unknown &&
+                            t.empty_since.has_value();
+  v.service = t.id.service;
+  v.instance = t.id.instance;
+  v.port = port_of(t.id.instance);
+  v.cgroup = logical_cgroup(t.id);
+  v.spawned_by = t.spawned_by;
+  v.started_at_ms = t.started_at_ms;
+  v.restarts = t.restarts;
+  if (!t.cg) return;
+  CgroupReading r = t.cg->read();
+  if (r.gone) return;
+
+  v.cpu_usage_usec = r.cpu.usage_usec;
+  const uint64_t wall = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(now - t.base_time).count());
+  // Rates over a window of at least half an interval: an event-driven resample moments after a
+  // tick would otherwise give a noisy figure.
+  const bool window_ok = t.base_time == Clock::time_point{} ||
+                         wall * 2 >= static_cast<uint64_t>(config_.interval_ms) * 1000;
+  if (window_ok) {
+    v.cpu_pct = cpu_percent(t.base_cpu, r.cpu.usage_usec, wall);
+    std::optional<uint64_t> io_r, io_w;
+    if (r.io) io_r = r.io->rbytes, io_w = r.io->wbytes;
+    v.io_read_bps = byte_rate(t.base_io_r, io_r, wall);
+    v.io_write_bps = byte_rate(t.base_io_w, io_w, wall);
+    t.base_cpu = r.cpu.usage_usec;
+    t.base_io_r = io_r;
+    t.base_io_w = io_w;
+    t.base_time = now;
+  }
+  if (r.io) {
+    v.io_read_bytes = r.io->rbytes;
+    v.io_write_bytes = r.io->wbytes;
+  } else {
+    v.io_read_bytes.reset();
+    v.io_write_bytes.reset();
+  }
+
+  if (r.memory_current) {
+    const auto& ms = r.memory_stat;
+    if (ms && ms->anon) v.rss_bytes = *ms->anon + ms->file_mapped.value_or(0);
+    v.working_set_bytes = working_set(r.memory_current, ms ? ms->inactive_file : std::nullopt);
+    v.mem_source = "cgroup";
+  } else if (!r.pids.empty()) {
+    // No memory controller here (hybrid hosts): sum the processes' proportional set sizes.
+    uint64_t sum = 0;
+    bool any = false;
+    for (int32_t pid : r.pids) {
+      if (auto b = process_memory_bytes(pid)) sum += *b, any = true;
+    }
+    v.rss_bytes = any ? std::optional<uint64_t>(sum) : std::nullopt;
+    v.working_set_bytes.reset();
+    v.mem_source = any ? std::optional<std::string>("proc") : std::nullopt;
+  } else {
+    v.rss_bytes.reset();
+    v.working_set_bytes.reset();
+    v.mem_source.reset();
+  }
+  if (r.memory_max && !r.memory_max->unlimited) v.memory_max_bytes = r.memory_max->value;
+  else v.memory_max_bytes.reset();
+  if (r.memory_events) {
+    v.oom_kills = r.memory_events->oom_kill;
+    if (!t.oom_base) t.oom_base = r.memory_events->oom_kill;
+  } else {
+    v.oom_kills.reset();
+  }
+
+  v.pid_count = static_cast<uint32_t>(r.pids.size());
+  v.pids.assign(r.pids.begin(), r.pids.begin() + std::min(r.pids.size(), kMaxReportedPids));
+  if (t.main_pid && std::find(r.pids.begin(), r.pids.end(), *t.main_pid) == r.pids.end() &&
+      t.spawned_by == "external")
+    t.main_pid.reset();
+  if (!t.main_pid && !r.pids.empty() && t.spawned_by == "external") t.main_pid = r.pids.front();
+  v.main_pid = r.events.populated ? t.main_pid : std::nullopt;
+
+  StateInputs in;
+  in.populated = r.events.populated;
+  in.stopping = t.stop_requested;
+  in.stopped_by_request = t.stop_requested;
+  in.has_port = v.port.has_value();
+  if (v.port) {
+    auto it = listening.find(*v.port);
+    in.listening = it != listening.end() &&
+                   (it->second.count(t.cg->id()) > 0 || it->second.count(0) > 0);
+  }
+  in.exit_code = t.exit_code;
+  in.signal = t.signal;
+  if (r.memory_events && t.oom_base) in.oom_kills_since_start = r.memory_events->oom_kill - *t.oom_base;
+  v.state = derive_state(in);
+  if (!in.has_port && in.populated && !in.stopping) v.state = WorkerState::ready;
+
+  if (telemetry::is_terminal(v.state)) {
+    v.exit_code = t.exit_code;
+    v.signal = t.signal;
+    if (!t.exited_at_ms) t.exited_at_ms = now_ms();
+    v.exited_at_ms = t.exited_at_ms;
+    v.cpu_pct.reset();
+    v.io_read_bps.reset();
+    v.io_write_bps.reset();
+    if (!t.empty_since) t.empty_since = now;
+    if (!was_terminal) after_exit(t);
+  } else {
+    v.exit_code.reset();
+    v.signal.reset();
+    v.exited_at_ms.reset();
+    t.empty_since.reset();
+  }
+}
+
+void Supervisor::after_exit(Tracked& t) {
+  if (t.kill_timer) t.kill_timer->cancel();
+  auto waiters = std::move(t.stop_waiters);
+  t.stop_waiters.clear();
+  for (auto& w : waiters) w(std::nullopt);
+  if (!t.stop_requested && (t.view.state == WorkerState::failed || t.view.state == WorkerState::oom))
+    schedule_restart(t);
+}
+
+void Supervisor::schedule_restart(Tracked& t) {
+  if (t.spawned_by != "hive") return;
+  auto spec = config_.services.find(t.id.service);
+  if (spec == config_.services.end() || spec->second.restart != RestartPolicy::on_failure) return;
+  auto req = last_requests_.find(t.id);
+  if (req == last_requests_.end()) return;  // adopted: the request that made it is not known
+  const auto delay = std::chrono::seconds(1u << std::min(t.restarts, 5u));  // 1 s .. 32 s
+  t.restart_timer = std::make_unique<asio::steady_timer>(io_, delay);
+  WorkerId id = t.id;
+  t.restart_timer->async_wait([this, id](boost::system::error_code ec) {
+    if (ec) return;
+    auto it = workers_.find(id);
+    if (it == workers_.end() || it->second->stop_requested ||
+        !telemetry::is_terminal(it->second->view.state))
+      return;
+    auto spec = config_.services.find(id.service);
+    auto req = last_requests_.find(id);
+    if (spec == config_.services.end() || req == last_requests_.end()) return;
+    uint32_t restarts = it->second->restarts + 1;
+    if (!tcp_port_free(*port_of(id.instance))) return;  // someone took the port meanwhile
+    (void)launch(spec->second, id, req->second, restarts);
+  });
+}
+
+void Supervisor::expire(Clock::time_point now) {
+  const auto keep = std::chrono::seconds(config_.retention_s);
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    Tracked& t = *it->second;
+    bool restart_pending = t.restart_timer && !t.stop_requested &&
+                           t.restart_timer->expiry() > Clock::now();
+    if (t.empty_since && now - *t.empty_since >= keep && !restart_pending) {
+      WorkerId id = it->first;
+      if (auto w = watched_dirs_.find(worker_cgroup_path(Layout::cgroupfs, id));
+          w != watched_dirs_.end()) {
+        inotify_->remove_watch(w->second);
+        watched_dirs_.erase(w);
+      }
+      it = workers_.erase(it);
+      backend_.remove(id);
+      last_requests_.erase(id);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::vector<telemetry::Worker> Supervisor::sample() {
+  const auto now = Clock::now();
+  expire(now);
+  walk_tree();
+  const auto listening = listeners();
+  std::vector<telemetry::Worker> out;
+  out.reserve(workers_.size());
+  for (auto& [id, t] : workers_) {
+    measure(*t, listening, now);
+    out.push_back(t->view);
+  }
+  return out;
+}
+
+bool Supervisor::any_starting() const {
+  for (const auto& [id, t] : workers_) {
+    if (t->view.state == WorkerState::starting) return true;
+  }
+  return false;
+}
+
+bool Supervisor::readiness_changed() {
+  const auto listening = listeners();
+  for (const auto& [id, t] : workers_) {
+    if (t->view.state != WorkerState::starting || !t->view.port || !t->cg) continue;
+    auto it = listening.find(*t->view.port);
+    if (it != listening.end() && (it->second.count(t->cg->id()) || it->second.count(0))) return true;
+  }
+  return false;
+}
+
+std::set<uint16_t> Supervisor::ports_held() const {
+  std::set<uint16_t> held;
+  for (const auto& [id, t] : workers_) {
+    auto port = port_of(id.instance);
+    if (port && !telemetry::is_terminal(t->view.state)) held.insert(*port);
+  }
+  return held;
+}
+
+SpawnOutcome Supervisor::spawn(const api::SpawnRequest& req) {
+  SpawnOutcome out;
+  auto spec = config_.services.find(req.service);
+  if (spec == config_.services.end()) {
+    std::string known;
+    for (const auto& [name, s] : config_.services) known += (known.empty() ? "" : ", ") + name;
+    out.error = ApiError{404, "unknown service \"" + req.service + "\" (the catalog has: " +
+                                  (known.empty() ? "nothing" : known) + ")"};
+    return out;
+  }
+  for (const auto& [name, value] : req.env) {
+    if (name.starts_with("LD_") || name.starts_with("RBEE_")) {
+      out.error = ApiError{400, "env." + name + " may not be set by a request"};
+      return out;
+    }
+  }
+  auto choice = choose_port(spec->second.base_port, req.port, ports_held(), tcp_port_free);
+  if (!choice.port) {
+    out.error = ApiError{choice.error.conflict ? 409u : 503u, choice.error.message};
+    return out;
+  }
+  WorkerId id{req.service, std::to_string(*choice.port)};
+  if (auto it = workers_.find(id); it != workers_.end()) {
+    // An exited worker kept for its retention period gives way to the new one.
+    if (it->second->restart_timer) it->second->restart_timer->cancel();
+    workers_.erase(it);
+  }
+  return launch(spec->second, id, req, 0);
+}
+
+SpawnOutcome Supervisor::launch(const ServiceSpec& spec, const WorkerId& id,
+                                const api::SpawnRequest& req, uint32_t restarts) {
+  SpawnOutcome out;
+  LaunchPlan plan;
+  plan.id = id;
+  plan.service = &spec;
+  for (const auto& a : spec.command) plan.argv.push_back(substitute_port(a, id.instance));
+  for (const auto& a : req.args) plan.argv.push_back(substitute_port(a, id.instance));
+  std::map<std::string, std::string> env;
+  for (const char* name : {"PATH", "HOME", "LANG", "TZ", "USER"}) {
+    if (const char* v = ::getenv(name)) env[name] = v;
+  }
+  if (!env.count("PATH")) env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+  for (const auto& [k, v] : spec.env) env[k] = v;
+  for (const auto& [k, v] : req.env) env[k] = v;
+  env["RBEE_SERVICE"] = id.service;
+  env["RBEE_INSTANCE"] = id.instance;
+  env["RBEE_PORT"] = id.instance;
+  const auto& gpus = req.gpus ? *req.gpus : spec.gpus;
+  if (!gpus.empty()) {
+    std::string list;
+    for (auto g : gpus) list += (list.empty() ? "" : ",") + std::to_string(g);
+    env["CUDA_VISIBLE_DEVICES"] = list;
+  }
+  for (const auto& [k, v] : env) plan.env.push_back(k + "=" + v);
+  plan.log_file = config_.log_dir / id.service / (id.instance + ".log");
+  plan.working_directory = spec.working_directory;
+
+  const int64_t started = now_ms();
+  auto launched = backend_.launch(plan, started);
+  if (!launched) {
+    out.error = ApiError{500, launched.error().message};
+    return out;
+  }
+  const std::string rel = worker_cgroup_path(Layout::cgroupfs, id);
+  auto cg = WorkerCgroup::open(root_fd_.get(), rel);
+  if (!cg) {
+    out.error = ApiError{500, cg.error().message};
+    return out;
+  }
+  auto t = std::make_unique<Tracked>();
+  t->id = id;
+  t->spawned_by = "hive";
+  t->started_at_ms = started;
+  t->main_pid = launched->child.pid;
+  t->restarts = restarts;
+  if (auto w = inotify_->add_watch((root_path_ / rel / "cgroup.events").string(), IN_MODIFY))
+    watched_dirs_[rel] = *w;
+  t->cg.emplace(std::move(*cg));
+  watch_main(*t, std::move(launched->child.pidfd), true);
+  Tracked& ref = *t;
+  workers_[id] = std::move(t);
+  last_requests_[id] = req;
+  measure(ref, {}, Clock::now());
+  out.worker = ref.view;
+  out.warnings = std::move(launched->warnings);
+  changed();
+  return out;
+}
+
+void Supervisor::stop(const WorkerId& id, std::function<void(std::optional<ApiError>)> done) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) {
+    done(ApiError{404, "no worker " + id.key()});
+    return;
+  }
+  Tracked& t = *it->second;
+  t.stop_requested = true;
+  if (t.restart_timer) t.restart_timer->cancel();
+  if (telemetry::is_terminal(t.view.state) || !t.cg) {
+    done(std::nullopt);
+    return;
+  }
+  t.stop_waiters.push_back(std::move(done));
+  backend_.signal_all(t.cg->dir_fd(), SIGTERM);
+  t.kill_timer = std::make_unique<asio::steady_timer>(
+      io_, std::chrono::milliseconds(config_.stop_timeout_ms));
+  WorkerId key = id;
+  t.kill_timer->async_wait([this, key](boost::system::error_code ec) {
+    if (ec) return;
+    auto it = workers_.find(key);
+    if (it != workers_.end() && it->second->cg) (void)backend_.kill_all(it->second->cg->dir_fd());
+  });
+  changed();
+}
+
+std::optional<std::filesystem::path> Supervisor::log_file(const WorkerId& id) const {
+  auto p = config_.log_dir / id.service / (id.instance + ".log");
+  std::error_code ec;
+  if (!std::filesystem::exists(p, ec)) return std::nullopt;
+  return p;
+}
+
+}  // namespace rbee::hive

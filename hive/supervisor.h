@@ -1,0 +1,100 @@
+#pragma once
+// The Hive's view of its workers: walks the cgroup tree, samples every worker, starts and stops
+// workers, applies restart policy. The tree is the source of truth: a worker is a leaf in the
+// layout, whoever put it there, and a restarted Hive re-adopts from the tree alone.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/api.h"
+#include "common/result.h"
+#include "common/sys/inotify.h"
+#include "common/telemetry.h"
+#include "hive/cgroupfs_backend.h"
+#include "hive/hive_config.h"
+#include "hive/layout.h"
+#include "hive/worker_cgroup.h"
+
+namespace rbee::hive {
+
+// An API-level failure: the HTTP status it maps to and a one-line message.
+struct ApiError {
+  unsigned status;
+  std::string message;
+};
+
+struct SpawnOutcome {
+  std::optional<telemetry::Worker> worker;
+  std::vector<std::string> warnings;
+  std::optional<ApiError> error;
+};
+
+class Supervisor {
+ public:
+  Supervisor(boost::asio::io_context& io, const HiveConfig& config, sys::UniqueFd root_fd,
+             std::filesystem::path root_path);
+  ~Supervisor();
+
+  // Makes rbee.slice, enables controllers, starts watching the tree.
+  Status start();
+
+  // Walks the tree and reads every worker; the result is the snapshot's worker list.
+  std::vector<telemetry::Worker> sample();
+  // Cheap check between ticks: did a starting worker begin listening?
+  bool readiness_changed();
+  bool any_starting() const;
+
+  SpawnOutcome spawn(const api::SpawnRequest& req);
+  // Stops a worker: SIGTERM, grace period, cgroup.kill. done() runs once it has exited.
+  void stop(const WorkerId& id, std::function<void(std::optional<ApiError>)> done);
+  std::optional<std::filesystem::path> log_file(const WorkerId& id) const;
+  bool knows(const WorkerId& id) const { return workers_.count(id) > 0; }
+
+  const std::vector<std::string>& controllers() const { return backend_.controllers(); }
+  const std::filesystem::path& root_path() const { return root_path_; }
+
+  // Called on births, deaths and state changes seen between ticks: the daemon resamples at once.
+  std::function<void()> on_change;
+
+ private:
+  struct Tracked;
+
+  void walk_tree();
+  void watch_dir(const std::string& rel);
+  void on_inotify();
+  void adopt(const WorkerId& id);
+  void watch_main(Tracked& t, sys::UniqueFd pidfd, bool is_child);
+  void on_main_exit(const WorkerId& id);
+  void measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>>& listeners,
+               std::chrono::steady_clock::time_point now);
+  void after_exit(Tracked& t);
+  void schedule_restart(Tracked& t);
+  void expire(std::chrono::steady_clock::time_point now);
+  std::set<uint16_t> ports_held() const;
+  std::map<uint16_t, std::set<uint64_t>> listeners() const;
+  SpawnOutcome launch(const ServiceSpec& spec, const WorkerId& id, const api::SpawnRequest& req,
+                      uint32_t restarts);
+  void changed();
+
+  boost::asio::io_context& io_;
+  const HiveConfig& config_;
+  sys::UniqueFd root_fd_;
+  std::filesystem::path root_path_;
+  CgroupfsBackend backend_;
+  std::optional<sys::Inotify> inotify_;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_watch_;
+  std::map<std::string, int> watched_dirs_;  // relative path -> watch descriptor
+  std::map<WorkerId, std::unique_ptr<Tracked>> workers_;
+  std::map<WorkerId, api::SpawnRequest> last_requests_;  // for restart-on-failure
+};
+
+}  // namespace rbee::hive
