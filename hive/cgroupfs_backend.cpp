@@ -65,6 +65,10 @@ Result<Launched> CgroupfsBackend::launch(const LaunchPlan& plan, int64_t started
   if (auto st = sys::make_dir_at(root_fd_, svc_dir); !st) return st.error();
   if (auto svc = sys::open_dir_at(root_fd_, svc_dir))
     sys::enable_controllers(svc->get(), controllers_);
+  // A fresh cgroup for every start: an old one that saw cgroup.kill can make the kernel kill a
+  // child cloned into it (observed on 6.x, where CLONE_INTO_CGROUP compares kill sequence numbers).
+  if (auto st = sys::remove_dir_at(root_fd_, rel); !st)
+    return make_error("cannot reuse " + rel + ": " + st.error().message);
   if (auto st = sys::make_dir_at(root_fd_, rel); !st) return st.error();
   auto cg = sys::open_dir_at(root_fd_, rel);
   if (!cg) return cg.error();

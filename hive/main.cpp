@@ -1,1 +1,106 @@
-int main() { return 0; }
+// rbee-hive: the node supervisor (serve) and its command-line client.
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "common/log.h"
+#include "common/token.h"
+#include "hive/cli.h"
+#include "hive/hive_daemon.h"
+
+namespace {
+
+int serve(const std::string& config_path, const std::string& log_level) {
+  rbee::setup_logging(log_level);
+  rbee::hive::HiveConfig config;
+  if (!config_path.empty()) {
+    auto loaded = rbee::hive::load_hive_config(config_path);
+    if (!loaded) throw std::runtime_error(loaded.error().message);
+    config = std::move(*loaded);
+  }
+  auto token = rbee::load_token(config.token_file);
+  if (!token) throw std::runtime_error(token.error().message);
+
+  boost::asio::io_context io;
+  rbee::hive::HiveDaemon daemon(io, std::move(config), std::move(*token));
+  if (auto st = daemon.start(); !st) throw std::runtime_error(st.error().message);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int sig) {
+    spdlog::info("signal {}: stopping; workers keep running", sig);
+    daemon.stop();
+    io.stop();
+  });
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rbee-hive: runs inference workers in cgroups and reports what they use"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", RBEE_VERSION);
+  rbee::hive::ClientContext ctx;
+  if (const char* t = std::getenv("RBEE_TOKEN")) ctx.token = t;
+
+  std::string config_path, log_level = "info";
+  auto* serve_cmd = app.add_subcommand("serve", "run the Hive daemon");
+  serve_cmd->add_option("--config", config_path, "TOML config file")->check(CLI::ExistingFile);
+  serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error");
+
+  auto add_client = [&](CLI::App* cmd) {
+    cmd->add_option("--hive", ctx.hive_url, "Hive URL")->capture_default_str();
+    cmd->add_option("--token", ctx.token, "bearer token (default: $RBEE_TOKEN)");
+  };
+  bool json = false, watch = false;
+  auto* ps = app.add_subcommand("ps", "list workers");
+  add_client(ps);
+  ps->add_flag("--json", json, "print the API's JSON");
+  ps->add_flag("-w,--watch", watch, "follow the live telemetry stream");
+
+  std::string service;
+  int port = 0;
+  std::vector<std::string> args;
+  auto* spawn = app.add_subcommand("spawn", "start a worker of a catalog service");
+  add_client(spawn);
+  spawn->add_option("service", service, "catalog service")->required();
+  spawn->add_option("--port", port, "port (default: the first free from the base port)")
+      ->check(CLI::Range(1, 65535));
+  spawn->add_option("args", args, "extra arguments after --");
+
+  std::string worker;
+  auto* stop = app.add_subcommand("stop", "stop a worker");
+  add_client(stop);
+  stop->add_option("worker", worker, "SERVICE/INSTANCE")->required();
+
+  unsigned tail = 100;
+  auto* logs = app.add_subcommand("logs", "print a worker's log");
+  add_client(logs);
+  logs->add_option("worker", worker, "SERVICE/INSTANCE")->required();
+  logs->add_option("--tail", tail, "lines")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (*serve_cmd) return serve(config_path, log_level);
+    if (*ps) return rbee::hive::cli_ps(ctx, json, watch);
+    if (*spawn)
+      return rbee::hive::cli_spawn(ctx, service,
+                                   port ? std::optional<uint16_t>(static_cast<uint16_t>(port))
+                                        : std::nullopt,
+                                   args);
+    if (*stop) return rbee::hive::cli_stop(ctx, worker);
+    if (*logs) return rbee::hive::cli_logs(ctx, worker, tail);
+  } catch (const std::exception& e) {
+    std::cerr << "rbee-hive: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -202,12 +202,17 @@ void Supervisor::watch_main(Tracked& t, sys::UniqueFd pidfd, bool is_child) {
 void Supervisor::on_main_exit(const WorkerId& id) {
   auto it = workers_.find(id);
   if (it == workers_.end()) return;
-  Tracked& t = *it->second;
-  if (t.is_child && t.main_watch) {
-    if (auto st = sys::reap(t.main_watch->native_handle()); st && st->exited) {
-      if (st->signal) t.signal = st->signal;
-      else t.exit_code = st->code;
-    }
+  collect_main_exit(*it->second);
+  changed();
+}
+
+void Supervisor::collect_main_exit(Tracked& t) {
+  if (!t.main_watch) return;
+  if (t.is_child) {
+    auto st = sys::reap(t.main_watch->native_handle());
+    if (!st || !st->exited) return;  // still running: the pidfd woke us for nothing
+    if (st->signal) t.signal = st->signal;
+    else t.exit_code = st->code;
   }
   t.main_watch.reset();
   t.exited_at_ms = now_ms();
@@ -219,7 +224,6 @@ void Supervisor::on_main_exit(const WorkerId& id) {
     // As with a service unit: when the main process goes, the rest of the worker goes with it.
     (void)backend_.kill_all(t.cg->dir_fd());
   }
-  changed();
 }
 
 std::map<uint16_t, std::set<uint64_t>> Supervisor::listeners() const {
@@ -309,6 +313,9 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
   if (!t.main_pid && !r.pids.empty() && t.spawned_by == "external") t.main_pid = r.pids.front();
   v.main_pid = r.events.populated ? t.main_pid : std::nullopt;
 
+  // The cgroup emptied before the pidfd's wake-up ran: take the exit status now, so the state
+  // and the restart decision see the real reason.
+  if (!r.events.populated && t.main_watch) collect_main_exit(t);
   StateInputs in;
   in.populated = r.events.populated;
   in.stopping = t.stop_requested;

@@ -74,6 +74,7 @@ class Supervisor {
   void adopt(const WorkerId& id);
   void watch_main(Tracked& t, sys::UniqueFd pidfd, bool is_child);
   void on_main_exit(const WorkerId& id);
+  void collect_main_exit(Tracked& t);
   void measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>>& listeners,
                std::chrono::steady_clock::time_point now);
   void after_exit(Tracked& t);

@@ -1,0 +1,125 @@
+#pragma once
+// HTTP client: blocking helpers for command-line tools and tests, and an async kept-alive
+// Connection for the daemons. Plain http only for now. See docs/http.md.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace rbee::http {
+
+struct Url {
+  std::string scheme;  // "http"
+  std::string host;    // a name or an address; IPv6 without brackets
+  uint16_t port = 80;
+  std::string target = "/";  // path and query, never empty
+  std::string origin() const;  // "http://host:port" ("http://[::1]:port" for IPv6)
+};
+
+// http only (https is refused with a clear error); "[::1]" literals; port 1-65535; no userinfo;
+// the fragment is dropped; at most 2048 characters.
+rbee::Result<Url> parse_url(std::string_view url);
+
+struct ClientResponse {
+  unsigned status = 0;
+  std::string body;
+  std::string content_type;
+};
+
+struct ClientOptions {
+  std::chrono::milliseconds timeout{10000};  // per step: resolve, connect, write, read
+  std::size_t max_response_bytes = 64 * 1024 * 1024;
+};
+
+// Blocking, for command-line clients only (never call inside a daemon's loop): runs its own
+// io_context. Any status is a successful Result; errors are transport errors, one line.
+rbee::Result<ClientResponse> fetch(boost::beast::http::verb method, std::string_view url,
+                                   std::string body = {}, std::string_view bearer_token = {},
+                                   ClientOptions options = {});
+
+// Blocking SSE reader for CLIs and tests: connects, calls on_event(event_name, data) for each
+// event (name "message" when the event has none; comments skipped) until on_event returns false
+// (Ok), the server ends the stream (Ok) or `timeout` passes since the call (error).
+rbee::Status read_event_stream(
+    std::string_view url, std::string_view bearer_token, std::chrono::milliseconds timeout,
+    const std::function<bool(std::string_view event, std::string_view data)>& on_event);
+
+// Async, for daemons: one kept-alive connection to one origin on the daemon's io_context.
+// Requests are queued and sent one at a time; the connection is (re)opened on demand after an
+// error or a close; every step has options.timeout. At most kMaxPending requests wait behind the
+// one in flight; beyond that the oldest waiting one completes with a "queue full" error.
+// A request that fails because the server had closed the idle kept-alive connection is retried
+// once on a fresh connection (when nothing was received yet and the method is idempotent or the
+// request could not be written). `done` always runs later from the io_context, never inside
+// request(). Hold the Connection in a shared_ptr; it stays alive while requests are pending.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  static constexpr std::size_t kMaxPending = 8;
+  using Done = std::function<void(rbee::Result<ClientResponse>)>;
+
+  Connection(boost::asio::io_context& ioc, Url origin, ClientOptions options = {});
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void request(boost::beast::http::verb method, std::string target, std::string body,
+               std::string bearer_token, Done done);
+  // Fails the pending requests with "connection closed" and closes the socket; later requests
+  // fail the same way.
+  void close();
+
+ private:
+  struct Pending {
+    boost::beast::http::request<boost::beast::http::string_body> req;
+    Done done;
+    bool retried = false;
+  };
+
+  void start_next();
+  void do_resolve();
+  void on_resolve(boost::system::error_code ec,
+                  boost::asio::ip::tcp::resolver::results_type results);
+  void do_connect(std::vector<boost::asio::ip::tcp::endpoint> endpoints);
+  void on_connect(boost::system::error_code ec, const boost::asio::ip::tcp::endpoint&);
+  void do_write();
+  void on_write(boost::system::error_code ec, std::size_t);
+  void do_read();
+  void on_read(boost::system::error_code ec, std::size_t);
+  void fail(std::string_view step, boost::system::error_code ec);
+  void finish(rbee::Result<ClientResponse> result);
+  void drop_socket();
+  void complete_later(Done done, rbee::Result<ClientResponse> result);
+
+  boost::asio::io_context& ioc_;
+  Url origin_;
+  ClientOptions options_;
+  boost::asio::ip::tcp::resolver resolver_;
+  boost::asio::steady_timer resolve_timer_;
+  std::optional<boost::beast::tcp_stream> stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::response_parser<boost::beast::http::string_body>> parser_;
+  std::deque<Pending> queue_;
+  std::optional<Pending> current_;
+  bool connected_ = false;
+  bool reused_ = false;  // current_ is going out on a connection that served a request before
+  bool busy_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace rbee::http

@@ -1,0 +1,417 @@
+#include "common/http/server.h"
+
+#include <fcntl.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <deque>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
+
+#include "common/http/event_stream.h"
+
+namespace rbee::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+
+class Session;
+
+struct Server::State {
+  State(net::io_context& c, Router& r, Limits l)
+      : ioc(c), router(r), limits(l), acceptor(c), retry_timer(c) {}
+
+  net::io_context& ioc;
+  Router& router;
+  Limits limits;
+  tcp::acceptor acceptor;
+  net::steady_timer retry_timer;  // backs off after accept errors such as EMFILE
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  std::atomic<std::size_t> count{0};
+  bool stopped = false;
+};
+
+namespace {
+
+constexpr std::string_view kServerName = "rbee/" RBEE_VERSION;
+// After an error response we stop sending and read (and drop) what the client still sends, for
+// a short while, so that closing does not reset the connection before it has read the response.
+constexpr std::size_t kLingerBytes = 256 * 1024;
+constexpr std::chrono::milliseconds kLingerTime{1000};
+
+void set_cloexec(int fd) {
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+bool is_parse_error(const error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category();
+}
+
+bool status_has_no_body(unsigned status) {
+  return status / 100 == 1 || status == 204 || status == 304;
+}
+
+std::shared_ptr<const std::string> keepalive_frame() {
+  static const auto frame = std::make_shared<const std::string>(": keep-alive\n\n");
+  return frame;
+}
+
+}  // namespace
+
+// One connection: HTTP/1.1 requests one at a time, then optionally an SSE stream.
+// Single-threaded io_context, so no strand: every handler and every Reply runs on its thread.
+class Session : public EventSink, public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<Server::State> state)
+      : stream_(std::move(socket)), state_(std::move(state)), keepalive_timer_(state_->ioc) {
+    error_code ec;
+    remote_ = stream_.socket().remote_endpoint(ec).address();
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    set_cloexec(stream_.socket().native_handle());
+  }
+  ~Session() override { close(); }
+
+  void start() {
+    state_->sessions.emplace(this, weak_from_this());
+    ++state_->count;
+    registered_ = true;
+    do_read();
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    if (registered_) {
+      state_->sessions.erase(this);
+      --state_->count;
+    }
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+    keepalive_timer_.cancel();
+    if (hub_) hub_->detach(this);
+  }
+
+  bool deliver(const std::shared_ptr<const std::string>& frame) override {
+    if (closed_) return false;
+    if (queued_bytes_ + frame->size() > state_->limits.sse_max_queued_bytes) {
+      spdlog::debug("http: dropping SSE client {}: {} bytes queued", remote_.to_string(),
+                    queued_bytes_);
+      close();
+      return false;
+    }
+    queue_.push_back({frame, true});
+    queued_bytes_ += frame->size();
+    do_sse_write();
+    return true;
+  }
+
+ private:
+  struct Frame {
+    std::shared_ptr<const std::string> data;
+    bool counted;  // counts against sse_max_queued_bytes (the initial snapshot does not)
+  };
+
+  const Limits& limits() const { return state_->limits; }
+
+  // --- HTTP requests -------------------------------------------------------------------------
+
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(limits().max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+    parser_->body_limit(static_cast<std::uint64_t>(limits().max_body_bytes));
+    if (first_request_ || buffer_.size() > 0) {
+      first_request_ = false;
+      return do_read_request();
+    }
+    // Between keep-alive requests wait idle_timeout for the first byte; from then on the whole
+    // request must arrive within read_timeout.
+    stream_.expires_after(limits().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            beast::bind_front_handler(&Session::on_idle, shared_from_this()));
+  }
+
+  void on_idle(error_code ec, std::size_t n) {
+    if (ec || closed_) return close();
+    buffer_.commit(n);
+    do_read_request();
+  }
+
+  void do_read_request() {
+    stream_.expires_after(limits().read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(error_code ec, std::size_t) {
+    if (closed_) return;
+    if (ec == bhttp::error::body_limit) return reply_and_close(413, "request body too large");
+    if (ec == bhttp::error::header_limit) return reply_and_close(431, "request header too large");
+    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) return close();
+    if (ec && is_parse_error(ec)) return reply_and_close(400, "malformed request");
+    if (ec) return close();  // timeout, reset, ...
+
+    auto msg = parser_->release();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    Request req;
+    req.method = msg.method();
+    req.body = std::move(msg.body());
+    req.authorization = std::string(msg[bhttp::field::authorization]);
+    req.content_type = std::string(msg[bhttp::field::content_type]);
+    req.remote = remote_;
+    if (auto st = set_target(req, std::string(msg.target())); !st) {
+      return on_reply(json_error(400, st.error().message));
+    }
+    dispatch(req);
+  }
+
+  void dispatch(Request& req) {
+    auto called = std::make_shared<bool>(false);
+    Reply reply = [self = shared_from_this(), called](Response r) {
+      if (std::exchange(*called, true)) return;
+      self->on_reply(std::move(r));
+    };
+    try {
+      state_->router.dispatch(req, reply);
+    } catch (const std::exception& e) {
+      spdlog::debug("http: handler for {} threw: {}", req.path, e.what());
+      reply(json_error(500, "internal error"));
+    } catch (...) {
+      spdlog::debug("http: handler for {} threw", req.path);
+      reply(json_error(500, "internal error"));
+    }
+  }
+
+  void on_reply(Response r) {
+    if (closed_) return;
+    if (r.stream) return start_sse(std::move(r));
+    res_ = {};
+    res_.version(version_);
+    res_.result(r.status);
+    res_.set(bhttp::field::server, kServerName);
+    res_.set(bhttp::field::content_type, r.content_type);
+    res_.set(bhttp::field::cache_control, "no-store");
+    for (auto& [name, value] : r.headers) res_.insert(name, value);
+    if (!status_has_no_body(r.status)) res_.body() = std::move(r.body);
+    res_.keep_alive(keep_alive_);
+    res_.prepare_payload();
+    do_write(!keep_alive_);
+  }
+
+  void reply_and_close(unsigned status, std::string_view message) {
+    keep_alive_ = false;
+    version_ = 11;
+    on_reply(json_error(status, message));
+  }
+
+  void do_write(bool close_after) {
+    stream_.expires_after(limits().write_timeout);
+    bhttp::async_write(
+        stream_, res_,
+        beast::bind_front_handler(&Session::on_write, shared_from_this(), close_after));
+  }
+
+  void on_write(bool close_after, error_code ec, std::size_t) {
+    if (ec || closed_) return close();
+    res_ = {};
+    if (close_after) return do_linger();
+    do_read();
+  }
+
+  void do_linger() {
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    stream_.expires_after(std::min(kLingerTime, limits().read_timeout));
+    on_linger({}, 0);
+  }
+
+  void on_linger(error_code ec, std::size_t n) {
+    lingered_ += n;
+    if (ec || closed_ || lingered_ > kLingerBytes) return close();
+    stream_.async_read_some(net::buffer(scratch_),
+                            beast::bind_front_handler(&Session::on_linger, shared_from_this()));
+  }
+
+  // --- Server-Sent Events --------------------------------------------------------------------
+
+  void start_sse(Response r) {
+    std::string head = "HTTP/1.1 " + std::to_string(r.status) + " ";
+    head += bhttp::obsolete_reason(bhttp::int_to_status(r.status));
+    head += "\r\nServer: ";
+    head += kServerName;
+    head += "\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: close\r\n";
+    for (auto& [name, value] : r.headers) head += name + ": " + value + "\r\n";
+    head += "\r\n";
+    head += r.body;
+    queue_.push_back({std::make_shared<const std::string>(std::move(head)), false});
+    hub_ = std::move(r.stream);
+    hub_->attach(shared_from_this());
+    do_sse_read();
+    arm_keepalive();
+    do_sse_write();
+  }
+
+  // Keep a read pending to notice the client going away; whatever it sends is dropped.
+  void do_sse_read() {
+    stream_.expires_never();
+    stream_.async_read_some(net::buffer(scratch_),
+                            beast::bind_front_handler(&Session::on_sse_read, shared_from_this()));
+  }
+
+  void on_sse_read(error_code ec, std::size_t) {
+    if (ec || closed_) return close();
+    do_sse_read();
+  }
+
+  void do_sse_write() {
+    if (writing_ || queue_.empty() || closed_) return;
+    in_flight_.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+    queue_.clear();
+    write_buffers_.clear();
+    for (const Frame& f : in_flight_) write_buffers_.push_back(net::buffer(*f.data));
+    writing_ = true;
+    stream_.expires_after(limits().write_timeout);
+    net::async_write(stream_, write_buffers_,
+                     beast::bind_front_handler(&Session::on_sse_write, shared_from_this()));
+  }
+
+  void on_sse_write(error_code ec, std::size_t) {
+    writing_ = false;
+    for (const Frame& f : in_flight_) {
+      if (f.counted) queued_bytes_ -= f.data->size();
+    }
+    in_flight_.clear();
+    if (ec || closed_) return close();
+    do_sse_write();
+  }
+
+  void arm_keepalive() {
+    keepalive_timer_.expires_after(limits().sse_keepalive);
+    keepalive_timer_.async_wait([weak = weak_from_this()](error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->closed_) return;
+      if (!self->writing_ && self->queue_.empty()) self->deliver(keepalive_frame());
+      self->arm_keepalive();
+    });
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<Server::State> state_;
+  net::ip::address remote_;
+  bool registered_ = false;
+  bool closed_ = false;
+
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> res_;
+  bool first_request_ = true;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+  std::size_t lingered_ = 0;
+  std::array<char, 4096> scratch_{};
+
+  std::shared_ptr<EventStream> hub_;
+  std::deque<Frame> queue_;
+  std::vector<Frame> in_flight_;
+  std::vector<net::const_buffer> write_buffers_;
+  std::size_t queued_bytes_ = 0;  // queued + in flight, counted frames only
+  bool writing_ = false;
+  net::steady_timer keepalive_timer_;
+};
+
+namespace {
+
+void do_accept(const std::shared_ptr<Server::State>& st);
+
+void on_accept(const std::shared_ptr<Server::State>& st, error_code ec, tcp::socket socket) {
+  if (st->stopped || !st->acceptor.is_open()) return;
+  if (ec) {
+    if (ec == net::error::operation_aborted) return;
+    spdlog::debug("http: accept: {}", ec.message());
+    st->retry_timer.expires_after(std::chrono::milliseconds(100));
+    st->retry_timer.async_wait([st](error_code wait_ec) {
+      if (!wait_ec) do_accept(st);
+    });
+    return;
+  }
+  if (st->count.load() >= st->limits.max_connections) {
+    error_code ignored;
+    socket.close(ignored);
+  } else {
+    std::make_shared<Session>(std::move(socket), st)->start();
+  }
+  do_accept(st);
+}
+
+void do_accept(const std::shared_ptr<Server::State>& st) {
+  st->acceptor.async_accept([st](error_code ec, tcp::socket socket) {
+    on_accept(st, ec, std::move(socket));
+  });
+}
+
+std::string to_string(const tcp::endpoint& ep) {
+  std::ostringstream out;
+  out << ep;
+  return out.str();
+}
+
+}  // namespace
+
+Server::Server(net::io_context& ioc, Router& router, Limits limits)
+    : state_(std::make_shared<State>(ioc, router, limits)) {}
+
+Server::~Server() { stop(); }
+
+rbee::Status Server::listen(const tcp::endpoint& endpoint) {
+  auto& acceptor = state_->acceptor;
+  error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) set_cloexec(acceptor.native_handle());
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error_code ignored;
+    acceptor.close(ignored);
+    return make_error("listen on " + to_string(endpoint) + ": " + ec.message());
+  }
+  state_->stopped = false;
+  do_accept(state_);
+  return Ok{};
+}
+
+tcp::endpoint Server::local_endpoint() const {
+  error_code ec;
+  return state_->acceptor.local_endpoint(ec);
+}
+
+void Server::stop() {
+  state_->stopped = true;
+  error_code ec;
+  state_->acceptor.close(ec);
+  state_->retry_timer.cancel();
+  std::vector<std::weak_ptr<Session>> sessions;
+  for (auto& [ptr, weak] : state_->sessions) sessions.push_back(weak);
+  for (auto& weak : sessions) {
+    if (auto s = weak.lock()) s->close();
+  }
+}
+
+std::size_t Server::connection_count() const { return state_->count.load(); }
+
+}  // namespace rbee::http

@@ -1,0 +1,108 @@
+#include "common/sys/file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+namespace rbee::sys {
+namespace {
+
+void set_err(int* err, int value) {
+  if (err) *err = value;
+}
+
+}  // namespace
+
+Error errno_error(std::string_view op, std::string_view what, int err) {
+  std::string msg;
+  msg.reserve(op.size() + what.size() + 40);
+  msg.append(op).append(" ").append(what).append(": ");
+  msg.append(std::system_category().message(err));
+  return make_error(std::move(msg));
+}
+
+bool is_gone(int err) { return err == ENOENT || err == ENODEV || err == ESRCH; }
+
+Result<UniqueFd> open_at(int dirfd, const char* relative_path, int flags, int* err) {
+  int fd;
+  do {
+    fd = ::openat(dirfd, relative_path, flags | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    const int e = errno;
+    set_err(err, e);
+    return errno_error("open", relative_path, e);
+  }
+  set_err(err, 0);
+  return UniqueFd(fd);
+}
+
+Status pread_into(int fd, std::string& out, std::size_t max_bytes, int* err) {
+  constexpr std::size_t kFirstChunk = 4096;
+  out.clear();
+  std::size_t got = 0;
+  while (got < max_bytes) {
+    if (got == out.size()) {
+      const std::size_t want = std::max({kFirstChunk, got * 2, out.capacity()});
+      out.resize(std::min(max_bytes, want));
+    }
+    const ssize_t n = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(got));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      out.clear();
+      set_err(err, e);
+      return errno_error("read", "fd " + std::to_string(fd), e);
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  out.resize(got);
+  set_err(err, 0);
+  return Ok{};
+}
+
+Result<std::string> pread_all(int fd, std::size_t max_bytes, int* err) {
+  std::string out;
+  auto st = pread_into(fd, out, max_bytes, err);
+  if (!st) return st.error();
+  return out;
+}
+
+Result<std::string> read_file_at(int dirfd, const char* path, std::size_t max_bytes, int* err) {
+  auto fd = open_at(dirfd, path, O_RDONLY | O_NOCTTY, err);
+  if (!fd) return fd.error();
+  int e = 0;
+  std::string out;
+  auto st = pread_into(fd->get(), out, max_bytes, &e);
+  set_err(err, e);
+  if (!st) return errno_error("read", path, e);
+  return out;
+}
+
+Status write_file_at(int dirfd, const char* path, std::string_view content, int* err) {
+  auto fd = open_at(dirfd, path, O_WRONLY | O_NOCTTY, err);
+  if (!fd) return fd.error();
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd->get(), content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      set_err(err, e);
+      return errno_error("write", path, e);
+    }
+    if (n == 0) {
+      set_err(err, EIO);
+      return errno_error("write", path, EIO);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  set_err(err, 0);
+  return Ok{};
+}
+
+}  // namespace rbee::sys

@@ -1,0 +1,114 @@
+#include "common/sys/sock_diag.h"
+
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/sys/file.h"
+#include "common/sys/unique_fd.h"
+
+namespace rbee::sys {
+namespace {
+
+// Bounds: a dump that does not finish within these is an error, never a hang.
+constexpr int kMaxReceives = 4096;
+constexpr int kReceiveTimeoutMs = 2000;
+constexpr std::size_t kBufferSize = 32 * 1024;
+
+Status dump_family(int fd, uint8_t family, uint32_t seq, std::vector<ListeningSocket>& out) {
+  struct {
+    nlmsghdr nlh;
+    inet_diag_req_v2 req;
+  } msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.nlh.nlmsg_len = sizeof msg;
+  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  msg.nlh.nlmsg_seq = seq;
+  msg.req.sdiag_family = family;
+  msg.req.sdiag_protocol = IPPROTO_TCP;
+  msg.req.idiag_states = 1u << TCP_LISTEN;
+
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  const char* fam = family == AF_INET ? "AF_INET" : "AF_INET6";
+  ssize_t sent;
+  do {
+    sent = ::sendto(fd, &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) return errno_error("sock_diag send", fam, errno);
+
+  alignas(nlmsghdr) static thread_local char buf[kBufferSize];
+  for (int round = 0; round < kMaxReceives; ++round) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("sock_diag recv", fam, errno);
+    }
+    if (n == 0) return make_error(std::string("sock_diag recv ") + fam + ": unexpected end");
+    auto len = static_cast<unsigned int>(n);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_seq != seq) continue;  // a stale reply of an earlier request
+      if (h->nlmsg_type == NLMSG_DONE) return Ok{};
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
+          return make_error(std::string("sock_diag ") + fam + ": truncated error reply");
+        }
+        const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
+        if (e->error == 0) continue;  // an ack
+        return errno_error("sock_diag dump", fam, -e->error);
+      }
+      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
+      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) continue;
+      const auto* d = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+      ListeningSocket s;
+      s.port = ntohs(d->id.idiag_sport);
+      s.inode = d->idiag_inode;
+      s.family = d->idiag_family;
+      auto attr_len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof(*d)));
+      for (auto* a = reinterpret_cast<rtattr*>(const_cast<inet_diag_msg*>(d) + 1);
+           RTA_OK(a, attr_len); a = RTA_NEXT(a, attr_len)) {
+        if (a->rta_type == INET_DIAG_CGROUP_ID && RTA_PAYLOAD(a) >= sizeof(uint64_t)) {
+          std::memcpy(&s.cgroup_id, RTA_DATA(a), sizeof(uint64_t));
+        }
+      }
+      out.push_back(s);
+    }
+  }
+  return make_error(std::string("sock_diag ") + fam + ": dump did not finish");
+}
+
+}  // namespace
+
+Result<std::vector<ListeningSocket>> list_tcp_listeners() {
+  UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  if (!fd) return errno_error("socket", "NETLINK_SOCK_DIAG", errno);
+  timeval tv{.tv_sec = kReceiveTimeoutMs / 1000, .tv_usec = (kReceiveTimeoutMs % 1000) * 1000};
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
+    return errno_error("setsockopt", "SO_RCVTIMEO", errno);
+  }
+  std::vector<ListeningSocket> out;
+  if (auto st = dump_family(fd.get(), AF_INET, 1, out); !st) return st.error();
+  if (auto st = dump_family(fd.get(), AF_INET6, 2, out); !st) return st.error();
+  return out;
+}
+
+Result<uint64_t> cgroup_id_of(const std::string& cgroup_dir_path) {
+  struct stat st{};
+  if (::stat(cgroup_dir_path.c_str(), &st) < 0) return errno_error("stat", cgroup_dir_path, errno);
+  if (!S_ISDIR(st.st_mode)) {
+    return make_error("stat " + cgroup_dir_path + ": not a directory");
+  }
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+}  // namespace rbee::sys

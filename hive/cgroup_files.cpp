@@ -1,0 +1,143 @@
+#include "hive/cgroup_files.h"
+
+#include <charconv>
+#include <string>
+
+namespace rbee::hive {
+namespace {
+
+constexpr std::string_view kSpace = " \t\r\n\v\f";
+
+std::string_view trim(std::string_view s) {
+  const auto b = s.find_first_not_of(kSpace);
+  if (b == std::string_view::npos) return {};
+  const auto e = s.find_last_not_of(kSpace);
+  return s.substr(b, e - b + 1);
+}
+
+// Exact parse of a whole (already trimmed) token; nullopt on anything else.
+std::optional<uint64_t> to_u64(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  uint64_t v = 0;
+  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// Calls fn(key, value) for every "key value" line of a flat-keyed file.
+template <class Fn>
+void for_each_key_value(std::string_view text, Fn&& fn) {
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    const std::string_view line = trim(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    const auto sp = line.find_first_of(" \t");
+    if (sp == std::string_view::npos) continue;
+    fn(line.substr(0, sp), trim(line.substr(sp + 1)));
+  }
+}
+
+uint64_t saturating_add(uint64_t a, uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
+
+}  // namespace
+
+CpuStat parse_cpu_stat(std::string_view text) {
+  CpuStat s;
+  for_each_key_value(text, [&](std::string_view k, std::string_view v) {
+    if (k == "usage_usec") s.usage_usec = to_u64(v);
+    else if (k == "user_usec") s.user_usec = to_u64(v);
+    else if (k == "system_usec") s.system_usec = to_u64(v);
+  });
+  return s;
+}
+
+MemoryStat parse_memory_stat(std::string_view text) {
+  MemoryStat s;
+  for_each_key_value(text, [&](std::string_view k, std::string_view v) {
+    if (k == "anon") s.anon = to_u64(v);
+    else if (k == "file") s.file = to_u64(v);
+    else if (k == "file_mapped") s.file_mapped = to_u64(v);
+    else if (k == "inactive_file") s.inactive_file = to_u64(v);
+    else if (k == "shmem") s.shmem = to_u64(v);
+  });
+  return s;
+}
+
+IoStat parse_io_stat(std::string_view text) {
+  IoStat s;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    std::string_view line = trim(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    // First token is the device "MAJ:MIN"; the rest are key=value pairs.
+    auto sp = line.find_first_of(" \t");
+    if (sp == std::string_view::npos || line.substr(0, sp).find(':') == std::string_view::npos) {
+      continue;
+    }
+    line = trim(line.substr(sp));
+    while (!line.empty()) {
+      sp = line.find_first_of(" \t");
+      const std::string_view tok = line.substr(0, sp);
+      line = sp == std::string_view::npos ? std::string_view{} : trim(line.substr(sp));
+      const auto eq = tok.find('=');
+      if (eq == std::string_view::npos) continue;
+      const auto key = tok.substr(0, eq);
+      const auto val = to_u64(tok.substr(eq + 1));
+      if (!val) continue;
+      if (key == "rbytes") s.rbytes = saturating_add(s.rbytes, *val);
+      else if (key == "wbytes") s.wbytes = saturating_add(s.wbytes, *val);
+    }
+  }
+  return s;
+}
+
+CgroupEvents parse_cgroup_events(std::string_view text) {
+  CgroupEvents e;
+  for_each_key_value(text, [&](std::string_view k, std::string_view v) {
+    const auto n = to_u64(v);
+    if (!n) return;
+    if (k == "populated") e.populated = *n != 0;
+    else if (k == "frozen") e.frozen = *n != 0;
+  });
+  return e;
+}
+
+MemoryEvents parse_memory_events(std::string_view text) {
+  MemoryEvents e;
+  for_each_key_value(text, [&](std::string_view k, std::string_view v) {
+    const auto n = to_u64(v);
+    if (!n) return;
+    if (k == "oom") e.oom = *n;
+    else if (k == "oom_kill") e.oom_kill = *n;
+  });
+  return e;
+}
+
+Result<uint64_t> parse_u64(std::string_view text) {
+  const auto t = trim(text);
+  if (auto v = to_u64(t)) return *v;
+  return make_error("not an unsigned integer: \"" + std::string(t.substr(0, 40)) + "\"");
+}
+
+Result<LimitValue> parse_limit(std::string_view text) {
+  if (trim(text) == "max") return LimitValue{.unlimited = true, .value = 0};
+  auto v = parse_u64(text);
+  if (!v) return v.error();
+  return LimitValue{.unlimited = false, .value = *v};
+}
+
+std::vector<int32_t> parse_pid_list(std::string_view text) {
+  std::vector<int32_t> pids;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    const std::string_view line = trim(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    int32_t pid = 0;
+    const auto [ptr, ec] = std::from_chars(line.data(), line.data() + line.size(), pid);
+    if (line.empty() || ec != std::errc{} || ptr != line.data() + line.size() || pid <= 0) continue;
+    pids.push_back(pid);
+  }
+  return pids;
+}
+
+}  // namespace rbee::hive

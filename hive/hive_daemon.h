@@ -1,0 +1,80 @@
+#pragma once
+// rbee-hive serve: one io_context drives the tick, inotify, pidfds and the HTTP API.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/http/event_stream.h"
+#include "common/http/router.h"
+#include "common/http/server.h"
+#include "common/result.h"
+#include "common/telemetry.h"
+#include "hive/hive_config.h"
+#include "hive/supervisor.h"
+
+namespace rbee::hive {
+
+struct PublishedSnapshot {
+  telemetry::Snapshot snapshot;
+  std::string json;
+};
+
+class HiveDaemon {
+ public:
+  HiveDaemon(boost::asio::io_context& io, HiveConfig config, std::string token);
+  ~HiveDaemon();
+
+  Status start();
+  void stop();
+  boost::asio::ip::tcp::endpoint endpoint() const { return server_->local_endpoint(); }
+
+  std::shared_ptr<const PublishedSnapshot> current() const { return current_; }
+  const HiveConfig& config() const { return config_; }
+  const std::string& token() const { return token_; }
+  const std::string& instance_id() const { return instance_id_; }
+  Supervisor& supervisor() { return *supervisor_; }
+  std::shared_ptr<http::EventStream> stream() const { return stream_; }
+  double last_tick_seconds() const { return last_tick_seconds_; }
+  uint64_t ticks() const { return ticks_; }
+  // Builds and publishes a snapshot now (a birth, a death, a spawn, a stop).
+  void resample_now();
+
+  // Called with every published snapshot (the push to Queens hangs here).
+  std::vector<std::function<void(const std::shared_ptr<const PublishedSnapshot>&)>> on_publish;
+
+ private:
+  void schedule_tick();
+  void schedule_readiness_check();
+  void request_resample();
+  void publish();
+
+  boost::asio::io_context& io_;
+  HiveConfig config_;
+  std::string token_;
+  std::string instance_id_;
+  std::unique_ptr<Supervisor> supervisor_;
+  http::Router router_;
+  std::unique_ptr<http::Server> server_;
+  std::shared_ptr<http::EventStream> stream_;
+  boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer readiness_timer_;
+  bool resample_pending_ = false;
+  bool readiness_armed_ = false;
+  uint64_t seq_ = 0;
+  uint64_t ticks_ = 0;
+  double last_tick_seconds_ = 0;
+  std::shared_ptr<const PublishedSnapshot> current_;
+};
+
+// Registers the Hive's HTTP API on the router.
+void register_hive_api(HiveDaemon& daemon, http::Router& router);
+// Prometheus text exposition of a snapshot.
+std::string render_metrics(const telemetry::Snapshot& s, double tick_seconds, uint64_t ticks);
+// A random 128-bit hex id, new on every start.
+std::string random_instance_id();
+
+}  // namespace rbee::hive

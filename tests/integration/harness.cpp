@@ -1,0 +1,271 @@
+#include "harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "common/json/decode.h"
+#include "common/json/writer.h"
+#include "common/sys/cgroup.h"
+
+extern char** environ;
+
+namespace rbee::test {
+
+namespace fs = std::filesystem;
+using boost::beast::http::verb;
+
+namespace {
+
+std::atomic<int> counter{0};
+
+std::string unique_suffix() {
+  return std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+// Kills everything under dir (cgroup.kill covers descendants) and removes it bottom-up.
+void destroy_cgroup_tree(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  if (auto fd = sys::open_dir(dir)) (void)sys::kill_cgroup(fd->get());
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::vector<fs::path> dirs;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (it->is_directory(ec)) dirs.push_back(it->path());
+    }
+    std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
+      return a.string().size() > b.string().size();
+    });
+    for (const auto& d : dirs) ::rmdir(d.c_str());
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
+    std::this_thread::sleep_for(20ms);  // processes take a moment to leave after cgroup.kill
+  }
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  path_ = fs::temp_directory_path() / ("rbee-test-" + unique_suffix());
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+CgroupSubtree::CgroupSubtree(const std::string& tag) {
+  auto mount = sys::find_cgroup2_mount();
+  if (!mount) throw std::runtime_error(mount.error().message);
+  path_ = *mount / ("rbee-test-" + tag + "-" + unique_suffix());
+  fs::create_directories(path_);
+}
+
+CgroupSubtree::~CgroupSubtree() { destroy_cgroup_tree(path_); }
+
+pid_t CgroupSubtree::start_external(const std::string& service, const std::string& instance,
+                                    const std::vector<std::string>& argv) {
+  auto dir = path_ / "rbee.slice" / service / instance;
+  fs::create_directories(dir);
+  // The test plays "someone else": fork, join the cgroup, exec. Not the Hive's clone3 path.
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::ofstream(dir / "cgroup.procs") << ::getpid() << std::flush;
+    ::setsid();
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+uint16_t unique_base_port() {
+  return static_cast<uint16_t>(20000 + ((::getpid() * 131 + counter++ * 40) % 30000));
+}
+
+Process::Process(const std::vector<std::string>& argv, const fs::path& output_file,
+                 const std::vector<std::string>& extra_env) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e; ++e) {
+    if (std::string_view(*e).starts_with("RBEE_TOKEN=")) continue;
+    env_store.emplace_back(*e);
+  }
+  for (const auto& e : extra_env) env_store.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int rc = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + strerror(rc));
+}
+
+Process::~Process() {
+  if (!reaped_) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+void Process::kill(int sig) {
+  if (!reaped_) ::kill(pid_, sig);
+}
+
+std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      reaped_ = true;
+      return status;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return std::nullopt;
+}
+
+bool Process::running() {
+  if (reaped_) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) reaped_ = true;
+  return !reaped_;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Hive::Hive(HiveOptions opts)
+    : opts_(std::move(opts)), cgroups_(opts_.tag), base_port_(unique_base_port()) {
+  log_dir_ = dir_.path() / "logs";
+  config_ = dir_.path() / "hive.toml";
+  std::ofstream cfg(config_);
+  cfg << "[hive]\nlisten = \"127.0.0.1:0\"\nhive_id = \"test-" << opts_.tag << "\"\n"
+      << "cgroup_root = \"" << cgroups_.path().string() << "\"\n"
+      << "log_dir = \"" << log_dir_.string() << "\"\n"
+      << "interval_ms = " << opts_.interval_ms << "\n"
+      << "stop_timeout_ms = " << opts_.stop_timeout_ms << "\n"
+      << "retention_s = " << opts_.retention_s << "\n";
+  if (!opts_.token.empty()) {
+    std::ofstream(dir_.path() / "token") << opts_.token << "\n";
+    cfg << "token_file = \"" << (dir_.path() / "token").string() << "\"\n";
+  }
+  cfg << "\n[services.tw]\ncommand = [\"" << RBEE_TEST_WORKER_BIN << "\", \"--port\", \"{port}\"]\n"
+      << "base_port = " << base_port_ << "\n";
+  cfg << opts_.extra_services;
+  cfg.close();
+  start();
+}
+
+Hive::~Hive() {
+  if (process_) process_->kill(SIGTERM);
+  if (process_) process_->wait(5s);
+}
+
+void Hive::start() {
+  const auto out = dir_.path() / ("hive-" + std::to_string(starts_++) + ".log");
+  process_ = std::make_unique<Process>(
+      std::vector<std::string>{RBEE_HIVE_BIN, "serve", "--config", config_.string(), "--log-level",
+                               "debug"},
+      out);
+  const auto end = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < end) {
+    auto text = read_file(out);
+    auto pos = text.find("listening on ");
+    if (pos != std::string::npos) {
+      auto start = pos + 13;
+      url_ = text.substr(start, text.find(' ', start) - start);
+      return;
+    }
+    if (!process_->running()) throw std::runtime_error("rbee-hive exited: " + text);
+    std::this_thread::sleep_for(20ms);
+  }
+  throw std::runtime_error("rbee-hive did not start: " + read_file(out));
+}
+
+void Hive::kill(int sig) {
+  process_->kill(sig);
+  process_->wait(10s);
+}
+
+std::string Hive::daemon_log() const {
+  std::string all;
+  for (int i = 0; i < starts_; ++i)
+    all += read_file(dir_.path() / ("hive-" + std::to_string(i) + ".log"));
+  return all;
+}
+
+Result<http::ClientResponse> Hive::get(const std::string& path) const {
+  return http::fetch(verb::get, url_ + path, {}, opts_.token);
+}
+
+Result<http::ClientResponse> Hive::post(const std::string& path, const std::string& body,
+                                        const std::string& token) const {
+  return http::fetch(verb::post, url_ + path, body, token);
+}
+
+Result<http::ClientResponse> Hive::del(const std::string& path, const std::string& token) const {
+  return http::fetch(verb::delete_, url_ + path, {}, token);
+}
+
+Result<telemetry::Snapshot> Hive::telemetry() const {
+  auto r = get("/v1/telemetry");
+  if (!r) return r.error();
+  return json::decode_snapshot(r->body);
+}
+
+std::optional<telemetry::Worker> Hive::worker(const std::string& service,
+                                              const std::string& instance) const {
+  auto s = telemetry();
+  if (!s) return std::nullopt;
+  for (auto& w : s->workers) {
+    if (w.service == service && w.instance == instance) return w;
+  }
+  return std::nullopt;
+}
+
+std::optional<telemetry::Worker> Hive::wait_worker(
+    const std::string& service, const std::string& instance,
+    const std::function<bool(const telemetry::Worker&)>& pred, std::chrono::milliseconds timeout) const {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  std::optional<telemetry::Worker> last;
+  while (std::chrono::steady_clock::now() < end) {
+    last = worker(service, instance);
+    if (last && pred(*last)) return last;
+    std::this_thread::sleep_for(50ms);
+  }
+  return std::nullopt;
+}
+
+std::string spawn_body(const std::string& service, std::optional<uint16_t> port,
+                       const std::vector<std::string>& args) {
+  json::Writer w;
+  w.begin_object().field("service", service).field("port", port).array_field("args", args);
+  w.end_object();
+  return w.take();
+}
+
+}  // namespace rbee::test

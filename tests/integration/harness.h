@@ -1,0 +1,117 @@
+#pragma once
+// Helpers for integration tests: real daemons as child processes, real cgroups under a subtree
+// unique to the test, removed with every process in it when the test ends, pass or fail.
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/http/client.h"
+#include "common/telemetry.h"
+
+namespace rbee::test {
+
+using namespace std::chrono_literals;
+
+// A fresh temp directory, removed at the end.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// <cgroup2 mount>/rbee-test-<tag>-<pid>-<n>: kills every process in it and removes it at the end.
+class CgroupSubtree {
+ public:
+  explicit CgroupSubtree(const std::string& tag);
+  ~CgroupSubtree();
+  const std::filesystem::path& path() const { return path_; }
+  // Makes rbee.slice/<service>/<instance> and starts argv in it (an "external" worker).
+  pid_t start_external(const std::string& service, const std::string& instance,
+                       const std::vector<std::string>& argv);
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A port range unlikely to collide with other tests running at the same time.
+uint16_t unique_base_port();
+
+// A child process of the test, killed (SIGKILL) when this object goes unless it already exited.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::filesystem::path& output_file,
+          const std::vector<std::string>& extra_env = {});
+  ~Process();
+  Process(const Process&) = delete;
+  pid_t pid() const { return pid_; }
+  void kill(int sig);
+  // Waits for exit; returns the wait status, or nullopt on timeout.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  bool running();
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+struct HiveOptions {
+  std::string tag = "hive";
+  uint32_t interval_ms = 500;
+  std::string token;
+  uint32_t stop_timeout_ms = 2000;
+  uint32_t retention_s = 300;
+  std::string extra_services;  // TOML appended to the generated config
+};
+
+// rbee-hive serve on 127.0.0.1:0 with a config of its own, a cgroup subtree and a log dir.
+class Hive {
+ public:
+  explicit Hive(HiveOptions opts = {});
+  ~Hive();
+  void start();  // (re)start the daemon with the same config and subtree
+  void kill(int sig);
+  std::string url() const { return url_; }
+  uint16_t base_port() const { return base_port_; }
+  CgroupSubtree& cgroups() { return cgroups_; }
+  const std::filesystem::path& log_dir() const { return log_dir_; }
+  Process* process() { return process_.get(); }
+  std::string daemon_log() const;
+
+  Result<http::ClientResponse> get(const std::string& path) const;
+  Result<http::ClientResponse> post(const std::string& path, const std::string& body,
+                                    const std::string& token) const;
+  Result<http::ClientResponse> del(const std::string& path, const std::string& token) const;
+  Result<telemetry::Snapshot> telemetry() const;
+  std::optional<telemetry::Worker> worker(const std::string& service, const std::string& instance) const;
+  // Polls the snapshot until pred holds for the worker or the timeout passes.
+  std::optional<telemetry::Worker> wait_worker(const std::string& service, const std::string& instance,
+                                               const std::function<bool(const telemetry::Worker&)>& pred,
+                                               std::chrono::milliseconds timeout = 10s) const;
+
+ private:
+  HiveOptions opts_;
+  TempDir dir_;
+  CgroupSubtree cgroups_;
+  std::filesystem::path log_dir_;
+  std::filesystem::path config_;
+  uint16_t base_port_;
+  std::string url_;
+  std::unique_ptr<Process> process_;
+  int starts_ = 0;
+};
+
+std::string read_file(const std::filesystem::path& p);
+// Spawn request body for the test worker's service.
+std::string spawn_body(const std::string& service, std::optional<uint16_t> port,
+                       const std::vector<std::string>& args = {});
+
+}  // namespace rbee::test

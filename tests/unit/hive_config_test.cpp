@@ -1,0 +1,68 @@
+#include <catch2/catch.hpp>
+
+#include "hive/hive_config.h"
+
+using namespace rbee::hive;
+
+TEST_CASE("catalog parses a full service table") {
+  auto c = parse_hive_config(R"(
+[hive]
+listen = "0.0.0.0:7835"
+hive_id = "gpu-01"
+interval_ms = 500
+[services.llm]
+command = ["llama-server", "--port", "{port}"]
+base_port = 8080
+env = { MODEL = "/models/x.gguf" }
+restart = "on-failure"
+memory_max = "4G"
+cpu_max = 1.5
+pids_max = 256
+gpus = [0, 1]
+)",
+                             "t.toml");
+  REQUIRE(c);
+  CHECK(c->listen == "0.0.0.0:7835");
+  CHECK(c->hive_id == "gpu-01");
+  CHECK(c->interval_ms == 500);
+  const auto& s = c->services.at("llm");
+  CHECK(s.command.size() == 3);
+  CHECK(s.base_port == 8080);
+  CHECK(s.env.at("MODEL") == "/models/x.gguf");
+  CHECK(s.restart == RestartPolicy::on_failure);
+  CHECK(s.memory_max == 4ull << 30);
+  REQUIRE(s.cpu_max);
+  CHECK(s.cpu_max->quota_us == 150000);
+  CHECK(s.pids_max == 256u);
+  CHECK(s.gpus == std::vector<uint32_t>{0, 1});
+}
+
+TEST_CASE("catalog errors name the key and what was expected") {
+  auto check = [](const char* text, const char* needle) {
+    auto c = parse_hive_config(text, "t.toml");
+    REQUIRE_FALSE(c);
+    INFO(c.error().message);
+    CHECK(c.error().message.find(needle) != std::string::npos);
+  };
+  check("[services.llm]\nbase_port = 8080\n", "services.llm.command");
+  check("[services.llm]\ncommand = [\"x\"]\n", "services.llm.base_port is required");
+  check("[services.llm]\ncommand = [\"x\"]\nbase_port = 70000\n", "1 to 65535");
+  check("[services.llm]\ncommand = [\"x\"]\nbase_port = 80\nrestart = \"always\"\n", "restart");
+  check("[services.llm]\ncommand = [\"x\"]\nbase_port = 80\nmemory_max = \"4X\"\n", "unknown unit");
+  check("[services.\"Bad/Name\"]\ncommand = [\"x\"]\nbase_port = 80\n", "service name");
+  check("[hive]\nbackend = \"docker\"\n", "hive.backend");
+  check("[hive]\nintervall_ms = 5\n", "unknown key hive.intervall_ms");
+  check("[hive\n", "t.toml:1");
+}
+
+TEST_CASE("byte sizes and cpu cores parse with units and max") {
+  CHECK(*parse_byte_size("512M") == std::optional<uint64_t>(512ull << 20));
+  CHECK(*parse_byte_size("1024") == std::optional<uint64_t>(1024));
+  CHECK_FALSE(parse_byte_size("max")->has_value());
+  CHECK_FALSE(parse_byte_size("-1"));
+  CHECK_FALSE(parse_byte_size("99999999999T"));
+  CHECK(parse_cpu_cores("0.5")->value().quota_us == 50000);
+  CHECK_FALSE(parse_cpu_cores("max")->has_value());
+  CHECK_FALSE(parse_cpu_cores("0"));
+  CHECK_FALSE(parse_cpu_cores("abc"));
+}
