@@ -51,7 +51,7 @@ const telemetry::Worker* find_worker(const PublishedSnapshot& snap, const Worker
   return nullptr;
 }
 
-std::string capabilities_json(HiveDaemon& d) {
+std::string capabilities_json(HiveDaemon& d, const std::string* queen_url) {
   const auto& cfg = d.config();
   const auto snap = d.current();
   json::Writer w;
@@ -72,7 +72,13 @@ std::string capabilities_json(HiveDaemon& d) {
       w.field("cpu_max", static_cast<double>(s.cpu_max->quota_us) / static_cast<double>(s.cpu_max->period_us));
     w.array_field("gpus", s.gpus).end_object();
   }
-  w.end_array().end_object();
+  w.end_array();
+  if (queen_url) {
+    w.key("subscription").begin_object().field("queen_url", *queen_url);
+    w.field("drop_after_ms", static_cast<uint64_t>(d.subscribers().drop_after().count()));
+    w.field("subscribers", uint64_t{d.subscribers().count()}).end_object();
+  }
+  w.end_object();
   return w.take();
 }
 
@@ -104,11 +110,14 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
   });
 
   router.add(verb::get, "/capabilities", [&d](const Request& req, Reply reply) {
-    if (req.query.count("queen_url")) {
-      if (!authorized(d, req)) return reply(unauthorized());
-      return reply(http_ns::json_error(501, "queen subscriptions are not available in this build"));
-    }
-    reply(http_ns::json_response(200, capabilities_json(d)));
+    auto queen = req.query.find("queen_url");
+    if (queen == req.query.end()) return reply(http_ns::json_response(200, capabilities_json(d, nullptr)));
+    if (!authorized(d, req)) return reply(unauthorized());
+    if (auto st = d.subscribers().subscribe(queen->second); !st)
+      return reply(http_ns::json_error(400, st.error().message));
+    reply(http_ns::json_response(200, capabilities_json(d, &queen->second)));
+    // The first telemetry a new Queen gets already lists every worker.
+    d.subscribers().push(d.current());
   });
 
   router.add(verb::get, "/v1/workers", [&d](const Request&, Reply reply) {

@@ -42,6 +42,7 @@ struct HiveConfig {
   std::filesystem::path log_dir = "/var/log/rbee";
   uint32_t stop_timeout_ms = 10000;  // SIGTERM grace before cgroup.kill
   uint32_t retention_s = 300;        // how long an exited worker stays visible
+  uint32_t subscriber_drop_after_s = 120;  // a Queen whose pushes fail this long is dropped
   std::map<std::string, ServiceSpec> services;
 };
 

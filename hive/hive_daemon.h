@@ -14,6 +14,7 @@
 #include "common/result.h"
 #include "common/telemetry.h"
 #include "hive/hive_config.h"
+#include "hive/queen_push.h"
 #include "hive/supervisor.h"
 
 namespace rbee::hive {
@@ -37,6 +38,7 @@ class HiveDaemon {
   const std::string& token() const { return token_; }
   const std::string& instance_id() const { return instance_id_; }
   Supervisor& supervisor() { return *supervisor_; }
+  QueenSubscribers& subscribers() { return *subscribers_; }
   std::shared_ptr<http::EventStream> stream() const { return stream_; }
   double last_tick_seconds() const { return last_tick_seconds_; }
   uint64_t ticks() const { return ticks_; }
@@ -57,6 +59,7 @@ class HiveDaemon {
   std::string token_;
   std::string instance_id_;
   std::unique_ptr<Supervisor> supervisor_;
+  std::unique_ptr<QueenSubscribers> subscribers_;
   http::Router router_;
   std::unique_ptr<http::Server> server_;
   std::shared_ptr<http::EventStream> stream_;

@@ -1,0 +1,51 @@
+#pragma once
+// The Hive's push side: Queens subscribe with GET /capabilities?queen_url=URL; each gets the full
+// snapshot POSTed to URL/v1/hive-telemetry every tick and at once on births and deaths.
+// Snapshots are complete, so a subscriber that falls behind only ever gets the newest one.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/http/client.h"
+#include "common/result.h"
+
+namespace rbee::hive {
+
+struct PublishedSnapshot;
+
+class QueenSubscribers {
+ public:
+  static constexpr std::size_t kMaxSubscribers = 16;
+
+  QueenSubscribers(boost::asio::io_context& io, std::string token,
+                   std::chrono::milliseconds drop_after);
+  ~QueenSubscribers();
+
+  // Adds or renews a subscription. Errors: a URL that is not http://host:port[/path], or too many.
+  Status subscribe(std::string_view queen_url);
+  void push(const std::shared_ptr<const PublishedSnapshot>& snap);
+  std::size_t count() const { return subs_.size(); }
+  std::chrono::milliseconds drop_after() const { return drop_after_; }
+
+  struct Stats {
+    uint64_t pushed = 0, failed = 0, dropped = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Subscriber;
+  void send(Subscriber& s);
+  void on_result(const std::string& key, Result<http::ClientResponse> r);
+  void drop(const std::string& key, const std::string& why);
+
+  boost::asio::io_context& io_;
+  std::string token_;
+  std::chrono::milliseconds drop_after_;
+  std::map<std::string, std::unique_ptr<Subscriber>> subs_;  // by normalized URL
+  Stats stats_;
+};
+
+}  // namespace rbee::hive
