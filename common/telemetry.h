@@ -83,6 +83,7 @@ struct Snapshot {
   std::string backend;
   Host host;
   std::vector<Gpu> gpus;
+  bool gpus_stale = false;  // no NVML reading for 3 intervals: gpus and vram are the last known
   std::vector<Worker> workers;
 
   bool operator==(const Snapshot&) const = default;

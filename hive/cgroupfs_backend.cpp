@@ -59,7 +59,12 @@ std::vector<std::string> CgroupfsBackend::apply_limits(int fd, const ServiceSpec
   return warnings;
 }
 
-Result<Launched> CgroupfsBackend::launch(const LaunchPlan& plan, int64_t started_at_ms) {
+void CgroupfsBackend::launch(const LaunchPlan& plan, int64_t started_at_ms,
+                             std::function<void(Result<Launched>)> done) {
+  done(launch_now(plan, started_at_ms));
+}
+
+Result<Launched> CgroupfsBackend::launch_now(const LaunchPlan& plan, int64_t started_at_ms) {
   const std::string svc_dir = std::string(kSliceDir) + "/" + plan.id.service;
   const std::string rel = worker_cgroup_path(Layout::cgroupfs, plan.id);
   if (auto st = sys::make_dir_at(root_fd_, svc_dir); !st) return st.error();
@@ -86,6 +91,10 @@ Result<Launched> CgroupfsBackend::launch(const LaunchPlan& plan, int64_t started
     remove(plan.id);
     return make_error("cannot open log file " + plan.log_file.string() + ": " + strerror(errno));
   }
+  if (::dprintf(log.get(), "--- rbee-hive: starting %s at %lld ms\n", plan.id.key().c_str(),
+                static_cast<long long>(started_at_ms)) < 0) {
+    // A log we cannot write is not a reason to refuse the start.
+  }
   sys::SpawnSpec spec{plan.argv, plan.env, cg->get(), log.get(), plan.working_directory};
   auto child = sys::spawn_in_cgroup(spec);
   if (!child) {
@@ -97,6 +106,44 @@ Result<Launched> CgroupfsBackend::launch(const LaunchPlan& plan, int64_t started
   return out;
 }
 
+void CgroupfsBackend::stop(const WorkerId& id, int cgroup_fd, std::chrono::milliseconds grace) {
+  signal_all(cgroup_fd, SIGTERM);
+  auto& timer = kill_timers_[id];
+  timer = std::make_unique<boost::asio::steady_timer>(io_, grace);
+  // Our own dup of the directory fd: the timer may outlive the supervisor's.
+  int fd = ::dup(cgroup_fd);
+  timer->async_wait([fd](boost::system::error_code ec) {
+    if (!ec) (void)sys::kill_cgroup(fd);
+    ::close(fd);
+  });
+}
+
+void CgroupfsBackend::kill_rest(int cgroup_fd) { (void)sys::kill_cgroup(cgroup_fd); }
+
+std::optional<std::string> CgroupfsBackend::logs(const WorkerId& id, std::size_t lines) {
+  const auto path = log_dir_ / id.service / (id.instance + ".log");
+  auto fd = sys::open_at(AT_FDCWD, path.c_str(), O_RDONLY);
+  if (!fd) return std::nullopt;
+  return tail_lines(fd->get(), lines);
+}
+
+std::string tail_lines(int fd, std::size_t lines) {
+  constexpr std::size_t kMaxLogBytes = 1024 * 1024;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return {};
+  const auto size = static_cast<std::size_t>(st.st_size);
+  const std::size_t start = size > kMaxLogBytes ? size - kMaxLogBytes : 0;
+  std::string buf(size - start, '\0');
+  ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(start));
+  buf.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  std::size_t pos = buf.size();
+  if (pos && buf[pos - 1] == '\n') --pos;
+  for (std::size_t found = 0; pos > 0; --pos) {
+    if (buf[pos - 1] == '\n' && ++found == lines) break;
+  }
+  return buf.substr(pos);
+}
+
 void CgroupfsBackend::signal_all(int cgroup_fd, int sig) {
   auto procs = sys::read_file_at(cgroup_fd, "cgroup.procs", 1 << 20);
   if (!procs) return;
@@ -106,9 +153,8 @@ void CgroupfsBackend::signal_all(int cgroup_fd, int sig) {
   }
 }
 
-Status CgroupfsBackend::kill_all(int cgroup_fd) { return sys::kill_cgroup(cgroup_fd); }
-
 void CgroupfsBackend::remove(const WorkerId& id) {
+  kill_timers_.erase(id);
   (void)sys::remove_dir_at(root_fd_, worker_cgroup_path(Layout::cgroupfs, id));
   // The service directory goes too once its last worker is gone; EBUSY/ENOTEMPTY just means not yet.
   ::unlinkat(root_fd_, (std::string(kSliceDir) + "/" + id.service).c_str(), AT_REMOVEDIR);

@@ -1,14 +1,15 @@
 #pragma once
 // cgroupfs backend: the Hive makes <root>/rbee.slice/<service>/<instance> itself and starts the
 // worker straight into it (clone3 CLONE_INTO_CGROUP) in its own session, output to a log file.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "common/result.h"
-#include "common/sys/spawn.h"
-#include "hive/hive_config.h"
-#include "hive/layout.h"
+#include "hive/backend.h"
 
 namespace rbee::hive {
 
@@ -18,40 +19,37 @@ inline constexpr const char* kXattrStartedAt = "user.rbee.started_at_ms";
 inline constexpr const char* kXattrMainPid = "user.rbee.main_pid";
 inline constexpr const char* kXattrExit = "user.rbee.exit";  // "code N" or "signal N"
 
-struct LaunchPlan {
-  WorkerId id;
-  std::vector<std::string> argv;
-  std::vector<std::string> env;
-  std::filesystem::path log_file;
-  std::string working_directory;
-  const ServiceSpec* service = nullptr;
-};
-
-struct Launched {
-  sys::Child child;
-  std::vector<std::string> warnings;  // limits that could not be applied, and why
-};
-
-class CgroupfsBackend {
+class CgroupfsBackend : public Backend {
  public:
-  CgroupfsBackend(int root_fd, std::filesystem::path root_path)
-      : root_fd_(root_fd), root_path_(std::move(root_path)) {}
+  CgroupfsBackend(boost::asio::io_context& io, int root_fd, std::filesystem::path log_dir)
+      : io_(io), root_fd_(root_fd), log_dir_(std::move(log_dir)) {}
 
+  const char* name() const override { return "cgroupfs"; }
+  Layout layout() const override { return Layout::cgroupfs; }
   // Makes rbee.slice and enables the controllers the host offers for the subtree.
-  Status prepare();
-  Result<Launched> launch(const LaunchPlan& plan, int64_t started_at_ms);
-  // SIGTERM (or sig) to every process of the cgroup.
-  void signal_all(int cgroup_fd, int sig);
-  Status kill_all(int cgroup_fd);
-  // Removes an empty worker cgroup, and its service directory once that is empty too.
-  void remove(const WorkerId& id);
-  const std::vector<std::string>& controllers() const { return controllers_; }
+  Status prepare() override;
+  void launch(const LaunchPlan& plan, int64_t started_at_ms,
+              std::function<void(Result<Launched>)> done) override;
+  void stop(const WorkerId& id, int cgroup_fd, std::chrono::milliseconds grace) override;
+  void kill_rest(int cgroup_fd) override;
+  void remove(const WorkerId& id) override;
+  bool owns_cgroups() const override { return true; }
+  std::vector<std::string> controllers() const override { return controllers_; }
+  std::optional<std::string> logs(const WorkerId& id, std::size_t lines) override;
 
  private:
+  Result<Launched> launch_now(const LaunchPlan& plan, int64_t started_at_ms);
   std::vector<std::string> apply_limits(int cgroup_fd, const ServiceSpec& s);
+  void signal_all(int cgroup_fd, int sig);
+
+  boost::asio::io_context& io_;
   int root_fd_;
-  std::filesystem::path root_path_;
+  std::filesystem::path log_dir_;
   std::vector<std::string> controllers_;  // enabled for rbee.slice's children
+  std::map<WorkerId, std::unique_ptr<boost::asio::steady_timer>> kill_timers_;
 };
+
+// The last `lines` lines of an open file, reading at most its last MiB.
+std::string tail_lines(int fd, std::size_t lines);
 
 }  // namespace rbee::hive

@@ -22,8 +22,6 @@ using http_ns::Response;
 
 namespace {
 
-constexpr std::size_t kMaxLogBytes = 1024 * 1024;
-
 // With a token, every mutation must carry it; without one the daemon only listens on loopback,
 // and mutations are still refused from anywhere else.
 bool authorized(const HiveDaemon& d, const Request& req) {
@@ -51,18 +49,29 @@ const telemetry::Worker* find_worker(const PublishedSnapshot& snap, const Worker
   return nullptr;
 }
 
+// "nvml": what the Hive knows about NVML (docs/gpu.md): loaded or why not.
+void write_nvml_status(json::Writer& w, const NvmlStatus& n) {
+  w.key("nvml").begin_object().field("loaded", n.loaded).field("library", n.library);
+  w.field("keep_open", n.keep_open);
+  w.field("driver_version", n.driver_version).field("nvml_version", n.nvml_version);
+  if (!n.process_api.empty()) w.field("process_api", n.process_api);
+  if (n.v3_bad_stride) w.field("v3_bad_stride", true);
+  w.field("error", n.error).end_object();
+}
+
 std::string capabilities_json(HiveDaemon& d, const std::string* queen_url) {
   const auto& cfg = d.config();
   const auto snap = d.current();
   json::Writer w;
   w.begin_object().field("hive_id", cfg.hive_id).field("instance_id", d.instance_id());
   w.field("version", RBEE_VERSION).field("schema_version", telemetry::kSchemaVersion);
-  w.field("backend", "cgroupfs").field("cgroup_root", d.supervisor().root_path().string());
+  w.field("backend", d.supervisor().backend_name()).field("cgroup_root", d.supervisor().root_path().string());
   w.array_field("controllers", d.supervisor().controllers());
   w.field("interval_ms", cfg.interval_ms).field("auth", d.token().empty() ? "loopback" : "bearer");
   w.field("cpus", snap->snapshot.host.cpus);
   w.field("memory_total_bytes", snap->snapshot.host.memory_total_bytes);
   w.field("gpus", uint64_t{snap->snapshot.gpus.size()});
+  write_nvml_status(w, d.gpus().status());
   w.key("services").begin_array();
   for (const auto& [name, s] : cfg.services) {
     w.begin_object().field("name", name).field("base_port", s.base_port);
@@ -80,23 +89,6 @@ std::string capabilities_json(HiveDaemon& d, const std::string* queen_url) {
   }
   w.end_object();
   return w.take();
-}
-
-// The last `lines` lines of a log file, reading at most the last kMaxLogBytes.
-std::string tail_lines(int fd, std::size_t lines) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return {};
-  const auto size = static_cast<std::size_t>(st.st_size);
-  const std::size_t start = size > kMaxLogBytes ? size - kMaxLogBytes : 0;
-  std::string buf(size - start, '\0');
-  ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(start));
-  buf.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-  std::size_t pos = buf.size();
-  if (pos && buf[pos - 1] == '\n') --pos;
-  for (std::size_t found = 0; pos > 0; --pos) {
-    if (buf[pos - 1] == '\n' && ++found == lines) break;
-  }
-  return buf.substr(pos);
 }
 
 }  // namespace
@@ -133,19 +125,20 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
     if (!authorized(d, req)) return reply(unauthorized());
     auto spawn = json::decode_spawn_request(req.body);
     if (!spawn) return reply(http_ns::json_error(400, spawn.error().message));
-    auto out = d.supervisor().spawn(*spawn);
-    if (out.error) return reply(http_ns::json_error(out.error->status, out.error->message));
-    d.resample_now();
-    json::Writer w;
-    w.begin_object().key("worker");
-    const auto snap = d.current();
-    const auto* fresh = find_worker(*snap, {out.worker->service, out.worker->instance});
-    json::write_worker(w, fresh ? *fresh : *out.worker);
-    w.array_field("warnings", out.warnings).end_object();
-    auto resp = http_ns::json_response(201, w.take());
-    resp.headers.emplace_back("Location",
-                              "/v1/workers/" + out.worker->service + "/" + out.worker->instance);
-    reply(std::move(resp));
+    d.supervisor().spawn(*spawn, [&d, reply](SpawnOutcome out) {
+      if (out.error) return reply(http_ns::json_error(out.error->status, out.error->message));
+      d.resample_now();
+      json::Writer w;
+      w.begin_object().key("worker");
+      const auto snap = d.current();
+      const auto* fresh = find_worker(*snap, WorkerId{out.worker->service, out.worker->instance});
+      json::write_worker(w, fresh ? *fresh : *out.worker);
+      w.array_field("warnings", out.warnings).end_object();
+      auto resp = http_ns::json_response(201, w.take());
+      resp.headers.emplace_back("Location",
+                                "/v1/workers/" + out.worker->service + "/" + out.worker->instance);
+      reply(std::move(resp));
+    });
   });
 
   router.add(verb::get, "/v1/workers/{service}/{instance}", [&d](const Request& req, Reply reply) {
@@ -188,13 +181,11 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
                  }
                  tail = std::clamp<std::size_t>(tail, 1, 100000);
                }
-               auto path = d.supervisor().log_file(*id);
-               if (!path) return reply(http_ns::json_error(404, "no log for worker " + id->key()));
-               auto fd = sys::open_at(AT_FDCWD, path->c_str(), O_RDONLY);
-               if (!fd) return reply(http_ns::json_error(500, fd.error().message));
+               auto text = d.supervisor().logs(*id, tail);
+               if (!text) return reply(http_ns::json_error(404, "no log for worker " + id->key()));
                Response r;
                r.content_type = "text/plain; charset=utf-8";
-               r.body = tail_lines(fd->get(), tail);
+               r.body = std::move(*text);
                reply(std::move(r));
              });
 

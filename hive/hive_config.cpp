@@ -32,6 +32,15 @@ Status read_string(const toml::table& t, std::string_view prefix, const char* ke
   return Ok{};
 }
 
+Status read_bool(const toml::table& t, std::string_view prefix, const char* key, bool& out) {
+  auto n = t[key];
+  if (!n) return Ok{};
+  auto b = n.value<bool>();
+  if (!n.is_boolean() || !b) return key_error(std::string(prefix) + "." + key, "must be true or false");
+  out = *b;
+  return Ok{};
+}
+
 template <class T>
 Status read_uint(const toml::table& t, std::string_view prefix, const char* key, int64_t min,
                  int64_t max, T& out) {
@@ -176,7 +185,7 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
     if (auto st = check_keys(*t, "hive", {"listen", "hive_id", "token_file", "backend",
                                           "cgroup_root", "interval_ms", "log_dir",
                                           "stop_timeout_ms", "retention_s", "subscriber_drop_after_s",
-                                          "nvml_library"});
+                                          "nvml_library", "nvml_keep_open"});
         !st)
       return st.error();
     std::string token_file, cgroup_root, log_dir = c.log_dir.string();
@@ -186,6 +195,8 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
                     read_string(*t, "hive", "backend", c.backend),
                     read_string(*t, "hive", "cgroup_root", cgroup_root),
                     read_string(*t, "hive", "log_dir", log_dir),
+                    read_string(*t, "hive", "nvml_library", c.nvml_library),
+                    read_bool(*t, "hive", "nvml_keep_open", c.nvml_keep_open),
                     read_uint(*t, "hive", "interval_ms", 100, 60000, c.interval_ms),
                     read_uint(*t, "hive", "stop_timeout_ms", 0, 600000, c.stop_timeout_ms),
                     read_uint(*t, "hive", "retention_s", 0, 86400, c.retention_s),
@@ -195,6 +206,7 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
     }
     if (c.backend != "auto" && c.backend != "cgroupfs" && c.backend != "systemd")
       return make_error("hive.backend must be auto, cgroupfs or systemd");
+    if (c.nvml_library.empty()) return make_error("hive.nvml_library must not be empty");
     if (c.hive_id.size() > 128) return make_error("hive.hive_id is longer than 128 characters");
     c.token_file = token_file;
     c.cgroup_root = cgroup_root;

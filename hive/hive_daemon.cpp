@@ -8,8 +8,11 @@
 
 #include "common/json/telemetry_json.h"
 #include "common/sys/cgroup.h"
+#include "common/sys/notify.h"
 #include "common/token.h"
+#include "hive/cgroupfs_backend.h"
 #include "hive/host_info.h"
+#include "hive/systemd_backend.h"
 
 namespace rbee::hive {
 
@@ -35,8 +38,12 @@ HiveDaemon::HiveDaemon(asio::io_context& io, HiveConfig config, std::string toke
       instance_id_(random_instance_id()),
       stream_(std::make_shared<http::EventStream>()),
       tick_timer_(io),
-      readiness_timer_(io) {
+      readiness_timer_(io),
+      watchdog_timer_(io) {
   if (config_.hive_id.empty()) config_.hive_id = host_name();
+  gpus_ = std::make_unique<GpuMonitor>(
+      io_, GpuMonitorOptions{config_.nvml_library, config_.nvml_keep_open,
+                             std::chrono::milliseconds(config_.interval_ms)});
 }
 
 HiveDaemon::~HiveDaemon() = default;
@@ -48,11 +55,27 @@ Status HiveDaemon::start() {
     if (!mount) return mount.error();
     root = *mount;
   }
-  if (config_.backend == "systemd")
-    return make_error("hive.backend = \"systemd\" is not available in this build; use cgroupfs");
   auto root_fd = sys::open_dir(root);
   if (!root_fd) return make_error("cgroup root: " + root_fd.error().message);
-  supervisor_ = std::make_unique<Supervisor>(io_, config_, std::move(*root_fd), root);
+  backend_root_fd_.reset(::dup(root_fd->get()));
+
+  // auto: systemd when PID 1 is systemd and the system bus answers, cgroupfs otherwise.
+  std::unique_ptr<Backend> backend;
+  if (config_.backend == "systemd" || (config_.backend == "auto" && systemd_is_running())) {
+    auto sd = SystemdBackend::connect(io_, backend_root_fd_.get());
+    if (sd) {
+      backend = std::move(*sd);
+    } else if (config_.backend == "systemd") {
+      return make_error("hive.backend = \"systemd\": " + sd.error().message);
+    } else {
+      spdlog::warn("systemd is PID 1 but its bus does not answer ({}); using cgroupfs",
+                   sd.error().message);
+    }
+  }
+  if (!backend)
+    backend = std::make_unique<CgroupfsBackend>(io_, backend_root_fd_.get(), config_.log_dir);
+  supervisor_ = std::make_unique<Supervisor>(io_, config_, std::move(*root_fd), root,
+                                             std::move(backend));
   if (auto st = supervisor_->start(); !st)
     return make_error("cannot prepare " + (root / "rbee.slice").string() + ": " + st.error().message);
   supervisor_->on_change = [this] { request_resample(); };
@@ -74,18 +97,50 @@ Status HiveDaemon::start() {
   auto ep = asio::ip::tcp::endpoint(asio::ip::make_address(listen->host), listen->port);
   if (auto st = server_->listen(ep); !st) return st;
 
+  gpus_->on_change = [this] { request_resample(); };
+  gpus_->start();
   publish();
   schedule_tick();
   auto bound = server_->local_endpoint();
-  spdlog::info("hive {} listening on http://{}:{} (backend cgroupfs, root {}, {} workers found)",
-               config_.hive_id, bound.address().to_string(), bound.port(), root.string(),
+  spdlog::info("hive {} listening on http://{}:{} (backend {}, root {}, {} workers found)",
+               config_.hive_id, bound.address().to_string(), bound.port(),
+               supervisor_->backend_name(), root.string(),
                current_->snapshot.workers.size());
+  sys::notify_ready(status_line());
+  if (auto every = sys::watchdog_interval()) {
+    watchdog_every_ = *every;
+    schedule_watchdog();
+  }
   if (!has_token)
     spdlog::warn("no token configured: listening on loopback only; mutations accepted from loopback");
   return Ok{};
 }
 
+std::string HiveDaemon::status_line() const {
+  std::size_t ready = 0, starting = 0, down = 0;
+  for (const auto& w : current_->snapshot.workers) {
+    if (w.state == telemetry::WorkerState::ready) ++ready;
+    else if (w.state == telemetry::WorkerState::starting) ++starting;
+    else if (telemetry::is_terminal(w.state)) ++down;
+  }
+  return std::to_string(current_->snapshot.workers.size()) + " workers (" + std::to_string(ready) +
+         " ready, " + std::to_string(starting) + " starting, " + std::to_string(down) +
+         " exited), " + std::to_string(subscribers_->count()) + " queens";
+}
+
+void HiveDaemon::schedule_watchdog() {
+  // Pinged from the loop itself: a stuck loop stops the pings and systemd restarts us.
+  watchdog_timer_.expires_after(watchdog_every_);
+  watchdog_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    sys::notify_watchdog();
+    schedule_watchdog();
+  });
+}
+
 void HiveDaemon::stop() {
+  sys::notify_stopping();
+  watchdog_timer_.cancel();
   tick_timer_.cancel();
   readiness_timer_.cancel();
   if (server_) server_->stop();
@@ -124,6 +179,17 @@ void HiveDaemon::request_resample() {
 
 void HiveDaemon::resample_now() { publish(); }
 
+// GPUs from the latest NVML reading (taken off the loop), attributed to the workers sampled just
+// now by PID. Asks for the next reading; never waits for it.
+void HiveDaemon::add_gpu_telemetry(telemetry::Snapshot& s) {
+  gpus_->request();
+  s.gpus_stale = gpus_->stale(Clock::now());
+  const auto* reading = gpus_->latest();
+  if (!reading || !reading->sample) return;
+  s.gpus = reading->sample->gpus;
+  if (!s.gpus.empty()) attribute_gpu_memory(reading->sample->processes, s.workers);
+}
+
 void HiveDaemon::publish() {
   const auto t0 = Clock::now();
   auto snap = std::make_shared<PublishedSnapshot>();
@@ -133,15 +199,20 @@ void HiveDaemon::publish() {
   s.seq = ++seq_;
   s.timestamp_ms = now_ms();
   s.interval_ms = config_.interval_ms;
-  s.backend = "cgroupfs";
+  s.backend = supervisor_->backend_name();
   s.host = read_host();
   s.workers = supervisor_->sample();
+  add_gpu_telemetry(s);
   snap->json = json::encode_snapshot(s);
   last_tick_seconds_ = std::chrono::duration<double>(Clock::now() - t0).count();
   ++ticks_;
   current_ = snap;
   stream_->publish("snapshot", snap->json);
   for (auto& f : on_publish) f(current_);
+  if (subscribers_) {
+    auto status = status_line();
+    if (status != last_status_) sys::notify_status(last_status_ = std::move(status));
+  }
   schedule_readiness_check();
 }
 

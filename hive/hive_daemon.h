@@ -13,6 +13,7 @@
 #include "common/http/server.h"
 #include "common/result.h"
 #include "common/telemetry.h"
+#include "hive/gpu_monitor.h"
 #include "hive/hive_config.h"
 #include "hive/queen_push.h"
 #include "hive/supervisor.h"
@@ -39,6 +40,7 @@ class HiveDaemon {
   const std::string& instance_id() const { return instance_id_; }
   Supervisor& supervisor() { return *supervisor_; }
   QueenSubscribers& subscribers() { return *subscribers_; }
+  GpuMonitor& gpus() { return *gpus_; }
   std::shared_ptr<http::EventStream> stream() const { return stream_; }
   double last_tick_seconds() const { return last_tick_seconds_; }
   uint64_t ticks() const { return ticks_; }
@@ -53,11 +55,15 @@ class HiveDaemon {
   void schedule_readiness_check();
   void request_resample();
   void publish();
+  std::string status_line() const;
+  void schedule_watchdog();
+  void add_gpu_telemetry(telemetry::Snapshot& s);
 
   boost::asio::io_context& io_;
   HiveConfig config_;
   std::string token_;
   std::string instance_id_;
+  sys::UniqueFd backend_root_fd_;
   std::unique_ptr<Supervisor> supervisor_;
   std::unique_ptr<QueenSubscribers> subscribers_;
   http::Router router_;
@@ -65,12 +71,16 @@ class HiveDaemon {
   std::shared_ptr<http::EventStream> stream_;
   boost::asio::steady_timer tick_timer_;
   boost::asio::steady_timer readiness_timer_;
+  boost::asio::steady_timer watchdog_timer_;
+  std::chrono::microseconds watchdog_every_{0};
+  std::string last_status_;
   bool resample_pending_ = false;
   bool readiness_armed_ = false;
   uint64_t seq_ = 0;
   uint64_t ticks_ = 0;
   double last_tick_seconds_ = 0;
   std::shared_ptr<const PublishedSnapshot> current_;
+  std::unique_ptr<GpuMonitor> gpus_;  // NVML off the loop; see docs/gpu.md
 };
 
 // Registers the Hive's HTTP API on the router.

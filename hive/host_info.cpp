@@ -84,6 +84,19 @@ std::optional<int64_t> process_start_ms(pid_t pid) {
   return static_cast<int64_t>(boot + st->starttime_ticks * 1000 / static_cast<uint64_t>(ticks));
 }
 
+bool process_spawned_by_hive(pid_t pid) {
+  auto env = read_proc("/proc/" + std::to_string(pid) + "/environ", 256 * 1024);
+  if (!env) return false;
+  const std::string want = std::string(kSpawnedByEnv) + "=hive";
+  for (std::size_t pos = 0; pos < env->size();) {
+    auto end = env->find('\0', pos);
+    if (end == std::string::npos) end = env->size();
+    if (std::string_view(*env).substr(pos, end - pos) == want) return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
 std::optional<int32_t> process_parent(pid_t pid) {
   auto text = read_proc("/proc/" + std::to_string(pid) + "/stat");
   if (!text) return std::nullopt;

@@ -18,5 +18,9 @@ std::optional<uint64_t> process_memory_bytes(pid_t pid);
 std::optional<int64_t> process_start_ms(pid_t pid);
 std::optional<int32_t> process_parent(pid_t pid);
 int64_t now_ms();
+// Set in the environment of every worker the Hive starts.
+inline constexpr const char* kSpawnedByEnv = "RBEE_SPAWNED_BY";
+// True when the process's environment carries RBEE_SPAWNED_BY=hive.
+bool process_spawned_by_hive(pid_t pid);
 
 }  // namespace rbee::hive

@@ -9,6 +9,7 @@
 #include "common/sys/cgroup.h"
 #include "common/sys/sock_diag.h"
 #include "common/sys/spawn.h"
+#include "hive/cgroupfs_backend.h"
 #include "hive/host_info.h"
 #include "hive/port_allocator.h"
 #include "hive/rates.h"
@@ -51,6 +52,7 @@ struct Supervisor::Tracked {
   bool is_child = false;
   bool stop_requested = false;
   std::optional<int> exit_code, signal;
+  bool oom = false;  // the backend said the kernel's OOM killer ended it
   std::optional<int64_t> exited_at_ms;
   std::optional<Clock::time_point> empty_since;
   std::optional<uint64_t> oom_base;
@@ -59,22 +61,24 @@ struct Supervisor::Tracked {
   std::optional<uint64_t> base_cpu, base_io_r, base_io_w;
   Clock::time_point base_time{};
   std::vector<std::function<void(std::optional<ApiError>)>> stop_waiters;
-  std::unique_ptr<asio::steady_timer> kill_timer, restart_timer;
+  std::unique_ptr<asio::steady_timer> restart_timer;
   bool seen = true;
 };
 
 Supervisor::Supervisor(asio::io_context& io, const HiveConfig& config, sys::UniqueFd root_fd,
-                       std::filesystem::path root_path)
+                       std::filesystem::path root_path, std::unique_ptr<Backend> backend)
     : io_(io),
       config_(config),
       root_fd_(std::move(root_fd)),
       root_path_(std::move(root_path)),
-      backend_(root_fd_.get(), root_path_) {}
+      backend_(std::move(backend)) {
+  backend_->on_exit = [this](const WorkerId& id, const ExitInfo& info) { on_backend_exit(id, info); };
+}
 
 Supervisor::~Supervisor() = default;
 
 Status Supervisor::start() {
-  if (auto st = backend_.prepare(); !st) return st;
+  if (auto st = backend_->prepare(); !st) return st;
   auto ino = sys::Inotify::create();
   if (!ino) return ino.error();
   inotify_.emplace(std::move(*ino));
@@ -111,13 +115,14 @@ void Supervisor::walk_tree() {
   std::error_code ec;
   for (const auto& svc : std::filesystem::directory_iterator(root_path_ / slice, ec)) {
     if (!svc.is_directory(ec)) continue;
-    auto service = service_from_dir(Layout::cgroupfs, svc.path().filename().string());
+    auto service = service_from_dir(backend_->layout(), svc.path().filename().string());
     if (!service) continue;
     watch_dir(slice + "/" + svc.path().filename().string());
     std::error_code ec2;
     for (const auto& inst : std::filesystem::directory_iterator(svc.path(), ec2)) {
       if (!inst.is_directory(ec2)) continue;
-      auto instance = instance_from_dir(Layout::cgroupfs, *service, inst.path().filename().string());
+      auto instance =
+          instance_from_dir(backend_->layout(), *service, inst.path().filename().string());
       if (!instance) continue;
       WorkerId id{*service, *instance};
       auto it = workers_.find(id);
@@ -129,41 +134,41 @@ void Supervisor::walk_tree() {
       it->second->seen = true;
     }
   }
-  // Forget workers whose cgroup someone else removed; their stop waiters are done too.
-  for (auto it = workers_.begin(); it != workers_.end();) {
-    if (it->second->seen) {
-      ++it;
-      continue;
+  // A cgroup that went away (systemd collects a finished unit's cgroup at once) leaves its
+  // worker listed as exited, with its reason, for the retention period.
+  for (auto& [id, t] : workers_) {
+    if (t->seen || !t->cg) continue;
+    t->cg.reset();
+    if (auto w = watched_dirs_.find(worker_cgroup_path(backend_->layout(), id));
+        w != watched_dirs_.end()) {
+      inotify_->remove_watch(w->second);
+      watched_dirs_.erase(w);
     }
-    for (auto& w : it->second->stop_waiters) w(std::nullopt);
-    for (auto dir_it = watched_dirs_.begin(); dir_it != watched_dirs_.end();) {
-      if (dir_it->first == worker_cgroup_path(Layout::cgroupfs, it->first)) {
-        inotify_->remove_watch(dir_it->second);
-        dir_it = watched_dirs_.erase(dir_it);
-      } else {
-        ++dir_it;
-      }
-    }
-    it = workers_.erase(it);
   }
 }
 
 void Supervisor::adopt(const WorkerId& id) {
-  const std::string rel = worker_cgroup_path(Layout::cgroupfs, id);
+  if (launching_.count(id)) return;  // ours, being started: launch() will track it
+  const std::string rel = worker_cgroup_path(backend_->layout(), id);
   auto cg = WorkerCgroup::open(root_fd_.get(), rel);
   if (!cg) return;  // vanished already, or not a cgroup
   auto t = std::make_unique<Tracked>();
   t->id = id;
   int dfd = cg->dir_fd();
-  if (auto by = sys::get_xattr(dfd, kXattrSpawnedBy); by && *by == "hive") t->spawned_by = "hive";
-  t->started_at_ms = parse_i64(sys::get_xattr(dfd, kXattrStartedAt));
-  if (auto exit = sys::get_xattr(dfd, kXattrExit)) {
-    if (exit->starts_with("code ")) t->exit_code = parse_i64(exit->substr(5));
-    if (exit->starts_with("signal ")) t->signal = parse_i64(exit->substr(7));
+  const bool marks = backend_->owns_cgroups();
+  std::optional<int64_t> marked_main;
+  if (marks) {
+    if (auto by = sys::get_xattr(dfd, kXattrSpawnedBy); by && *by == "hive") t->spawned_by = "hive";
+    t->started_at_ms = parse_i64(sys::get_xattr(dfd, kXattrStartedAt));
+    if (auto exit = sys::get_xattr(dfd, kXattrExit)) {
+      if (exit->starts_with("code ")) t->exit_code = parse_i64(exit->substr(5));
+      if (exit->starts_with("signal ")) t->signal = parse_i64(exit->substr(7));
+    }
+    marked_main = parse_i64(sys::get_xattr(dfd, kXattrMainPid));
   }
+  if (backend_->layout() == Layout::systemd) t->view.unit = systemd_unit_name(id);
   auto reading = cg->read();
   if (reading.memory_events) t->oom_base = reading.memory_events->oom_kill;
-  auto marked_main = parse_i64(sys::get_xattr(dfd, kXattrMainPid));
   const auto& pids = reading.pids;
   std::optional<int32_t> main;
   if (marked_main && std::find(pids.begin(), pids.end(), *marked_main) != pids.end()) {
@@ -179,11 +184,14 @@ void Supervisor::adopt(const WorkerId& id) {
   }
   t->main_pid = main;
   if (!t->started_at_ms && main) t->started_at_ms = process_start_ms(*main);
+  // systemd owns its cgroups, so no marks there: the Hive's own workers carry it in their
+  // environment instead.
+  if (!marks && main && process_spawned_by_hive(*main)) t->spawned_by = "hive";
   if (auto w = inotify_->add_watch((root_path_ / rel / "cgroup.events").string(), IN_MODIFY)) {
     watched_dirs_[rel] = *w;
   }
   t->cg.emplace(std::move(*cg));
-  if (main && t->spawned_by == "hive") {
+  if (main && t->spawned_by == "hive" && marks) {
     if (auto fd = sys::open_pidfd(*main)) watch_main(*t, std::move(*fd), false);
   }
   workers_.emplace(id, std::move(t));
@@ -222,7 +230,7 @@ void Supervisor::collect_main_exit(Tracked& t) {
     else if (t.signal)
       (void)sys::set_xattr(t.cg->dir_fd(), kXattrExit, "signal " + std::to_string(*t.signal));
     // As with a service unit: when the main process goes, the rest of the worker goes with it.
-    (void)backend_.kill_all(t.cg->dir_fd());
+    backend_->kill_rest(t.cg->dir_fd());
   }
 }
 
@@ -246,9 +254,16 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
   v.spawned_by = t.spawned_by;
   v.started_at_ms = t.started_at_ms;
   v.restarts = t.restarts;
-  if (!t.cg) return;
-  CgroupReading r = t.cg->read();
-  if (r.gone) return;
+  CgroupReading r;
+  if (t.cg) r = t.cg->read();
+  if (!t.cg || r.gone) {
+    // The cgroup is gone: nothing to measure, only the exit to report.
+    r = CgroupReading{};
+    v.cpu_usage_usec.reset();
+    v.rss_bytes.reset();
+    v.working_set_bytes.reset();
+    v.mem_source.reset();
+  }
 
   v.cpu_usage_usec = r.cpu.usage_usec;
   const uint64_t wall = static_cast<uint64_t>(
@@ -323,12 +338,13 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
   in.has_port = v.port.has_value();
   if (v.port) {
     auto it = listening.find(*v.port);
-    in.listening = it != listening.end() &&
+    in.listening = t.cg && it != listening.end() &&
                    (it->second.count(t.cg->id()) > 0 || it->second.count(0) > 0);
   }
   in.exit_code = t.exit_code;
   in.signal = t.signal;
   if (r.memory_events && t.oom_base) in.oom_kills_since_start = r.memory_events->oom_kill - *t.oom_base;
+  if (t.oom) in.oom_kills_since_start = std::max<uint64_t>(in.oom_kills_since_start, 1);
   v.state = derive_state(in);
   if (!in.has_port && in.populated && !in.stopping) v.state = WorkerState::ready;
 
@@ -351,7 +367,6 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
 }
 
 void Supervisor::after_exit(Tracked& t) {
-  if (t.kill_timer) t.kill_timer->cancel();
   auto waiters = std::move(t.stop_waiters);
   t.stop_waiters.clear();
   for (auto& w : waiters) w(std::nullopt);
@@ -360,7 +375,8 @@ void Supervisor::after_exit(Tracked& t) {
 }
 
 void Supervisor::schedule_restart(Tracked& t) {
-  if (t.spawned_by != "hive") return;
+  // Under systemd the unit's own Restart= does this.
+  if (t.spawned_by != "hive" || !backend_->owns_cgroups()) return;
   auto spec = config_.services.find(t.id.service);
   if (spec == config_.services.end() || spec->second.restart != RestartPolicy::on_failure) return;
   auto req = last_requests_.find(t.id);
@@ -379,7 +395,7 @@ void Supervisor::schedule_restart(Tracked& t) {
     if (spec == config_.services.end() || req == last_requests_.end()) return;
     uint32_t restarts = it->second->restarts + 1;
     if (!tcp_port_free(*port_of(id.instance))) return;  // someone took the port meanwhile
-    (void)launch(spec->second, id, req->second, restarts);
+    launch(spec->second, id, req->second, restarts, [](SpawnOutcome) {});
   });
 }
 
@@ -391,13 +407,13 @@ void Supervisor::expire(Clock::time_point now) {
                            t.restart_timer->expiry() > Clock::now();
     if (t.empty_since && now - *t.empty_since >= keep && !restart_pending) {
       WorkerId id = it->first;
-      if (auto w = watched_dirs_.find(worker_cgroup_path(Layout::cgroupfs, id));
+      if (auto w = watched_dirs_.find(worker_cgroup_path(backend_->layout(), id));
           w != watched_dirs_.end()) {
         inotify_->remove_watch(w->second);
         watched_dirs_.erase(w);
       }
       it = workers_.erase(it);
-      backend_.remove(id);
+      backend_->remove(id);
       last_requests_.erase(id);
     } else {
       ++it;
@@ -445,7 +461,7 @@ std::set<uint16_t> Supervisor::ports_held() const {
   return held;
 }
 
-SpawnOutcome Supervisor::spawn(const api::SpawnRequest& req) {
+void Supervisor::spawn(const api::SpawnRequest& req, std::function<void(SpawnOutcome)> done) {
   SpawnOutcome out;
   auto spec = config_.services.find(req.service);
   if (spec == config_.services.end()) {
@@ -453,18 +469,22 @@ SpawnOutcome Supervisor::spawn(const api::SpawnRequest& req) {
     for (const auto& [name, s] : config_.services) known += (known.empty() ? "" : ", ") + name;
     out.error = ApiError{404, "unknown service \"" + req.service + "\" (the catalog has: " +
                                   (known.empty() ? "nothing" : known) + ")"};
-    return out;
+    return done(std::move(out));
   }
   for (const auto& [name, value] : req.env) {
     if (name.starts_with("LD_") || name.starts_with("RBEE_")) {
       out.error = ApiError{400, "env." + name + " may not be set by a request"};
-      return out;
+      return done(std::move(out));
     }
   }
-  auto choice = choose_port(spec->second.base_port, req.port, ports_held(), tcp_port_free);
+  auto held = ports_held();
+  for (const auto& id : launching_) {
+    if (auto p = port_of(id.instance)) held.insert(*p);
+  }
+  auto choice = choose_port(spec->second.base_port, req.port, held, tcp_port_free);
   if (!choice.port) {
     out.error = ApiError{choice.error.conflict ? 409u : 503u, choice.error.message};
-    return out;
+    return done(std::move(out));
   }
   WorkerId id{req.service, std::to_string(*choice.port)};
   if (auto it = workers_.find(id); it != workers_.end()) {
@@ -472,15 +492,15 @@ SpawnOutcome Supervisor::spawn(const api::SpawnRequest& req) {
     if (it->second->restart_timer) it->second->restart_timer->cancel();
     workers_.erase(it);
   }
-  return launch(spec->second, id, req, 0);
+  launch(spec->second, id, req, 0, std::move(done));
 }
 
-SpawnOutcome Supervisor::launch(const ServiceSpec& spec, const WorkerId& id,
-                                const api::SpawnRequest& req, uint32_t restarts) {
-  SpawnOutcome out;
+void Supervisor::launch(const ServiceSpec& spec, const WorkerId& id, const api::SpawnRequest& req,
+                        uint32_t restarts, std::function<void(SpawnOutcome)> done) {
   LaunchPlan plan;
   plan.id = id;
   plan.service = &spec;
+  plan.stop_timeout = std::chrono::milliseconds(config_.stop_timeout_ms);
   for (const auto& a : spec.command) plan.argv.push_back(substitute_port(a, id.instance));
   for (const auto& a : req.args) plan.argv.push_back(substitute_port(a, id.instance));
   std::map<std::string, std::string> env;
@@ -493,46 +513,72 @@ SpawnOutcome Supervisor::launch(const ServiceSpec& spec, const WorkerId& id,
   env["RBEE_SERVICE"] = id.service;
   env["RBEE_INSTANCE"] = id.instance;
   env["RBEE_PORT"] = id.instance;
+  env[kSpawnedByEnv] = "hive";
   const auto& gpus = req.gpus ? *req.gpus : spec.gpus;
   if (!gpus.empty()) {
     std::string list;
     for (auto g : gpus) list += (list.empty() ? "" : ",") + std::to_string(g);
     env["CUDA_VISIBLE_DEVICES"] = list;
+    // NVML numbers GPUs in PCI bus order; make CUDA agree so gpu_indices match.
+    env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
   }
   for (const auto& [k, v] : env) plan.env.push_back(k + "=" + v);
   plan.log_file = config_.log_dir / id.service / (id.instance + ".log");
   plan.working_directory = spec.working_directory;
 
   const int64_t started = now_ms();
-  auto launched = backend_.launch(plan, started);
-  if (!launched) {
-    out.error = ApiError{500, launched.error().message};
-    return out;
-  }
-  const std::string rel = worker_cgroup_path(Layout::cgroupfs, id);
-  auto cg = WorkerCgroup::open(root_fd_.get(), rel);
-  if (!cg) {
-    out.error = ApiError{500, cg.error().message};
-    return out;
-  }
-  auto t = std::make_unique<Tracked>();
-  t->id = id;
-  t->spawned_by = "hive";
-  t->started_at_ms = started;
-  t->main_pid = launched->child.pid;
-  t->restarts = restarts;
-  if (auto w = inotify_->add_watch((root_path_ / rel / "cgroup.events").string(), IN_MODIFY))
-    watched_dirs_[rel] = *w;
-  t->cg.emplace(std::move(*cg));
-  watch_main(*t, std::move(launched->child.pidfd), true);
-  Tracked& ref = *t;
-  workers_[id] = std::move(t);
+  launching_.insert(id);
   last_requests_[id] = req;
-  measure(ref, {}, Clock::now());
-  out.worker = ref.view;
-  out.warnings = std::move(launched->warnings);
+  backend_->launch(plan, started, [this, id, started, restarts, done = std::move(done)](
+                                      Result<Launched> launched) {
+    launching_.erase(id);
+    SpawnOutcome out;
+    if (!launched) {
+      out.error = ApiError{500, launched.error().message};
+      return done(std::move(out));
+    }
+    const std::string rel = worker_cgroup_path(backend_->layout(), id);
+    auto cg = WorkerCgroup::open(root_fd_.get(), rel);
+    if (!cg) {
+      out.error = ApiError{500, "started, but its cgroup is gone: " + cg.error().message};
+      return done(std::move(out));
+    }
+    auto t = std::make_unique<Tracked>();
+    t->id = id;
+    t->spawned_by = "hive";
+    t->started_at_ms = started;
+    t->restarts = restarts;
+    t->view.unit = launched->unit;
+    if (auto w = inotify_->add_watch((root_path_ / rel / "cgroup.events").string(), IN_MODIFY))
+      watched_dirs_[rel] = *w;
+    auto reading = cg->read();
+    if (reading.memory_events) t->oom_base = reading.memory_events->oom_kill;
+    if (launched->child) {
+      t->main_pid = launched->child->pid;
+      t->cg.emplace(std::move(*cg));
+      watch_main(*t, std::move(launched->child->pidfd), true);
+    } else {
+      if (!reading.pids.empty()) t->main_pid = reading.pids.front();
+      t->cg.emplace(std::move(*cg));
+    }
+    Tracked& ref = *t;
+    workers_[id] = std::move(t);
+    measure(ref, {}, Clock::now());
+    out.worker = ref.view;
+    out.warnings = std::move(launched->warnings);
+    changed();
+    done(std::move(out));
+  });
+}
+
+void Supervisor::on_backend_exit(const WorkerId& id, const ExitInfo& info) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return;
+  Tracked& t = *it->second;
+  if (info.exit_code) t.exit_code = info.exit_code;
+  if (info.signal) t.signal = info.signal;
+  t.oom = t.oom || info.oom;
   changed();
-  return out;
 }
 
 void Supervisor::stop(const WorkerId& id, std::function<void(std::optional<ApiError>)> done) {
@@ -549,23 +595,12 @@ void Supervisor::stop(const WorkerId& id, std::function<void(std::optional<ApiEr
     return;
   }
   t.stop_waiters.push_back(std::move(done));
-  backend_.signal_all(t.cg->dir_fd(), SIGTERM);
-  t.kill_timer = std::make_unique<asio::steady_timer>(
-      io_, std::chrono::milliseconds(config_.stop_timeout_ms));
-  WorkerId key = id;
-  t.kill_timer->async_wait([this, key](boost::system::error_code ec) {
-    if (ec) return;
-    auto it = workers_.find(key);
-    if (it != workers_.end() && it->second->cg) (void)backend_.kill_all(it->second->cg->dir_fd());
-  });
+  backend_->stop(id, t.cg->dir_fd(), std::chrono::milliseconds(config_.stop_timeout_ms));
   changed();
 }
 
-std::optional<std::filesystem::path> Supervisor::log_file(const WorkerId& id) const {
-  auto p = config_.log_dir / id.service / (id.instance + ".log");
-  std::error_code ec;
-  if (!std::filesystem::exists(p, ec)) return std::nullopt;
-  return p;
+std::optional<std::string> Supervisor::logs(const WorkerId& id, std::size_t lines) {
+  return backend_->logs(id, lines);
 }
 
 }  // namespace rbee::hive

@@ -19,7 +19,7 @@
 #include "common/result.h"
 #include "common/sys/inotify.h"
 #include "common/telemetry.h"
-#include "hive/cgroupfs_backend.h"
+#include "hive/backend.h"
 #include "hive/hive_config.h"
 #include "hive/layout.h"
 #include "hive/worker_cgroup.h"
@@ -41,7 +41,7 @@ struct SpawnOutcome {
 class Supervisor {
  public:
   Supervisor(boost::asio::io_context& io, const HiveConfig& config, sys::UniqueFd root_fd,
-             std::filesystem::path root_path);
+             std::filesystem::path root_path, std::unique_ptr<Backend> backend);
   ~Supervisor();
 
   // Makes rbee.slice, enables controllers, starts watching the tree.
@@ -53,13 +53,15 @@ class Supervisor {
   bool readiness_changed();
   bool any_starting() const;
 
-  SpawnOutcome spawn(const api::SpawnRequest& req);
+  // done runs once the worker's process is in its cgroup, or with the reason it is not.
+  void spawn(const api::SpawnRequest& req, std::function<void(SpawnOutcome)> done);
   // Stops a worker: SIGTERM, grace period, cgroup.kill. done() runs once it has exited.
   void stop(const WorkerId& id, std::function<void(std::optional<ApiError>)> done);
-  std::optional<std::filesystem::path> log_file(const WorkerId& id) const;
+  std::optional<std::string> logs(const WorkerId& id, std::size_t lines);
   bool knows(const WorkerId& id) const { return workers_.count(id) > 0; }
 
-  const std::vector<std::string>& controllers() const { return backend_.controllers(); }
+  std::vector<std::string> controllers() const { return backend_->controllers(); }
+  const char* backend_name() const { return backend_->name(); }
   const std::filesystem::path& root_path() const { return root_path_; }
 
   // Called on births, deaths and state changes seen between ticks: the daemon resamples at once.
@@ -82,15 +84,17 @@ class Supervisor {
   void expire(std::chrono::steady_clock::time_point now);
   std::set<uint16_t> ports_held() const;
   std::map<uint16_t, std::set<uint64_t>> listeners() const;
-  SpawnOutcome launch(const ServiceSpec& spec, const WorkerId& id, const api::SpawnRequest& req,
-                      uint32_t restarts);
+  void launch(const ServiceSpec& spec, const WorkerId& id, const api::SpawnRequest& req,
+              uint32_t restarts, std::function<void(SpawnOutcome)> done);
+  void on_backend_exit(const WorkerId& id, const ExitInfo& info);
   void changed();
 
   boost::asio::io_context& io_;
   const HiveConfig& config_;
   sys::UniqueFd root_fd_;
   std::filesystem::path root_path_;
-  CgroupfsBackend backend_;
+  std::unique_ptr<Backend> backend_;
+  std::set<WorkerId> launching_;  // started, not yet in its cgroup (systemd jobs in flight)
   std::optional<sys::Inotify> inotify_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_watch_;
   std::map<std::string, int> watched_dirs_;  // relative path -> watch descriptor

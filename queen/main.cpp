@@ -1,1 +1,100 @@
-int main() { return 0; }
+// rbee-queen: the aggregator (serve) and its command-line client.
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "common/log.h"
+#include "common/token.h"
+#include "queen/cli.h"
+#include "queen/queen_daemon.h"
+
+namespace {
+
+int serve(const std::string& config_path, const std::string& log_level) {
+  rbee::setup_logging(log_level);
+  rbee::queen::QueenConfig config;
+  if (!config_path.empty()) {
+    auto loaded = rbee::queen::load_queen_config(config_path);
+    if (!loaded) throw std::runtime_error(loaded.error().message);
+    config = std::move(*loaded);
+  }
+  auto token = rbee::load_token(config.token_file);
+  if (!token) throw std::runtime_error(token.error().message);
+
+  boost::asio::io_context io;
+  rbee::queen::QueenDaemon daemon(io, std::move(config), std::move(*token));
+  if (auto st = daemon.start(); !st) throw std::runtime_error(st.error().message);
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int sig) {
+    spdlog::info("signal {}: stopping", sig);
+    daemon.stop();
+    io.stop();
+  });
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rbee-queen: finds the Hives in your SSH config and aggregates their workers"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", RBEE_VERSION);
+  rbee::queen::ClientContext ctx;
+  if (const char* t = std::getenv("RBEE_TOKEN")) ctx.token = t;
+
+  std::string config_path, log_level = "info";
+  auto* serve_cmd = app.add_subcommand("serve", "run the Queen daemon");
+  serve_cmd->add_option("--config", config_path, "TOML config file")->check(CLI::ExistingFile);
+  serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error");
+
+  auto add_client = [&](CLI::App* cmd) {
+    cmd->add_option("--queen", ctx.queen_url, "Queen URL")->capture_default_str();
+    cmd->add_option("--token", ctx.token, "bearer token (default: $RBEE_TOKEN)");
+  };
+  bool json = false;
+  auto* hives = app.add_subcommand("hives", "list the Hives and their status");
+  add_client(hives);
+  hives->add_flag("--json", json, "print the API's JSON");
+
+  std::string service, state, hive;
+  auto* workers = app.add_subcommand("workers", "list the workers of every Hive");
+  add_client(workers);
+  workers->add_option("--service", service, "only this service");
+  workers->add_option("--state", state, "only this state (ready, failed, ...)");
+  workers->add_option("--hive", hive, "only this Hive (id or alias)");
+  workers->add_flag("--json", json, "print the API's JSON");
+
+  auto* refresh =
+      app.add_subcommand("refresh", "re-read the SSH config and contact every Hive now");
+  add_client(refresh);
+
+  std::string ssh_config;
+  auto* discover = app.add_subcommand(
+      "discover", "print the Hives the Queen would contact, without contacting any");
+  discover->add_option("--config", config_path, "Queen TOML config file")->check(CLI::ExistingFile);
+  discover->add_option("--ssh-config", ssh_config,
+                       "SSH config (default: queen.ssh_config or ~/.ssh/config)");
+  discover->add_flag("--json", json, "print JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (*serve_cmd) return serve(config_path, log_level);
+    if (*hives) return rbee::queen::cli_hives(ctx, json);
+    if (*workers) return rbee::queen::cli_workers(ctx, service, state, hive, json);
+    if (*refresh) return rbee::queen::cli_refresh(ctx);
+    if (*discover) return rbee::queen::cli_discover(config_path, ssh_config, json);
+  } catch (const std::exception& e) {
+    std::cerr << "rbee-queen: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

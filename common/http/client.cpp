@@ -35,7 +35,8 @@ bool valid_host_char(char c) {
 
 // One line describing a transport error, with the timeout spelled out.
 std::string describe(const error_code& ec, std::chrono::milliseconds timeout) {
-  if (ec == beast::error::timeout) return "timed out after " + std::to_string(timeout.count()) + " ms";
+  if (ec == beast::error::timeout)
+    return "timed out after " + std::to_string(timeout.count()) + " ms";
   if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
       ec == net::error::eof) {
     return "connection closed by the server";
@@ -63,7 +64,9 @@ std::string host_header(const Url& u) {
 
 // --- URLs ---------------------------------------------------------------------------------------
 
-std::string Url::origin() const { return scheme + "://" + host_header(*this); }
+std::string Url::origin() const {
+  return scheme + "://" + host_header(*this);
+}
 
 rbee::Result<Url> parse_url(std::string_view s) {
   if (s.size() > kMaxUrlLength) {
@@ -192,6 +195,10 @@ void Connection::close() {
 
 void Connection::start_next() {
   if (busy_ || queue_.empty() || closed_) return;
+  if (watching_) {
+    stream_->cancel();  // on_watch_idle comes back here
+    return;
+  }
   current_.emplace(std::move(queue_.front()));
   queue_.pop_front();
   busy_ = true;
@@ -272,10 +279,29 @@ void Connection::on_read(error_code ec, std::size_t) {
   finish(std::move(r));
 }
 
+void Connection::do_watch_idle() {
+  if (!connected_ || busy_ || watching_ || closed_) return;
+  watching_ = true;
+  stream_->expires_never();
+  // Only a weak reference: an idle Connection its owner dropped goes away (closing the socket).
+  auto byte = std::make_shared<char>();
+  stream_->async_read_some(net::buffer(byte.get(), 1),
+                           [weak = weak_from_this(), byte](error_code ec, std::size_t n) {
+                             if (auto self = weak.lock()) self->on_watch_idle(ec, n);
+                           });
+}
+
+void Connection::on_watch_idle(error_code ec, std::size_t) {
+  watching_ = false;
+  if (closed_) return;
+  // EOF, a reset or bytes nobody asked for: this connection is done; the next request reconnects.
+  if (ec != net::error::operation_aborted) drop_socket();
+  start_next();
+}
+
 void Connection::fail(std::string_view step, error_code ec) {
   bool nothing_received = !parser_ || !parser_->got_some();
-  bool retry = reused_ && !current_->retried && nothing_received &&
-               is_stale_connection_error(ec) &&
+  bool retry = reused_ && !current_->retried && nothing_received && is_stale_connection_error(ec) &&
                (step == "send request to" || is_idempotent(current_->req.method()));
   drop_socket();
   if (retry) {
@@ -294,6 +320,7 @@ void Connection::finish(rbee::Result<ClientResponse> result) {
   busy_ = false;
   if (done) done(std::move(result));
   start_next();
+  do_watch_idle();
 }
 
 void Connection::drop_socket() {
@@ -323,9 +350,11 @@ rbee::Result<ClientResponse> fetch(bhttp::verb method, std::string_view url, std
   auto connection = std::make_shared<Connection>(ioc, *parsed, options);
   std::optional<rbee::Result<ClientResponse>> out;
   connection->request(method, parsed->target, std::move(body), std::string(bearer_token),
-                      [&out](rbee::Result<ClientResponse> r) { out.emplace(std::move(r)); });
+                      [&out, &connection](rbee::Result<ClientResponse> r) {
+                        out.emplace(std::move(r));
+                        connection->close();
+                      });
   ioc.run();
-  connection->close();
   if (!out) return make_error("request to " + parsed->origin() + " did not complete");
   return std::move(*out);
 }
@@ -376,8 +405,7 @@ class SseParser {
       if (has_data_) {
         std::string_view data = data_;
         if (!data.empty()) data.remove_suffix(1);  // the last '\n'
-        go_on = emit(event_.empty() ? std::string_view("message") : std::string_view(event_),
-                     data);
+        go_on = emit(event_.empty() ? std::string_view("message") : std::string_view(event_), data);
       }
       event_.clear();
       data_.clear();

@@ -29,7 +29,7 @@ struct Url {
   std::string scheme;  // "http"
   std::string host;    // a name or an address; IPv6 without brackets
   uint16_t port = 80;
-  std::string target = "/";  // path and query, never empty
+  std::string target = "/";    // path and query, never empty
   std::string origin() const;  // "http://host:port" ("http://[::1]:port" for IPv6)
 };
 
@@ -63,12 +63,15 @@ rbee::Status read_event_stream(
 
 // Async, for daemons: one kept-alive connection to one origin on the daemon's io_context.
 // Requests are queued and sent one at a time; the connection is (re)opened on demand after an
-// error or a close; every step has options.timeout. At most kMaxPending requests wait behind the
-// one in flight; beyond that the oldest waiting one completes with a "queue full" error.
-// A request that fails because the server had closed the idle kept-alive connection is retried
-// once on a fresh connection (when nothing was received yet and the method is idempotent or the
-// request could not be written). `done` always runs later from the io_context, never inside
-// request(). Hold the Connection in a shared_ptr; it stays alive while requests are pending.
+// error or a close (an idle connection keeps a read pending, so a server closing it is noticed
+// before the next request goes out); every step has options.timeout. At most kMaxPending requests
+// wait behind the one in flight; beyond that the oldest waiting one completes with a "queue full"
+// error. A request that fails because the server had closed the idle kept-alive connection is
+// retried once on a fresh connection (when nothing was received yet and the method is idempotent or
+// the request could not be written). `done` always runs later from the io_context, never inside
+// request(). Hold the Connection in a shared_ptr; it stays alive while requests are pending and
+// goes away (closing its socket) once its owner drops it while idle. An idle kept-alive connection
+// keeps a read pending, so the io_context has work until close() or the server closes it.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   static constexpr std::size_t kMaxPending = 8;
@@ -101,6 +104,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_write(boost::system::error_code ec, std::size_t);
   void do_read();
   void on_read(boost::system::error_code ec, std::size_t);
+  void do_watch_idle();
+  void on_watch_idle(boost::system::error_code ec, std::size_t);
   void fail(std::string_view step, boost::system::error_code ec);
   void finish(rbee::Result<ClientResponse> result);
   void drop_socket();
@@ -119,6 +124,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool connected_ = false;
   bool reused_ = false;  // current_ is going out on a connection that served a request before
   bool busy_ = false;
+  bool watching_ =
+      false;  // a read is pending on the idle connection to notice the server closing it
   bool closed_ = false;
 };
 

@@ -49,11 +49,14 @@ void EventStream::broadcast(const std::shared_ptr<const std::string>& frame) {
 }
 
 std::size_t EventStream::client_count() const {
-  return static_cast<std::size_t>(std::count_if(
-      sinks_.begin(), sinks_.end(), [](const std::weak_ptr<EventSink>& w) { return !w.expired(); }));
+  return static_cast<std::size_t>(
+      std::count_if(sinks_.begin(), sinks_.end(),
+                    [](const std::weak_ptr<EventSink>& w) { return !w.expired(); }));
 }
 
-void EventStream::attach(const std::shared_ptr<EventSink>& sink) { sinks_.push_back(sink); }
+void EventStream::attach(const std::shared_ptr<EventSink>& sink) {
+  sinks_.push_back(sink);
+}
 
 void EventStream::detach(const EventSink* sink) {
   std::erase_if(sinks_, [sink](const std::weak_ptr<EventSink>& w) {

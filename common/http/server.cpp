@@ -2,10 +2,10 @@
 
 #include <fcntl.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
@@ -130,8 +130,8 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
 
   void do_read() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(limits().max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
+        limits().max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
     parser_->body_limit(static_cast<std::uint64_t>(limits().max_body_bytes));
     if (first_request_ || buffer_.size() > 0) {
       first_request_ = false;
@@ -254,7 +254,8 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
     head += bhttp::obsolete_reason(bhttp::int_to_status(r.status));
     head += "\r\nServer: ";
     head += kServerName;
-    head += "\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: close\r\n";
+    head +=
+        "\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: close\r\n";
     for (auto& [name, value] : r.headers) head += name + ": " + value + "\r\n";
     head += "\r\n";
     head += r.body;
@@ -280,7 +281,8 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
 
   void do_sse_write() {
     if (writing_ || queue_.empty() || closed_) return;
-    in_flight_.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+    in_flight_.assign(std::make_move_iterator(queue_.begin()),
+                      std::make_move_iterator(queue_.end()));
     queue_.clear();
     write_buffers_.clear();
     for (const Frame& f : in_flight_) write_buffers_.push_back(net::buffer(*f.data));
@@ -359,9 +361,8 @@ void on_accept(const std::shared_ptr<Server::State>& st, error_code ec, tcp::soc
 }
 
 void do_accept(const std::shared_ptr<Server::State>& st) {
-  st->acceptor.async_accept([st](error_code ec, tcp::socket socket) {
-    on_accept(st, ec, std::move(socket));
-  });
+  st->acceptor.async_accept(
+      [st](error_code ec, tcp::socket socket) { on_accept(st, ec, std::move(socket)); });
 }
 
 std::string to_string(const tcp::endpoint& ep) {
@@ -375,7 +376,9 @@ std::string to_string(const tcp::endpoint& ep) {
 Server::Server(net::io_context& ioc, Router& router, Limits limits)
     : state_(std::make_shared<State>(ioc, router, limits)) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 rbee::Status Server::listen(const tcp::endpoint& endpoint) {
   auto& acceptor = state_->acceptor;
@@ -412,6 +415,8 @@ void Server::stop() {
   }
 }
 
-std::size_t Server::connection_count() const { return state_->count.load(); }
+std::size_t Server::connection_count() const {
+  return state_->count.load();
+}
 
 }  // namespace rbee::http

@@ -281,6 +281,10 @@ Result<telemetry::Snapshot> decode_snapshot(std::string_view json, const DecodeL
         std::size_t i = 0;
         for (element g : *a) read_gpu(r, g, "gpus[" + std::to_string(i++) + "]", s.gpus.emplace_back());
       }
+    } else if (key == "gpus_stale") {
+      bool b = false;
+      if (v.get_bool().get(b)) r.error(p, "must be true or false");
+      s.gpus_stale = b;
     } else if (key == "workers") {
       if (auto a = r.arr(v, p, limits.max_workers)) {
         have_workers = true;
@@ -397,6 +401,148 @@ std::string decode_error_message(std::string_view json) {
   std::string_view msg;
   if (doc && !doc->at_key("error").get_string().get(msg)) return std::string(msg);
   return std::string(json.substr(0, 200));
+}
+
+// --- Added for rbee-queen -------------------------------------------------------------------
+
+Result<Capabilities> decode_capabilities(std::string_view json, const DecodeLimits& limits) {
+  auto doc = parse(json, limits);
+  if (!doc) return doc.error();
+  Reader r(limits);
+  auto o = r.obj(*doc, "capabilities");
+  if (!o) return make_error(r.fail->message);
+  Capabilities c;
+  for (auto [key, v] : *o) {
+    if (r.fail) break;
+    const std::string p(key);
+    if (key == "hive_id") {
+      if (auto s = r.str(v, p)) c.hive_id = *s;
+    } else if (key == "instance_id") {
+      if (auto s = r.str(v, p)) c.instance_id = *s;
+    } else if (key == "version") {
+      if (auto s = r.str(v, p)) c.version = *s;
+    } else if (key == "schema_version") {
+      if (auto n = r.i64(v, p, 0, 1000)) c.schema_version = static_cast<int>(*n);
+    } else if (key == "backend") {
+      if (auto s = r.str(v, p)) c.backend = *s;
+    } else if (key == "cgroup_root") {
+      if (auto s = r.str(v, p)) c.cgroup_root = *s;
+    } else if (key == "controllers") {
+      if (auto a = r.arr(v, p, 64)) {
+        for (element ce : *a) {
+          if (auto s = r.str(ce, p)) c.controllers.push_back(*s);
+        }
+      }
+    } else if (key == "interval_ms") {
+      if (auto n = r.u64(v, p, 3600 * 1000)) c.interval_ms = static_cast<uint32_t>(*n);
+    } else if (key == "auth") {
+      if (auto s = r.str(v, p)) c.auth = *s;
+    } else if (key == "cpus") {
+      if (auto n = r.u64(v, p, 1u << 20)) c.cpus = static_cast<uint32_t>(*n);
+    } else if (key == "memory_total_bytes") {
+      set(c.memory_total_bytes, r.u64(v, p));
+    } else if (key == "gpus") {
+      // A count in this version; a newer Hive may send a list, which is not an error.
+      uint64_t n;
+      if (!v.get_uint64().get(n)) c.gpus = n;
+    } else if (key == "services") {
+      if (auto a = r.arr(v, p, 1024)) {
+        std::size_t i = 0;
+        for (element se : *a) {
+          const std::string sp = "services[" + std::to_string(i++) + "]";
+          auto so = r.obj(se, sp);
+          if (!so) break;
+          CapabilityService svc;
+          for (auto [sk, sv] : *so) {
+            if (sk == "name") {
+              if (auto s = r.str(sv, sp + ".name")) svc.name = *s;
+            } else if (sk == "base_port") {
+              if (auto n = r.i64(sv, sp + ".base_port", 1, 65535))
+                svc.base_port = static_cast<uint16_t>(*n);
+            } else if (sk == "restart") {
+              if (auto s = r.str(sv, sp + ".restart")) svc.restart = *s;
+            }
+          }
+          c.services.push_back(std::move(svc));
+        }
+      }
+    } else if (key == "subscription") {
+      if (auto so = r.obj(v, p)) {
+        for (auto [sk, sv] : *so) {
+          if (sk == "queen_url") {
+            DecodeLimits url_limits = limits;
+            url_limits.max_string = 2048;
+            Reader ur(url_limits);
+            if (auto s = ur.str(sv, "subscription.queen_url")) c.subscription_queen_url = *s;
+            else r.error("subscription.queen_url", "must be a string of at most 2048 bytes");
+          } else if (sk == "drop_after_ms") {
+            set(c.subscription_drop_after_ms, r.u64(sv, "subscription.drop_after_ms"));
+          }
+        }
+      }
+    }
+  }
+  if (r.fail) return make_error(r.fail->message);
+  if (c.hive_id.empty() || c.instance_id.empty())
+    return make_error("capabilities must have hive_id and instance_id");
+  return c;
+}
+
+Result<std::vector<HostedWorker>> decode_hosted_workers(std::string_view json,
+                                                        const DecodeLimits& limits) {
+  auto doc = parse(json, limits);
+  if (!doc) return doc.error();
+  Reader r(limits);
+  element workers;
+  if (doc->at_key("workers").get(workers)) return make_error("workers: missing");
+  std::vector<HostedWorker> out;
+  if (auto a = r.arr(workers, "workers", limits.max_workers * 16)) {
+    std::size_t i = 0;
+    for (element w : *a) {
+      const std::string path = "workers[" + std::to_string(i++) + "]";
+      HostedWorker& hw = out.emplace_back();
+      read_worker(r, w, path, hw.worker);
+      if (r.fail) break;
+      std::string_view s;
+      if (!w.at_key("hive_id").get_string().get(s)) hw.hive_id = std::string(s.substr(0, 256));
+      if (!w.at_key("url").get_string().get(s)) hw.url = std::string(s.substr(0, 2048));
+    }
+  }
+  if (r.fail) return make_error(r.fail->message);
+  return out;
+}
+
+Result<std::vector<HiveSummary>> decode_hive_list(std::string_view json, const DecodeLimits& limits) {
+  auto doc = parse(json, limits);
+  if (!doc) return doc.error();
+  Reader r(limits);
+  element hives;
+  if (doc->at_key("hives").get(hives)) return make_error("hives: missing");
+  std::vector<HiveSummary> out;
+  if (auto a = r.arr(hives, "hives", 100000)) {
+    for (element h : *a) {
+      HiveSummary& s = out.emplace_back();
+      auto text = [&](const char* key, std::string& dst) {
+        std::string_view v;
+        if (!h.at_key(key).get_string().get(v)) dst = std::string(v.substr(0, 4096));
+      };
+      text("id", s.id);
+      text("alias", s.alias);
+      text("address", s.address);
+      text("source", s.source);
+      text("status", s.status);
+      text("instance_id", s.instance_id);
+      text("last_error", s.last_error);
+      int64_t n;
+      uint64_t u;
+      if (!h.at_key("last_seen_ms").get_int64().get(n)) s.last_seen_ms = n;
+      if (!h.at_key("age_ms").get_int64().get(n)) s.age_ms = n;
+      if (!h.at_key("seq").get_uint64().get(u)) s.seq = u;
+      if (!h.at_key("worker_count").get_uint64().get(u)) s.worker_count = u;
+    }
+  }
+  if (r.fail) return make_error(r.fail->message);
+  return out;
 }
 
 }  // namespace rbee::json

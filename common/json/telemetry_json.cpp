@@ -49,6 +49,7 @@ std::string encode_snapshot(const telemetry::Snapshot& s) {
   w.key("gpus").begin_array();
   for (const auto& g : s.gpus) write_gpu(w, g);
   w.end_array();
+  if (s.gpus_stale) w.field("gpus_stale", true);
   w.key("workers").begin_array();
   for (const auto& worker : s.workers) write_worker(w, worker);
   w.end_array();

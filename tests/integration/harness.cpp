@@ -1,6 +1,9 @@
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -163,12 +166,13 @@ Hive::Hive(HiveOptions opts)
   log_dir_ = dir_.path() / "logs";
   config_ = dir_.path() / "hive.toml";
   std::ofstream cfg(config_);
-  cfg << "[hive]\nlisten = \"127.0.0.1:0\"\nhive_id = \"test-" << opts_.tag << "\"\n"
+  cfg << "[hive]\nlisten = \"127.0.0.1:" << opts_.listen_port << "\"\nhive_id = \"test-" << opts_.tag << "\"\n"
       << "cgroup_root = \"" << cgroups_.path().string() << "\"\n"
       << "log_dir = \"" << log_dir_.string() << "\"\n"
       << "interval_ms = " << opts_.interval_ms << "\n"
       << "stop_timeout_ms = " << opts_.stop_timeout_ms << "\n"
       << "retention_s = " << opts_.retention_s << "\n";
+  cfg << opts_.extra_hive;
   if (!opts_.token.empty()) {
     std::ofstream(dir_.path() / "token") << opts_.token << "\n";
     cfg << "token_file = \"" << (dir_.path() / "token").string() << "\"\n";
@@ -190,7 +194,7 @@ void Hive::start() {
   process_ = std::make_unique<Process>(
       std::vector<std::string>{RBEE_HIVE_BIN, "serve", "--config", config_.string(), "--log-level",
                                "debug"},
-      out);
+      out, opts_.extra_env);
   const auto end = std::chrono::steady_clock::now() + 15s;
   while (std::chrono::steady_clock::now() < end) {
     auto text = read_file(out);
@@ -266,6 +270,150 @@ std::string spawn_body(const std::string& service, std::optional<uint16_t> port,
   w.begin_object().field("service", service).field("port", port).array_field("args", args);
   w.end_object();
   return w.take();
+}
+
+// --- rbee-queen -------------------------------------------------------------------------------
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+Queen::Queen(QueenOptions opts)
+    : opts_(std::move(opts)), port_(opts_.listen_port ? opts_.listen_port : free_port()) {
+  config_ = dir_.path() / "queen.toml";
+  ssh_config_ = dir_.path() / "ssh_config";
+  write_config();
+  start();
+}
+
+Queen::~Queen() {
+  if (process_) process_->kill(SIGTERM);
+  if (process_) process_->wait(5s);
+}
+
+void Queen::write_config() {
+  std::ofstream ssh(ssh_config_.string() + ".tmp");
+  ssh << "# written by the rbee integration tests\n";
+  for (const auto& h : opts_.hives) ssh << "Host " << h.alias << "\n  HostName " << h.hostname << "\n";
+  ssh << "Host *\n  User nobody\n";
+  ssh.close();
+  fs::rename(ssh_config_.string() + ".tmp", ssh_config_);  // the Queen never sees half a file
+
+  std::ofstream cfg(config_);
+  cfg << "[queen]\nlisten = \"127.0.0.1:" << port_ << "\"\n"
+      << "ssh_config = \"" << ssh_config_.string() << "\"\n"
+      << "stale_after_intervals = " << opts_.stale_after_intervals << "\n"
+      << "down_after_intervals = " << opts_.down_after_intervals << "\n";
+  if (!opts_.token.empty()) {
+    std::ofstream(dir_.path() / "token") << opts_.token << "\n";
+    cfg << "token_file = \"" << (dir_.path() / "token").string() << "\"\n";
+  }
+  cfg << opts_.extra_config << "\n";
+  for (const auto& h : opts_.hives) {
+    if (h.port) cfg << "\n[hives." << h.alias << "]\nport = " << h.port << "\n";
+  }
+}
+
+void Queen::set_hives(const std::vector<QueenHive>& hives) {
+  opts_.hives = hives;
+  write_config();
+}
+
+void Queen::start() {
+  const auto out = dir_.path() / ("queen-" + std::to_string(starts_++) + ".log");
+  process_ = std::make_unique<Process>(
+      std::vector<std::string>{RBEE_QUEEN_BIN, "serve", "--config", config_.string(),
+                               "--log-level", "debug"},
+      out);
+  const auto end = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < end) {
+    auto text = read_file(out);
+    auto pos = text.find("listening on ");
+    if (pos != std::string::npos) {
+      auto start = pos + 13;
+      url_ = text.substr(start, text.find(' ', start) - start);
+      return;
+    }
+    if (!process_->running()) throw std::runtime_error("rbee-queen exited: " + text);
+    std::this_thread::sleep_for(20ms);
+  }
+  throw std::runtime_error("rbee-queen did not start: " + read_file(out));
+}
+
+void Queen::kill(int sig) {
+  process_->kill(sig);
+  process_->wait(10s);
+}
+
+std::string Queen::daemon_log() const {
+  std::string all;
+  for (int i = 0; i < starts_; ++i)
+    all += read_file(dir_.path() / ("queen-" + std::to_string(i) + ".log"));
+  return all;
+}
+
+Result<http::ClientResponse> Queen::get(const std::string& path) const {
+  return http::fetch(verb::get, url_ + path, {}, opts_.token);
+}
+
+Result<http::ClientResponse> Queen::post(const std::string& path, const std::string& body,
+                                         const std::string& token) const {
+  return http::fetch(verb::post, url_ + path, body, token);
+}
+
+std::vector<json::HiveSummary> Queen::hives() const {
+  auto r = get("/v1/hives");
+  if (!r || r->status != 200) return {};
+  auto list = json::decode_hive_list(r->body);
+  return list ? std::move(*list) : std::vector<json::HiveSummary>{};
+}
+
+std::vector<json::HostedWorker> Queen::workers(const std::string& query) const {
+  auto r = get("/v1/workers" + query);
+  if (!r || r->status != 200) return {};
+  auto list = json::decode_hosted_workers(r->body);
+  return list ? std::move(*list) : std::vector<json::HostedWorker>{};
+}
+
+std::optional<json::HiveSummary> Queen::wait_hive(
+    const std::string& id, const std::function<bool(const json::HiveSummary&)>& pred,
+    std::chrono::milliseconds timeout) const {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    for (const auto& h : hives()) {
+      if ((h.id == id || h.alias == id) && pred(h)) return h;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return std::nullopt;
+}
+
+std::optional<json::HostedWorker> Queen::wait_worker(
+    const std::string& hive_id, const std::string& service, const std::string& instance,
+    const std::function<bool(const json::HostedWorker&)>& pred,
+    std::chrono::milliseconds timeout) const {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    for (const auto& w : workers()) {
+      if (w.hive_id == hive_id && w.worker.service == service && w.worker.instance == instance &&
+          pred(w))
+        return w;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return std::nullopt;
 }
 
 }  // namespace rbee::test

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/http/client.h"
+#include "common/json/decode.h"
 #include "common/telemetry.h"
 
 namespace rbee::test {
@@ -70,6 +71,9 @@ struct HiveOptions {
   uint32_t stop_timeout_ms = 2000;
   uint32_t retention_s = 300;
   std::string extra_services;  // TOML appended to the generated config
+  std::vector<std::string> extra_env;  // NAME=VALUE added to the daemon's environment
+  std::string extra_hive;  // TOML lines appended to the generated [hive] table
+  uint16_t listen_port = 0;  // 0: any free port (a restart then gets another one)
 };
 
 // rbee-hive serve on 127.0.0.1:0 with a config of its own, a cgroup subtree and a log dir.
@@ -113,5 +117,71 @@ std::string read_file(const std::filesystem::path& p);
 // Spawn request body for the test worker's service.
 std::string spawn_body(const std::string& service, std::optional<uint16_t> port,
                        const std::vector<std::string>& args = {});
+
+// --- rbee-queen -------------------------------------------------------------------------------
+
+// A port that was free a moment ago on 127.0.0.1 (for daemons that must keep theirs).
+uint16_t free_port();
+
+struct QueenHive {
+  std::string alias;
+  std::string hostname = "127.0.0.1";
+  uint16_t port = 0;
+};
+
+struct QueenOptions {
+  std::string tag = "queen";
+  std::string token;
+  uint16_t listen_port = 0;  // 0: a free port chosen once, kept across restarts
+  uint32_t stale_after_intervals = 3;
+  uint32_t down_after_intervals = 10;
+  std::vector<QueenHive> hives;  // Host entries of its SSH config, with [hives.ALIAS] ports
+  std::string extra_config;      // TOML appended to the [queen] table
+};
+
+// rbee-queen serve on 127.0.0.1 with its own TOML config and SSH config in a temp dir.
+class Queen {
+ public:
+  explicit Queen(QueenOptions opts = {});
+  ~Queen();
+  void start();  // (re)start on the same port with the current config
+  void kill(int sig);
+  // Rewrites the SSH config (the running Queen notices) and the [hives.ALIAS] ports (read at
+  // the next start).
+  void set_hives(const std::vector<QueenHive>& hives);
+  std::string url() const { return url_; }
+  const std::filesystem::path& config_path() const { return config_; }
+  const std::filesystem::path& ssh_config_path() const { return ssh_config_; }
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  Process* process() { return process_.get(); }
+  std::string daemon_log() const;
+
+  Result<http::ClientResponse> get(const std::string& path) const;
+  Result<http::ClientResponse> post(const std::string& path, const std::string& body,
+                                    const std::string& token) const;
+  std::vector<json::HiveSummary> hives() const;
+  std::vector<json::HostedWorker> workers(const std::string& query = "") const;
+  // Polls GET /v1/hives until the Hive (id or alias) satisfies pred.
+  std::optional<json::HiveSummary> wait_hive(const std::string& id,
+                                             const std::function<bool(const json::HiveSummary&)>& pred,
+                                             std::chrono::milliseconds timeout = 15s) const;
+  // Polls GET /v1/workers until the worker satisfies pred.
+  std::optional<json::HostedWorker> wait_worker(
+      const std::string& hive_id, const std::string& service, const std::string& instance,
+      const std::function<bool(const json::HostedWorker&)>& pred,
+      std::chrono::milliseconds timeout = 15s) const;
+
+ private:
+  void write_config();
+
+  QueenOptions opts_;
+  TempDir dir_;
+  std::filesystem::path config_;
+  std::filesystem::path ssh_config_;
+  uint16_t port_;
+  std::string url_;
+  std::unique_ptr<Process> process_;
+  int starts_ = 0;
+};
 
 }  // namespace rbee::test

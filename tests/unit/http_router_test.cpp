@@ -61,9 +61,8 @@ TEST_CASE("router percent-decodes each segment and keeps an encoded slash inside
 
 TEST_CASE("router does not match an empty parameter segment nor extra segments") {
   Router router;
-  router.add(verb::get, "/v1/workers/{id}", [](const Request&, Reply reply) {
-    reply(json_response(200, "{}"));
-  });
+  router.add(verb::get, "/v1/workers/{id}",
+             [](const Request&, Reply reply) { reply(json_response(200, "{}")); });
   auto empty = make_request(verb::get, "/v1/workers/");
   CHECK(run(router, empty).status == 404);
   auto extra = make_request(verb::get, "/v1/workers/a/b");
@@ -72,9 +71,8 @@ TEST_CASE("router does not match an empty parameter segment nor extra segments")
 
 TEST_CASE("router answers 404 with a JSON error for an unknown path") {
   Router router;
-  router.add(verb::get, "/v1/status", [](const Request&, Reply reply) {
-    reply(json_response(200, "{}"));
-  });
+  router.add(verb::get, "/v1/status",
+             [](const Request&, Reply reply) { reply(json_response(200, "{}")); });
   auto req = make_request(verb::get, "/v1/nope");
   auto r = run(router, req);
   CHECK(r.status == 404);

@@ -1,0 +1,273 @@
+#include "hive/systemd_backend.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "common/sys/cgroup.h"
+
+namespace rbee::hive {
+namespace {
+
+constexpr const char* kDest = "org.freedesktop.systemd1";
+constexpr const char* kPath = "/org/freedesktop/systemd1";
+constexpr const char* kManager = "org.freedesktop.systemd1.Manager";
+
+// sd-bus append calls return negative errno; collect the first failure.
+struct Appender {
+  sd_bus_message* m;
+  int r = 0;
+  template <class... A>
+  void operator()(const char* types, A... args) {
+    if (r >= 0) r = sd_bus_message_append(m, types, args...);
+  }
+  void strv(const std::vector<std::string>& v) {
+    if (r < 0) return;
+    std::vector<char*> p;
+    for (const auto& s : v) p.push_back(const_cast<char*>(s.c_str()));
+    p.push_back(nullptr);
+    r = sd_bus_message_append_strv(m, p.data());
+  }
+  void open(char type, const char* contents) {
+    if (r >= 0) r = sd_bus_message_open_container(m, type, contents);
+  }
+  void close() {
+    if (r >= 0) r = sd_bus_message_close_container(m);
+  }
+};
+
+std::optional<WorkerId> worker_of_unit(std::string_view unit) {
+  constexpr std::string_view prefix = "rbee-", suffix = ".service";
+  if (!unit.starts_with(prefix) || !unit.ends_with(suffix)) return std::nullopt;
+  auto at = unit.find('@');
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string service(unit.substr(prefix.size(), at - prefix.size()));
+  auto inst = instance_from_dir(Layout::systemd, service, unit);
+  if (!inst) return std::nullopt;
+  return WorkerId{service, *inst};
+}
+
+}  // namespace
+
+bool systemd_is_running() { return ::access("/run/systemd/system/", F_OK) == 0; }
+
+Result<std::unique_ptr<SystemdBackend>> SystemdBackend::connect(boost::asio::io_context& io,
+                                                                int root_fd) {
+  auto bus = sys::BusConnection::open_system(io);
+  if (!bus) return bus.error();
+  auto b = std::unique_ptr<SystemdBackend>(new SystemdBackend(io, std::move(*bus), root_fd));
+  auto jobs = b->bus_->match_signal(kDest, kPath, kManager, "JobRemoved",
+                                    [raw = b.get()](sd_bus_message* m) { raw->on_job_removed(m); });
+  if (!jobs) return jobs.error();
+  b->job_match_ = *jobs;
+  auto props = b->bus_->match_signal(
+      kDest, nullptr, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+      [raw = b.get()](sd_bus_message* m) { raw->on_properties_changed(m); });
+  if (!props) return props.error();
+  b->props_match_ = *props;
+  // systemd only sends job and unit signals to clients that subscribed.
+  sd_bus_message* call = nullptr;
+  if (sd_bus_message_new_method_call(b->bus_->bus(), &call, kDest, kPath, kManager, "Subscribe") < 0)
+    return make_error("cannot build Subscribe call");
+  sys::MessagePtr owned(call);
+  if (auto st = b->bus_->call_async(call, [](sd_bus_message*, const std::string& err) {
+        if (!err.empty()) spdlog::warn("systemd Subscribe: {}", err);
+      });
+      !st)
+    return st.error();
+  return b;
+}
+
+SystemdBackend::SystemdBackend(boost::asio::io_context& io, std::unique_ptr<sys::BusConnection> bus,
+                               int root_fd)
+    : io_(io), bus_(std::move(bus)), root_fd_(root_fd) {}
+
+SystemdBackend::~SystemdBackend() {
+  job_match_.reset();
+  props_match_.reset();
+}
+
+Status SystemdBackend::prepare() { return Ok{}; }
+
+std::vector<std::string> SystemdBackend::controllers() const {
+  return sys::available_controllers(root_fd_);
+}
+
+void SystemdBackend::launch(const LaunchPlan& plan, int64_t,
+                            std::function<void(Result<Launched>)> done) {
+  const std::string unit = systemd_unit_name(plan.id);
+  const std::string slice = "rbee-" + plan.id.service + ".slice";
+  sd_bus_message* raw = nullptr;
+  if (sd_bus_message_new_method_call(bus_->bus(), &raw, kDest, kPath, kManager,
+                                     "StartTransientUnit") < 0)
+    return done(make_error("cannot build StartTransientUnit call"));
+  sys::MessagePtr call(raw);
+  Appender a{raw};
+  a("ss", unit.c_str(), "fail");
+  a.open('a', "(sv)");
+  const std::string description = "rbee worker " + plan.id.key();
+  a("(sv)", "Description", "s", description.c_str());
+  a("(sv)", "Slice", "s", slice.c_str());
+  // Type=exec: the job ends once exec succeeded, so a bad command fails the spawn itself.
+  a("(sv)", "Type", "s", "exec");
+  a.open('r', "sv");
+  a("s", "ExecStart");
+  a.open('v', "a(sasb)");
+  a.open('a', "(sasb)");
+  a.open('r', "sasb");
+  a("s", plan.argv.front().c_str());
+  a.strv(plan.argv);
+  a("b", 0);
+  a.close();
+  a.close();
+  a.close();
+  a.close();
+  a.open('r', "sv");
+  a("s", "Environment");
+  a.open('v', "as");
+  a.strv(plan.env);
+  a.close();
+  a.close();
+  if (!plan.working_directory.empty())
+    a("(sv)", "WorkingDirectory", "s", plan.working_directory.c_str());
+  for (const char* acct : {"CPUAccounting", "IOAccounting", "MemoryAccounting", "TasksAccounting"})
+    a("(sv)", acct, "b", 1);
+  if (const ServiceSpec* s = plan.service) {
+    if (s->memory_max) a("(sv)", "MemoryMax", "t", static_cast<uint64_t>(*s->memory_max));
+    if (s->pids_max) a("(sv)", "TasksMax", "t", static_cast<uint64_t>(*s->pids_max));
+    if (s->cpu_max)
+      a("(sv)", "CPUQuotaPerSecUSec", "t",
+        static_cast<uint64_t>(s->cpu_max->quota_us * 1000000 / s->cpu_max->period_us));
+    a("(sv)", "Restart", "s", s->restart == RestartPolicy::on_failure ? "on-failure" : "no");
+    a("(sv)", "RestartUSec", "t", uint64_t{1000000});
+  }
+  a("(sv)", "TimeoutStopUSec", "t",
+    static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(plan.stop_timeout).count()));
+  a("(sv)", "CollectMode", "s", "inactive-or-failed");
+  a.close();
+  a("a(sa(sv))", 0);
+  if (a.r < 0) return done(make_error(std::string("building the unit: ") + strerror(-a.r)));
+
+  auto st = bus_->call_async(raw, [this, unit, done](sd_bus_message* reply, const std::string& err) {
+    if (!err.empty()) return done(make_error("systemd refused " + unit + ": " + err));
+    const char* job = nullptr;
+    if (sd_bus_message_read(reply, "o", &job) < 0 || !job)
+      return done(make_error("systemd sent no job for " + unit));
+    auto finish = [unit, done](const std::string& result) {
+      if (result != "done")
+        return done(make_error("unit " + unit + " failed to start (job result: " + result +
+                               "); see journalctl -u " + unit));
+      Launched l;
+      l.unit = unit;
+      done(std::move(l));
+    };
+    if (auto f = finished_jobs_.find(job); f != finished_jobs_.end()) {
+      std::string result = f->second;
+      finished_jobs_.erase(f);
+      return finish(result);
+    }
+    jobs_[job] = PendingJob{finish};
+  });
+  if (!st) done(st.error());
+}
+
+void SystemdBackend::on_job_removed(sd_bus_message* m) {
+  uint32_t id = 0;
+  const char *job = nullptr, *unit = nullptr, *result = nullptr;
+  if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0) return;
+  if (!std::string_view(unit).starts_with("rbee-")) return;
+  auto it = jobs_.find(job);
+  if (it == jobs_.end()) {
+    // The signal beat our method reply; keep the outcome a little (bounded).
+    if (finished_jobs_.size() > 256) finished_jobs_.clear();
+    finished_jobs_[job] = result;
+    return;
+  }
+  auto done = std::move(it->second.done);
+  jobs_.erase(it);
+  done(result);
+}
+
+void SystemdBackend::on_properties_changed(sd_bus_message* m) {
+  const char* path = sd_bus_message_get_path(m);
+  char* unit_raw = nullptr;
+  if (!path || sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &unit_raw) <= 0) return;
+  std::string unit(unit_raw);
+  free(unit_raw);
+  auto id = worker_of_unit(unit);
+  if (!id) return;
+  const char* iface = nullptr;
+  if (sd_bus_message_read(m, "s", &iface) < 0 || std::string_view(iface) != "org.freedesktop.systemd1.Service")
+    return;
+  int32_t code = 0, status = 0;
+  std::string result;
+  if (sd_bus_message_enter_container(m, 'a', "{sv}") < 0) return;
+  while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+    const char* key = nullptr;
+    if (sd_bus_message_read(m, "s", &key) < 0) return;
+    std::string_view k(key);
+    if (k == "ExecMainCode" || k == "ExecMainStatus") {
+      int32_t v = 0;
+      if (sd_bus_message_read(m, "v", "i", &v) < 0) return;
+      (k == "ExecMainCode" ? code : status) = v;
+    } else if (k == "Result") {
+      const char* r = nullptr;
+      if (sd_bus_message_read(m, "v", "s", &r) < 0) return;
+      result = r;
+    } else if (sd_bus_message_skip(m, "v") < 0) {
+      return;
+    }
+    sd_bus_message_exit_container(m);
+  }
+  if (code <= 0 && result != "oom-kill") return;  // still running
+  ExitInfo info;
+  if (code == CLD_EXITED) info.exit_code = status;
+  else if (code == CLD_KILLED || code == CLD_DUMPED) info.signal = status;
+  info.oom = result == "oom-kill";
+  if (on_exit) on_exit(*id, info);
+}
+
+void SystemdBackend::stop(const WorkerId& id, int, std::chrono::milliseconds) {
+  // The unit's TimeoutStopUSec is the grace; KillMode=control-group ends the rest.
+  const std::string unit = systemd_unit_name(id);
+  sd_bus_message* raw = nullptr;
+  if (sd_bus_message_new_method_call(bus_->bus(), &raw, kDest, kPath, kManager, "StopUnit") < 0) return;
+  sys::MessagePtr call(raw);
+  if (sd_bus_message_append(raw, "ss", unit.c_str(), "replace") < 0) return;
+  (void)bus_->call_async(raw, [unit](sd_bus_message*, const std::string& err) {
+    if (!err.empty()) spdlog::warn("StopUnit {}: {}", unit, err);
+  });
+}
+
+void SystemdBackend::remove(const WorkerId&) {
+  // CollectMode=inactive-or-failed: systemd unloads the unit and removes its cgroup itself.
+}
+
+std::optional<std::string> SystemdBackend::logs(const WorkerId& id, std::size_t lines) {
+  sd_journal* raw = nullptr;
+  if (sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY) < 0) return std::nullopt;
+  std::unique_ptr<sd_journal, decltype(&sd_journal_close)> j(raw, sd_journal_close);
+  const std::string match = "_SYSTEMD_UNIT=" + systemd_unit_name(id);
+  if (sd_journal_add_match(j.get(), match.data(), match.size()) < 0) return std::nullopt;
+  if (sd_journal_seek_tail(j.get()) < 0) return std::nullopt;
+  std::size_t back = 0;
+  while (back < lines && sd_journal_previous(j.get()) > 0) ++back;
+  if (back == 0) return std::string();
+  std::string out;
+  for (std::size_t i = 0; i < back && out.size() < 1024 * 1024; ++i) {
+    const void* data = nullptr;
+    size_t len = 0;
+    if (sd_journal_get_data(j.get(), "MESSAGE", &data, &len) >= 0) {
+      std::string_view field(static_cast<const char*>(data), len);
+      out.append(field.substr(8));  // after "MESSAGE="
+      out.push_back('\n');
+    }
+    if (sd_journal_next(j.get()) <= 0) break;
+  }
+  return out;
+}
+
+}  // namespace rbee::hive

@@ -1,0 +1,183 @@
+#include "queen/cli.h"
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "common/http/client.h"
+#include "common/json/writer.h"
+#include "queen/discovery.h"
+#include "queen/hive_prober.h"
+
+namespace rbee::queen {
+
+using boost::beast::http::verb;
+
+namespace {
+
+int fail(const std::string& what) {
+  std::cerr << "rbee-queen: " << what << "\n";
+  return 1;
+}
+
+std::optional<http::ClientResponse> call(const ClientContext& c, verb method,
+                                         const std::string& path, int& rc) {
+  auto r = http::fetch(method, c.queen_url + path, {}, c.token);
+  if (!r) {
+    rc = fail(r.error().message);
+    return std::nullopt;
+  }
+  if (r->status >= 400) {
+    rc = fail(std::to_string(r->status) + ": " + json::decode_error_message(r->body));
+    return std::nullopt;
+  }
+  return std::move(*r);
+}
+
+std::string human_bytes(std::optional<uint64_t> b) {
+  if (!b) return "-";
+  const char* units[] = {"B", "K", "M", "G", "T"};
+  double v = static_cast<double>(*b);
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u ? "%.1f%s" : "%.0f%s", v, units[u]);
+  return buf;
+}
+
+std::string age(std::optional<int64_t> ms) {
+  if (!ms) return "-";
+  char buf[32];
+  if (*ms < 10000)
+    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(*ms) / 1000.0);
+  else
+    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(*ms / 1000));
+  return buf;
+}
+
+std::string or_dash(const std::string& s) {
+  return s.empty() ? "-" : s;
+}
+
+}  // namespace
+
+std::string format_hive_table(const std::vector<json::HiveSummary>& hives) {
+  std::ostringstream out;
+  char line[1024];
+  std::snprintf(line, sizeof line, "%-20s %-16s %-28s %-10s %-11s %7s %7s  %s\n", "HIVE", "ALIAS",
+                "ADDRESS", "SOURCE", "STATUS", "AGE", "WORKERS", "ERROR");
+  out << line;
+  for (const auto& h : hives) {
+    std::snprintf(line, sizeof line, "%-20s %-16s %-28s %-10s %-11s %7s %7llu  %s\n",
+                  or_dash(h.id).c_str(), or_dash(h.alias).c_str(), h.address.c_str(),
+                  h.source.c_str(), h.status.c_str(), age(h.age_ms).c_str(),
+                  static_cast<unsigned long long>(h.worker_count), h.last_error.c_str());
+    out << line;
+  }
+  return out.str();
+}
+
+std::string format_hosted_worker_table(const std::vector<json::HostedWorker>& workers) {
+  std::ostringstream out;
+  char line[1024];
+  std::snprintf(line, sizeof line, "%-20s %-20s %-9s %7s %9s %9s %5s %-9s %-28s %s\n", "HIVE",
+                "WORKER", "STATE", "CPU%", "RSS", "VRAM", "PIDS", "BY", "URL", "EXIT");
+  out << line;
+  for (const auto& hw : workers) {
+    const auto& w = hw.worker;
+    std::string exit = "-";
+    if (w.exit_code) exit = "code " + std::to_string(*w.exit_code);
+    if (w.signal) exit = "signal " + std::to_string(*w.signal);
+    if (w.state == telemetry::WorkerState::oom) exit = "oom-killed";
+    char cpu[32] = "-";
+    if (w.cpu_pct) std::snprintf(cpu, sizeof cpu, "%.1f", *w.cpu_pct);
+    std::snprintf(line, sizeof line, "%-20s %-20s %-9s %7s %9s %9s %5u %-9s %-28s %s\n",
+                  hw.hive_id.c_str(), (w.service + "/" + w.instance).c_str(),
+                  std::string(telemetry::to_string(w.state)).c_str(), cpu,
+                  human_bytes(w.rss_bytes).c_str(), human_bytes(w.vram_bytes).c_str(), w.pid_count,
+                  w.spawned_by.c_str(), or_dash(hw.url).c_str(), exit.c_str());
+    out << line;
+  }
+  return out.str();
+}
+
+int cli_hives(const ClientContext& c, bool as_json) {
+  int rc = 0;
+  auto r = call(c, verb::get, "/v1/hives", rc);
+  if (!r) return rc;
+  if (as_json) {
+    std::cout << r->body << "\n";
+    return 0;
+  }
+  auto hives = json::decode_hive_list(r->body);
+  if (!hives) return fail("bad response: " + hives.error().message);
+  std::cout << format_hive_table(*hives);
+  return 0;
+}
+
+int cli_workers(const ClientContext& c, const std::string& service, const std::string& state,
+                const std::string& hive, bool as_json) {
+  std::string path = "/v1/workers";
+  char sep = '?';
+  for (auto [key, value] : {std::pair{"service", &service}, {"state", &state}, {"hive", &hive}}) {
+    if (value->empty()) continue;
+    path += sep + std::string(key) + "=" + percent_encode(*value);
+    sep = '&';
+  }
+  int rc = 0;
+  auto r = call(c, verb::get, path, rc);
+  if (!r) return rc;
+  if (as_json) {
+    std::cout << r->body << "\n";
+    return 0;
+  }
+  json::DecodeLimits limits;
+  limits.max_bytes = 256 * 1024 * 1024;
+  auto workers = json::decode_hosted_workers(r->body, limits);
+  if (!workers) return fail("bad response: " + workers.error().message);
+  std::cout << format_hosted_worker_table(*workers);
+  return 0;
+}
+
+int cli_refresh(const ClientContext& c) {
+  int rc = 0;
+  auto r = call(c, verb::post, "/v1/hives/refresh", rc);
+  if (!r) return rc;
+  std::cout << r->body << "\n";
+  return 0;
+}
+
+int cli_discover(const std::string& config_path, const std::string& ssh_config, bool as_json) {
+  QueenConfig config;
+  if (!config_path.empty()) {
+    auto loaded = load_queen_config(config_path);
+    if (!loaded) return fail(loaded.error().message);
+    config = std::move(*loaded);
+  }
+  if (!ssh_config.empty()) config.ssh_config = ssh_config;
+  auto found = discover_candidates(config);
+  if (!found.error.empty()) return fail(found.error);
+  for (const auto& w : found.warnings) std::cerr << "rbee-queen: warning: " << w << "\n";
+  if (as_json) {
+    json::Writer w;
+    w.begin_object().key("hives").begin_array();
+    for (const auto& c : found.candidates) {
+      w.begin_object().field("alias", c.alias).field("hostname", c.hostname);
+      w.field("port", unsigned{c.port}).end_object();
+    }
+    w.end_array().end_object();
+    std::cout << w.str() << "\n";
+    return 0;
+  }
+  char line[1024];
+  std::snprintf(line, sizeof line, "%-24s %-40s %s\n", "ALIAS", "HOSTNAME", "PORT");
+  std::cout << line;
+  for (const auto& c : found.candidates) {
+    std::snprintf(line, sizeof line, "%-24s %-40s %u\n", c.alias.c_str(), c.hostname.c_str(),
+                  unsigned{c.port});
+    std::cout << line;
+  }
+  return 0;
+}
+
+}  // namespace rbee::queen

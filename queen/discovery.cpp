@@ -1,0 +1,73 @@
+#include "queen/discovery.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <set>
+
+#include "queen/ssh_config.h"
+
+namespace rbee::queen {
+
+namespace fs = std::filesystem;
+
+fs::path default_ssh_config() {
+  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".ssh/config";
+  if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_dir)
+    return fs::path(pw->pw_dir) / ".ssh/config";
+  return "/root/.ssh/config";
+}
+
+fs::path ssh_config_path(const QueenConfig& config) {
+  return config.ssh_config.empty() ? default_ssh_config() : config.ssh_config;
+}
+
+DiscoveryResult discover_candidates(const QueenConfig& config) {
+  DiscoveryResult out;
+  const fs::path path = ssh_config_path(config);
+  out.files.push_back(path);
+  auto found = discover_ssh_hosts(path);
+  if (!found) {
+    out.error = found.error().message;
+    return out;
+  }
+  out.warnings = std::move(found->warnings);
+  for (auto& f : found->files) {
+    if (f != path) out.files.push_back(std::move(f));
+  }
+  for (auto& host : filter_candidates(std::move(found->hosts), config.include, config.exclude)) {
+    Candidate c;
+    c.alias = std::move(host.alias);
+    c.hostname = std::move(host.hostname);
+    c.port = config.hive_port;
+    if (auto o = config.hives.find(c.alias); o != config.hives.end() && o->second.port)
+      c.port = *o->second.port;
+    c.source = "ssh_config";
+    out.candidates.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::string watch_fingerprint(const fs::path& main_config, const std::vector<fs::path>& files) {
+  std::set<fs::path> paths(files.begin(), files.end());
+  paths.insert(main_config);
+  std::set<fs::path> dirs;
+  for (const auto& p : paths) dirs.insert(p.parent_path());
+  paths.insert(dirs.begin(), dirs.end());
+  std::string out;
+  for (const auto& p : paths) {
+    struct stat st {};
+    out += p.string();
+    if (::stat(p.c_str(), &st) != 0) {
+      out += " -\n";
+      continue;
+    }
+    out += " " + std::to_string(st.st_ino) + " " + std::to_string(st.st_size) + " " +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
+  }
+  return out;
+}
+
+}  // namespace rbee::queen

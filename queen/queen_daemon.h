@@ -1,0 +1,105 @@
+#pragma once
+// rbee-queen serve: one io_context drives discovery, the handshakes, ingest, the status timer
+// and the HTTP API. See docs/queen.md.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/http/event_stream.h"
+#include "common/http/message.h"
+#include "common/http/router.h"
+#include "common/http/server.h"
+#include "common/result.h"
+#include "queen/hive_prober.h"
+#include "queen/queen_config.h"
+#include "queen/registry.h"
+
+namespace rbee::queen {
+
+struct QueenMetrics {
+  static constexpr std::array<double, 11> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                      0.01,   0.025,   0.05,   0.1,   0.25};
+  uint64_t ingested = 0;                                        // accepted snapshots
+  uint64_t ignored = 0;                                         // out of order (older or equal seq)
+  std::map<std::string, uint64_t> rejected;                     // by reason
+  std::array<uint64_t, kBuckets.size() + 1> latency_buckets{};  // last: +Inf
+  double latency_sum = 0;
+  uint64_t latency_count = 0;
+  void observe_latency(double seconds);
+};
+
+struct DaemonOptions {
+  std::chrono::milliseconds status_period{250};
+  std::chrono::milliseconds watch_period{2000};
+};
+
+class QueenDaemon {
+ public:
+  QueenDaemon(boost::asio::io_context& io, QueenConfig config, std::string token,
+              DaemonOptions options = {});
+  ~QueenDaemon();
+
+  Status start();
+  void stop();
+  boost::asio::ip::tcp::endpoint endpoint() const { return server_->local_endpoint(); }
+
+  const QueenConfig& config() const { return config_; }
+  const std::string& advertise_url() const { return advertise_url_; }
+  const Registry& registry() const { return registry_; }
+  const QueenMetrics& metrics() const { return metrics_; }
+  const HiveProber& prober() const { return *prober_; }
+  std::shared_ptr<http::EventStream> events() const { return events_; }
+  Now now() const;
+
+  // With a token, the bearer token; without one, loopback peers only.
+  bool authorized(const http::Request& req) const;
+  // POST /v1/hive-telemetry.
+  http::Response ingest(const http::Request& req);
+  // Re-reads the SSH config and probes every Hive now.
+  void refresh();
+
+ private:
+  Status compute_advertise_url(const std::string& listen_host);
+  void rediscover();
+  void add_candidate(const Candidate& c);
+  void on_event(const Event& e);
+  void schedule_status();
+  void schedule_watch();
+
+  boost::asio::io_context& io_;
+  QueenConfig config_;
+  std::string token_;
+  DaemonOptions options_;
+  std::string advertise_url_;
+  bool advertise_loopback_ = false;
+  Registry registry_;
+  std::unique_ptr<HiveProber> prober_;
+  QueenMetrics metrics_;
+  http::Router router_;
+  std::unique_ptr<http::Server> server_;
+  std::shared_ptr<http::EventStream> events_;
+  boost::asio::steady_timer status_timer_;
+  boost::asio::steady_timer watch_timer_;
+  std::vector<std::filesystem::path> watched_files_;
+  std::string fingerprint_;
+  std::string last_discovery_error_;
+  std::set<std::string> logged_warnings_;
+  std::map<std::string, std::string> last_probe_error_;  // alias -> last error logged
+};
+
+// Registers the Queen's HTTP API on the router.
+void register_queen_api(QueenDaemon& daemon, http::Router& router);
+// Prometheus text exposition of the Queen's state.
+std::string render_metrics(const Registry& registry, const QueenMetrics& metrics,
+                           const HiveProber& prober);
+// True for loopback addresses and "localhost" names.
+bool is_loopback_name(const std::string& host);
+
+}  // namespace rbee::queen

@@ -1,0 +1,384 @@
+#include "queen/registry.h"
+
+#include <algorithm>
+
+#include "common/json/writer.h"
+
+namespace rbee::queen {
+
+namespace {
+
+constexpr std::size_t kMaxRetiredInstances = 8;
+
+std::string worker_key(const telemetry::Worker& w) {
+  return w.service + "/" + w.instance;
+}
+
+std::string bracket(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+}  // namespace
+
+std::string_view to_string(HiveStatus s) {
+  switch (s) {
+    case HiveStatus::unreachable:
+      return "unreachable";
+    case HiveStatus::healthy:
+      return "healthy";
+    case HiveStatus::degraded:
+      return "degraded";
+    case HiveStatus::down:
+      return "down";
+  }
+  return "unknown";
+}
+
+std::string HiveEntry::address() const {
+  return "http://" + bracket(host) + ":" + std::to_string(port);
+}
+
+std::string HiveEntry::worker_url(uint16_t worker_port) const {
+  return "http://" + bracket(host) + ":" + std::to_string(worker_port);
+}
+
+std::string encode_event(const Event& e) {
+  json::Writer w;
+  w.begin_object().field("hive_id", e.hive_id);
+  if (!e.alias.empty()) w.field("alias", e.alias);
+  if (e.worker) {
+    const auto& x = *e.worker;
+    w.field("service", x.service).field("instance", x.instance).field("port", x.port);
+    w.field("state", telemetry::to_string(x.state));
+    if (e.previous_state) w.field("previous_state", telemetry::to_string(*e.previous_state));
+    w.field("exit_code", x.exit_code).field("signal", x.signal).field("oom_kills", x.oom_kills);
+    w.field("main_pid", x.main_pid).field("spawned_by", x.spawned_by);
+    if (!e.url.empty()) w.field("url", e.url);
+  } else {
+    w.field("status", to_string(e.status)).field("previous_status", to_string(e.previous_status));
+  }
+  w.end_object();
+  return w.take();
+}
+
+Registry::Registry(RegistryOptions options) : options_(options) {}
+
+HiveStatus Registry::status_for_age(int64_t age_ms, uint32_t interval_ms) const {
+  const int64_t interval = interval_ms ? interval_ms : 1000;
+  if (age_ms < interval * options_.stale_after_intervals) return HiveStatus::healthy;
+  if (age_ms < interval * options_.down_after_intervals) return HiveStatus::degraded;
+  return HiveStatus::down;
+}
+
+void Registry::emit(Event e) {
+  if (on_event) on_event(e);
+}
+
+void Registry::emit_hive(const char* name, const HiveEntry& h, HiveStatus previous) {
+  Event e;
+  e.name = name;
+  e.hive_id = h.id;
+  e.alias = h.alias;
+  e.status = h.status;
+  e.previous_status = previous;
+  emit(std::move(e));
+}
+
+void Registry::set_status(HiveEntry& h, HiveStatus status) {
+  const HiveStatus prev = h.status;
+  if (prev == status) return;
+  h.status = status;
+  switch (status) {
+    case HiveStatus::healthy:
+      emit_hive(prev == HiveStatus::unreachable ? "hive_joined" : "hive_back", h, prev);
+      break;
+    case HiveStatus::degraded:
+      emit_hive("hive_degraded", h, prev);
+      break;
+    case HiveStatus::down: {
+      emit_hive("hive_down", h, prev);
+      // Its workers stay listed, but nobody knows their state any more.
+      for (auto& w : h.workers) {
+        if (w.state == telemetry::WorkerState::unknown) continue;
+        Event e;
+        e.name = "worker_state";
+        e.hive_id = h.id;
+        e.alias = h.alias;
+        e.previous_state = w.state;
+        w.state = telemetry::WorkerState::unknown;
+        e.worker = w;
+        if (w.port) e.url = h.worker_url(*w.port);
+        emit(std::move(e));
+      }
+      break;
+    }
+    case HiveStatus::unreachable:
+      break;
+  }
+}
+
+void Registry::replace_workers(HiveEntry& h, std::vector<telemetry::Worker> workers) {
+  std::unordered_map<std::string, const telemetry::Worker*> old;
+  old.reserve(h.workers.size());
+  for (const auto& w : h.workers) old.emplace(worker_key(w), &w);
+  auto worker_event = [&](const char* name, const telemetry::Worker& w,
+                          std::optional<telemetry::WorkerState> previous) {
+    Event e;
+    e.name = name;
+    e.hive_id = h.id;
+    e.alias = h.alias;
+    e.worker = w;
+    e.previous_state = previous;
+    if (w.port) e.url = h.worker_url(*w.port);
+    emit(std::move(e));
+  };
+  if (on_event) {
+    for (const auto& w : workers) {
+      auto it = old.find(worker_key(w));
+      if (it == old.end()) {
+        worker_event("worker_added", w, std::nullopt);
+      } else {
+        if (it->second->state != w.state) worker_event("worker_state", w, it->second->state);
+        old.erase(it);
+      }
+    }
+    for (const auto& w : h.workers) {
+      if (old.count(worker_key(w))) worker_event("worker_removed", w, std::nullopt);
+    }
+  }
+  h.workers = std::move(workers);
+}
+
+uint64_t Registry::create(HiveEntry entry) {
+  const uint64_t key = next_key_++;
+  if (!entry.id.empty()) by_id_[entry.id] = key;
+  if (!entry.alias.empty()) by_alias_[entry.alias] = key;
+  entries_.emplace(key, std::move(entry));
+  return key;
+}
+
+void Registry::erase(uint64_t key) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  if (!it->second.id.empty()) by_id_.erase(it->second.id);
+  if (!it->second.alias.empty()) by_alias_.erase(it->second.alias);
+  entries_.erase(it);
+}
+
+void Registry::forget_id(const std::string& id) {
+  if (id.empty() || !forgotten_.insert(id).second) return;
+  forgotten_order_.push_back(id);
+  while (forgotten_order_.size() > options_.max_forgotten) {
+    forgotten_.erase(forgotten_order_.front());
+    forgotten_order_.pop_front();
+  }
+}
+
+CandidateChanges Registry::set_candidates(const std::vector<Candidate>& candidates, Now) {
+  CandidateChanges changes;
+  std::unordered_map<std::string, const Candidate*> wanted;
+  for (const auto& c : candidates) wanted.emplace(c.alias, &c);
+
+  std::vector<uint64_t> gone;
+  for (auto& [key, h] : entries_) {
+    if (!h.alias.empty() && !wanted.count(h.alias)) gone.push_back(key);
+  }
+  for (uint64_t key : gone) {
+    HiveEntry& h = entries_.at(key);
+    changes.removed.push_back(h.alias);
+    replace_workers(h, {});
+    emit_hive("hive_removed", h, h.status);
+    forget_id(h.id);
+    erase(key);
+  }
+  for (const auto& c : candidates) {
+    auto it = by_alias_.find(c.alias);
+    if (it == by_alias_.end()) {
+      if (entries_.size() >= options_.max_hives) continue;
+      HiveEntry h;
+      h.alias = c.alias;
+      h.host = c.hostname;
+      h.port = c.port;
+      h.source = c.source;
+      create(std::move(h));
+      changes.added.push_back(c);
+      continue;
+    }
+    HiveEntry& h = entries_.at(it->second);
+    if (h.host != c.hostname || h.port != c.port || h.source != c.source) {
+      h.host = c.hostname;
+      h.port = c.port;
+      h.source = c.source;
+      h.last_error.clear();
+      changes.added.push_back(c);
+    }
+  }
+  return changes;
+}
+
+BindResult Registry::handshake_ok(const std::string& alias, const json::Capabilities& caps,
+                                  std::string raw_json, Now now) {
+  auto it = by_alias_.find(alias);
+  if (it == by_alias_.end()) return {BindOutcome::unknown_alias, "no candidate " + alias};
+  const uint64_t key = it->second;
+  HiveEntry* h = &entries_.at(key);
+  h->last_probe_wall_ms = now.wall_ms;
+  if (caps.schema_version != telemetry::kSchemaVersion) {
+    h->last_error = "Hive speaks telemetry schema " + std::to_string(caps.schema_version) +
+                    ", this Queen speaks " + std::to_string(telemetry::kSchemaVersion);
+    return {BindOutcome::bad_schema, h->last_error};
+  }
+
+  if (!h->id.empty() && h->id != caps.hive_id) {
+    // The host behind this alias now answers as another Hive: start over.
+    replace_workers(*h, {});
+    by_id_.erase(h->id);
+    h->id.clear();
+    h->instance_id.clear();
+    h->seq = 0;
+    h->last_seen_mono_ms.reset();
+    h->last_seen_wall_ms.reset();
+    h->contact_mono_ms.reset();
+    h->retired_instances.clear();
+    h->status = HiveStatus::unreachable;
+  }
+  if (h->id.empty()) {
+    if (auto other = by_id_.find(caps.hive_id); other != by_id_.end() && other->second != key) {
+      HiveEntry& o = entries_.at(other->second);
+      if (!o.alias.empty()) {
+        const bool same = o.capabilities && o.capabilities->instance_id == caps.instance_id;
+        h->last_error = same ? "same Hive as alias " + o.alias + " (hive_id " + caps.hive_id + ")"
+                             : "hive_id " + caps.hive_id + " is already used by alias " + o.alias;
+        return {same ? BindOutcome::duplicate : BindOutcome::conflict, h->last_error};
+      }
+      // Its pushes arrived before the handshake answered: adopt that entry's telemetry.
+      HiveEntry merged = std::move(o);
+      erase(other->second);
+      h = &entries_.at(key);
+      merged.alias = h->alias;
+      merged.host = h->host;
+      merged.port = h->port;
+      merged.source = h->source;
+      *h = std::move(merged);
+    }
+    h->id = caps.hive_id;
+    by_id_[h->id] = key;
+    forgotten_.erase(h->id);
+  }
+  h->capabilities = caps;
+  h->capabilities_json = std::move(raw_json);
+  h->last_error.clear();
+  if (!h->last_seen_mono_ms) {
+    if (caps.interval_ms) h->interval_ms = caps.interval_ms;
+    if (!h->contact_mono_ms) h->contact_mono_ms = now.mono_ms;
+    if (h->status == HiveStatus::unreachable) set_status(*h, HiveStatus::healthy);
+  }
+  return {BindOutcome::bound, {}};
+}
+
+void Registry::handshake_failed(const std::string& alias, std::string error, Now now) {
+  auto it = by_alias_.find(alias);
+  if (it == by_alias_.end()) return;
+  HiveEntry& h = entries_.at(it->second);
+  h.last_error = std::move(error);
+  h.last_probe_wall_ms = now.wall_ms;
+}
+
+IngestResult Registry::ingest(telemetry::Snapshot s, const std::string& sender, Now now) {
+  if (forgotten_.count(s.hive_id))
+    return {IngestOutcome::gone, "hive " + s.hive_id + " is no longer watched by this Queen"};
+  auto it = by_id_.find(s.hive_id);
+  uint64_t key;
+  if (it == by_id_.end()) {
+    if (entries_.size() >= options_.max_hives)
+      return {IngestOutcome::full,
+              "this Queen already holds " + std::to_string(options_.max_hives) + " Hives"};
+    HiveEntry h;
+    h.id = s.hive_id;
+    h.host = sender;
+    h.port = options_.default_hive_port;
+    h.source = "push";
+    key = create(std::move(h));
+  } else {
+    key = it->second;
+  }
+  HiveEntry& h = entries_.at(key);
+
+  bool restarted = false;
+  if (h.instance_id == s.instance_id) {
+    if (s.seq <= h.seq)
+      return {IngestOutcome::stale,
+              "seq " + std::to_string(s.seq) + " is not newer than " + std::to_string(h.seq)};
+  } else if (!h.instance_id.empty()) {
+    auto& retired = h.retired_instances;
+    if (std::find(retired.begin(), retired.end(), s.instance_id) != retired.end())
+      return {IngestOutcome::conflict, "hive_id " + s.hive_id +
+                                           " is claimed by two Hives (instance " + s.instance_id +
+                                           " was replaced by " + h.instance_id + ")"};
+    retired.push_back(h.instance_id);
+    if (retired.size() > kMaxRetiredInstances) retired.pop_front();
+    restarted = true;
+  }
+
+  h.instance_id = std::move(s.instance_id);
+  h.seq = s.seq;
+  h.interval_ms = s.interval_ms;
+  h.timestamp_ms = s.timestamp_ms;
+  h.backend = std::move(s.backend);
+  h.host_info = std::move(s.host);
+  h.gpus = std::move(s.gpus);
+  h.pushed_from = sender;
+  h.last_seen_mono_ms = now.mono_ms;
+  h.last_seen_wall_ms = now.wall_ms;
+  h.last_error.clear();
+  ++h.snapshots;
+  set_status(h, HiveStatus::healthy);
+  if (restarted) emit_hive("hive_restarted", h, h.status);
+  replace_workers(h, std::move(s.workers));
+  return {};
+}
+
+void Registry::evaluate(Now now) {
+  for (auto& [key, h] : entries_) {
+    auto base = h.last_seen_mono_ms ? h.last_seen_mono_ms : h.contact_mono_ms;
+    if (!base) continue;
+    set_status(h, status_for_age(now.mono_ms - *base, h.interval_ms));
+  }
+}
+
+HiveEntry* Registry::find_mut(std::string_view id_or_alias) {
+  const std::string k(id_or_alias);
+  if (auto it = by_id_.find(k); it != by_id_.end()) return &entries_.at(it->second);
+  if (auto it = by_alias_.find(k); it != by_alias_.end()) return &entries_.at(it->second);
+  return nullptr;
+}
+
+const HiveEntry* Registry::find(std::string_view id_or_alias) const {
+  return const_cast<Registry*>(this)->find_mut(id_or_alias);
+}
+
+std::vector<const HiveEntry*> Registry::hives() const {
+  std::vector<const HiveEntry*> out;
+  out.reserve(entries_.size());
+  for (const auto& [key, h] : entries_) out.push_back(&h);
+  std::sort(out.begin(), out.end(),
+            [](const HiveEntry* a, const HiveEntry* b) { return a->key() < b->key(); });
+  return out;
+}
+
+std::map<HiveStatus, std::size_t> Registry::status_counts() const {
+  std::map<HiveStatus, std::size_t> out{{HiveStatus::unreachable, 0},
+                                        {HiveStatus::healthy, 0},
+                                        {HiveStatus::degraded, 0},
+                                        {HiveStatus::down, 0}};
+  for (const auto& [key, h] : entries_) ++out[h.status];
+  return out;
+}
+
+std::size_t Registry::worker_count() const {
+  std::size_t n = 0;
+  for (const auto& [key, h] : entries_) n += h.workers.size();
+  return n;
+}
+
+}  // namespace rbee::queen

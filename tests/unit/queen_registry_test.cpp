@@ -1,0 +1,262 @@
+// The Queen's registry: pure logic driven with an injected clock.
+#include <catch2/catch.hpp>
+
+#include "queen/registry.h"
+
+using namespace rbee;
+using namespace rbee::queen;
+using telemetry::WorkerState;
+
+namespace {
+
+telemetry::Worker worker(const std::string& instance, WorkerState state) {
+  telemetry::Worker w;
+  w.service = "llm";
+  w.instance = instance;
+  w.port = static_cast<uint16_t>(std::stoi(instance));
+  w.cgroup = "rbee.slice/llm/" + instance;
+  w.state = state;
+  w.pid_count = 1;
+  return w;
+}
+
+telemetry::Snapshot snapshot(const std::string& hive, const std::string& instance, uint64_t seq,
+                             std::vector<telemetry::Worker> workers) {
+  telemetry::Snapshot s;
+  s.hive_id = hive;
+  s.instance_id = instance;
+  s.seq = seq;
+  s.interval_ms = 1000;
+  s.workers = std::move(workers);
+  return s;
+}
+
+Now at(int64_t ms) {
+  return {ms, 1700000000000 + ms};
+}
+
+struct Recorder {
+  std::vector<Event> events;
+  void attach(Registry& r) {
+    r.on_event = [this](const Event& e) { events.push_back(e); };
+  }
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& e : events) out.push_back(e.name);
+    return out;
+  }
+  void clear() { events.clear(); }
+};
+
+json::Capabilities caps(const std::string& hive, const std::string& instance) {
+  json::Capabilities c;
+  c.hive_id = hive;
+  c.instance_id = instance;
+  c.schema_version = telemetry::kSchemaVersion;
+  c.interval_ms = 1000;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("queen registry: a snapshot replaces the Hive's worker set", "[queen]") {
+  Registry reg;
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 1,
+                              {worker("8080", WorkerState::ready),
+                               worker("8081", WorkerState::starting)}),
+                     "10.0.0.5", at(0))
+              .outcome == IngestOutcome::accepted);
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 2, {worker("8081", WorkerState::ready)}), "10.0.0.5",
+                     at(1000))
+              .outcome == IngestOutcome::accepted);
+  const HiveEntry* h = reg.find("h1");
+  REQUIRE(h);
+  REQUIRE(h->workers.size() == 1);
+  CHECK(h->workers[0].instance == "8081");
+  CHECK(h->workers[0].state == WorkerState::ready);
+  CHECK(h->seq == 2);
+  CHECK(h->source == "push");
+  CHECK(h->pushed_from == "10.0.0.5");
+  CHECK(h->worker_url(8081) == "http://10.0.0.5:8081");
+  CHECK(h->status == HiveStatus::healthy);
+}
+
+TEST_CASE("queen registry: an older or equal seq from the same instance is ignored", "[queen]") {
+  Registry reg;
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 5, {worker("8080", WorkerState::ready)}), "a", at(0))
+              .outcome == IngestOutcome::accepted);
+  CHECK(reg.ingest(snapshot("h1", "i1", 5, {}), "a", at(10)).outcome == IngestOutcome::stale);
+  CHECK(reg.ingest(snapshot("h1", "i1", 3, {}), "a", at(20)).outcome == IngestOutcome::stale);
+  const HiveEntry* h = reg.find("h1");
+  REQUIRE(h);
+  CHECK(h->seq == 5);
+  CHECK(h->workers.size() == 1);
+  CHECK(*h->last_seen_mono_ms == 0);  // an ignored snapshot is not a sign of life
+}
+
+TEST_CASE("queen registry: a new instance id is a restart and resets seq", "[queen]") {
+  Registry reg;
+  Recorder rec;
+  rec.attach(reg);
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 100, {worker("8080", WorkerState::ready)}), "a", at(0))
+              .outcome == IngestOutcome::accepted);
+  rec.clear();
+  auto r = reg.ingest(snapshot("h1", "i2", 1, {worker("8080", WorkerState::ready)}), "a", at(500));
+  CHECK(r.outcome == IngestOutcome::accepted);
+  CHECK(reg.find("h1")->seq == 1);
+  CHECK(reg.find("h1")->instance_id == "i2");
+  CHECK(rec.names() == std::vector<std::string>{"hive_restarted"});  // worker re-adopted: no churn
+  // The old instance never comes back: two Hives share the id.
+  CHECK(reg.ingest(snapshot("h1", "i1", 101, {}), "b", at(600)).outcome == IngestOutcome::conflict);
+  CHECK(reg.find("h1")->workers.size() == 1);
+}
+
+TEST_CASE("queen registry: status follows the age of the last snapshot", "[queen]") {
+  Registry reg(RegistryOptions{.stale_after_intervals = 3, .down_after_intervals = 10});
+  Recorder rec;
+  rec.attach(reg);
+  reg.set_candidates({{"gpu1", "10.0.0.1", 7835, "ssh_config"}}, at(0));
+  CHECK(reg.find("gpu1")->status == HiveStatus::unreachable);
+  reg.evaluate(at(100000));
+  CHECK(reg.find("gpu1")->status == HiveStatus::unreachable);  // never contacted: no age
+
+  REQUIRE(reg.handshake_ok("gpu1", caps("h1", "i1"), "{}", at(1000)).outcome == BindOutcome::bound);
+  CHECK(reg.find("h1") == reg.find("gpu1"));
+  CHECK(reg.find("h1")->status == HiveStatus::healthy);
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 1, {worker("8080", WorkerState::ready)}), "10.0.0.1",
+                     at(2000))
+              .outcome == IngestOutcome::accepted);
+  rec.clear();
+  reg.evaluate(at(2000 + 2999));
+  CHECK(reg.find("h1")->status == HiveStatus::healthy);
+  reg.evaluate(at(2000 + 3000));
+  CHECK(reg.find("h1")->status == HiveStatus::degraded);
+  reg.evaluate(at(2000 + 9999));
+  CHECK(reg.find("h1")->status == HiveStatus::degraded);
+  reg.evaluate(at(2000 + 10000));
+  CHECK(reg.find("h1")->status == HiveStatus::down);
+  CHECK(rec.names() == std::vector<std::string>{"hive_degraded", "hive_down", "worker_state"});
+  rec.clear();
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 2, {worker("8080", WorkerState::ready)}), "10.0.0.1",
+                     at(20000))
+              .outcome == IngestOutcome::accepted);
+  CHECK(reg.find("h1")->status == HiveStatus::healthy);
+  CHECK(rec.names() == std::vector<std::string>{"hive_back", "worker_state"});
+  CHECK(rec.events[1].previous_state == WorkerState::unknown);
+}
+
+TEST_CASE("queen registry: a down Hive's workers stay listed as unknown", "[queen]") {
+  Registry reg;
+  auto w = worker("8080", WorkerState::ready);
+  w.main_pid = 1234;
+  w.rss_bytes = 1 << 20;
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 1, {w}), "a", at(0)).outcome == IngestOutcome::accepted);
+  reg.evaluate(at(10000));
+  const HiveEntry* h = reg.find("h1");
+  CHECK(h->status == HiveStatus::down);
+  REQUIRE(h->workers.size() == 1);
+  CHECK(h->workers[0].state == WorkerState::unknown);
+  CHECK(h->workers[0].main_pid == 1234);
+  CHECK(h->workers[0].rss_bytes == (1u << 20));
+}
+
+TEST_CASE("queen registry: events for added, removed and changed workers", "[queen]") {
+  Registry reg;
+  Recorder rec;
+  rec.attach(reg);
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 1,
+                              {worker("8080", WorkerState::starting),
+                               worker("8081", WorkerState::ready)}),
+                     "10.0.0.9", at(0))
+              .outcome == IngestOutcome::accepted);
+  CHECK(rec.names() == std::vector<std::string>{"hive_joined", "worker_added", "worker_added"});
+  rec.clear();
+  auto crashed = worker("8081", WorkerState::failed);
+  crashed.signal = 9;
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 2,
+                              {worker("8080", WorkerState::ready), crashed,
+                               worker("8082", WorkerState::starting)}),
+                     "10.0.0.9", at(1000))
+              .outcome == IngestOutcome::accepted);
+  CHECK(rec.names() == std::vector<std::string>{"worker_state", "worker_state", "worker_added"});
+  CHECK(rec.events[0].previous_state == WorkerState::starting);
+  CHECK(rec.events[1].worker->signal == 9);
+  auto data = encode_event(rec.events[1]);
+  CHECK(data.find("\"hive_id\":\"h1\"") != std::string::npos);
+  CHECK(data.find("\"state\":\"failed\"") != std::string::npos);
+  CHECK(data.find("\"signal\":9") != std::string::npos);
+  CHECK(data.find("\"url\":\"http://10.0.0.9:8081\"") != std::string::npos);
+  rec.clear();
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 3, {worker("8082", WorkerState::starting)}), "10.0.0.9",
+                     at(2000))
+              .outcome == IngestOutcome::accepted);
+  CHECK(rec.names() == std::vector<std::string>{"worker_removed", "worker_removed"});
+}
+
+TEST_CASE("queen registry: a handshake adopts the entry the Hive's pushes created", "[queen]") {
+  Registry reg;
+  reg.set_candidates({{"gpu1", "gpu1.lab", 7835, "ssh_config"}}, at(0));
+  REQUIRE(
+      reg.ingest(snapshot("h1", "i1", 1, {worker("8080", WorkerState::ready)}), "10.0.0.1", at(10))
+          .outcome == IngestOutcome::accepted);
+  CHECK(reg.size() == 2);
+  REQUIRE(reg.handshake_ok("gpu1", caps("h1", "i1"), R"({"hive_id":"h1"})", at(20)).outcome ==
+          BindOutcome::bound);
+  CHECK(reg.size() == 1);
+  const HiveEntry* h = reg.find("gpu1");
+  REQUIRE(h);
+  CHECK(h->id == "h1");
+  CHECK(h->source == "ssh_config");
+  CHECK(h->address() == "http://gpu1.lab:7835");
+  CHECK(h->workers.size() == 1);
+  CHECK(h->seq == 1);
+  CHECK(h->worker_url(8080) == "http://gpu1.lab:8080");
+}
+
+TEST_CASE("queen registry: one Hive never overwrites another alias's entry", "[queen]") {
+  Registry reg;
+  reg.set_candidates({{"a", "10.0.0.1", 7835, "ssh_config"}, {"b", "10.0.0.2", 7835, "ssh_config"}},
+                     at(0));
+  REQUIRE(reg.handshake_ok("a", caps("h1", "i1"), "{}", at(1)).outcome == BindOutcome::bound);
+  auto r = reg.handshake_ok("b", caps("h1", "i2"), "{}", at(2));
+  CHECK(r.outcome == BindOutcome::conflict);
+  CHECK(reg.find("b")->id.empty());
+  CHECK(!reg.find("b")->last_error.empty());
+  CHECK(reg.find("h1")->alias == "a");
+  auto dup = reg.handshake_ok("b", caps("h1", "i1"), "{}", at(3));
+  CHECK(dup.outcome == BindOutcome::duplicate);
+}
+
+TEST_CASE("queen registry: a candidate removed from discovery is dropped and refused", "[queen]") {
+  Registry reg;
+  Recorder rec;
+  rec.attach(reg);
+  reg.set_candidates({{"gpu1", "10.0.0.1", 7835, "ssh_config"}}, at(0));
+  REQUIRE(reg.handshake_ok("gpu1", caps("h1", "i1"), "{}", at(1)).outcome == BindOutcome::bound);
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 1, {worker("8080", WorkerState::ready)}), "x", at(2))
+              .outcome == IngestOutcome::accepted);
+  rec.clear();
+  auto changes = reg.set_candidates({}, at(3));
+  CHECK(changes.removed == std::vector<std::string>{"gpu1"});
+  CHECK(reg.size() == 0);
+  CHECK(rec.names() == std::vector<std::string>{"worker_removed", "hive_removed"});
+  CHECK(reg.ingest(snapshot("h1", "i1", 2, {}), "x", at(4)).outcome == IngestOutcome::gone);
+  // Discovered again: accepted again after the handshake.
+  reg.set_candidates({{"gpu1", "10.0.0.1", 7835, "ssh_config"}}, at(5));
+  REQUIRE(reg.handshake_ok("gpu1", caps("h1", "i1"), "{}", at(6)).outcome == BindOutcome::bound);
+  CHECK(reg.ingest(snapshot("h1", "i1", 3, {}), "x", at(7)).outcome == IngestOutcome::accepted);
+}
+
+TEST_CASE("queen registry: a Hive that answers the handshake but never pushes goes down",
+          "[queen]") {
+  Registry reg;
+  reg.set_candidates({{"gpu1", "10.0.0.1", 7835, "ssh_config"}}, at(0));
+  REQUIRE(reg.handshake_ok("gpu1", caps("h1", "i1"), "{}", at(0)).outcome == BindOutcome::bound);
+  reg.evaluate(at(10000));
+  CHECK(reg.find("h1")->status == HiveStatus::down);
+  // A renewal is not telemetry: still down.
+  REQUIRE(reg.handshake_ok("gpu1", caps("h1", "i1"), "{}", at(10001)).outcome ==
+          BindOutcome::bound);
+  reg.evaluate(at(10002));
+  CHECK(reg.find("h1")->status == HiveStatus::down);
+}
