@@ -2,12 +2,15 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <cstdlib>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
 
 #include "common/log.h"
+#include "common/sys/notify.h"
 #include "common/token.h"
 #include "queen/cli.h"
 #include "queen/queen_daemon.h"
@@ -31,9 +34,24 @@ int serve(const std::string& config_path, const std::string& log_level) {
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int sig) {
     spdlog::info("signal {}: stopping", sig);
+    rbee::sys::notify_stopping();
     daemon.stop();
     io.stop();
   });
+  // Type=notify under systemd: ready once serving; the watchdog is pinged from the loop itself.
+  rbee::sys::notify_ready("serving");
+  boost::asio::steady_timer watchdog(io);
+  std::function<void()> ping = [&] {
+    if (auto every = rbee::sys::watchdog_interval()) {
+      watchdog.expires_after(*every);
+      watchdog.async_wait([&](boost::system::error_code ec) {
+        if (ec) return;
+        rbee::sys::notify_watchdog();
+        ping();
+      });
+    }
+  };
+  ping();
   io.run();
   return 0;
 }
