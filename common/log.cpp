@@ -17,12 +17,21 @@ class SyslogPrefix : public spdlog::custom_flag_formatter {
               spdlog::memory_buf_t& dest) override {
     const char* p = "<6>";
     switch (msg.level) {
-      case spdlog::level::critical: p = "<2>"; break;
-      case spdlog::level::err: p = "<3>"; break;
-      case spdlog::level::warn: p = "<4>"; break;
+      case spdlog::level::critical:
+        p = "<2>";
+        break;
+      case spdlog::level::err:
+        p = "<3>";
+        break;
+      case spdlog::level::warn:
+        p = "<4>";
+        break;
       case spdlog::level::debug:
-      case spdlog::level::trace: p = "<7>"; break;
-      default: break;
+      case spdlog::level::trace:
+        p = "<7>";
+        break;
+      default:
+        break;
     }
     dest.append(p, p + 3);
   }

@@ -22,7 +22,7 @@ struct Worker {
   std::string service;
   std::string instance;
   std::optional<uint16_t> port;
-  std::string cgroup;  // logical path: rbee.slice/<service>/<instance>
+  std::string cgroup;               // logical path: rbee.slice/<service>/<instance>
   std::optional<std::string> unit;  // systemd backend only
   WorkerState state = WorkerState::unknown;
   std::optional<uint64_t> cpu_usage_usec;

@@ -26,7 +26,8 @@ Result<ListenAddress> parse_listen(std::string_view text, uint16_t default_port)
   std::string_view host = text, port;
   if (text.starts_with("[")) {
     auto close = text.find(']');
-    if (close == std::string_view::npos) return make_error("bad listen address " + std::string(text));
+    if (close == std::string_view::npos)
+      return make_error("bad listen address " + std::string(text));
     host = text.substr(1, close - 1);
     if (close + 1 < text.size()) {
       if (text[close + 1] != ':') return make_error("bad listen address " + std::string(text));

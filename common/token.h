@@ -10,7 +10,8 @@ namespace rbee {
 // Empty string: no token configured. A token file that is set but unreadable or empty is an error.
 Result<std::string> load_token(const std::filesystem::path& token_file);
 
-// "127.0.0.1:7835" / "[::1]:7835" / "0.0.0.0:7835" -> host and port; a missing port is default_port.
+// "127.0.0.1:7835" / "[::1]:7835" / "0.0.0.0:7835" -> host and port; a missing port is
+// default_port.
 struct ListenAddress {
   std::string host;
   uint16_t port = 0;

@@ -25,8 +25,8 @@ struct LaunchPlan {
 };
 
 struct Launched {
-  std::optional<sys::Child> child;  // cgroupfs: the Hive is the parent and reaps it
-  std::optional<std::string> unit;  // systemd: the transient unit
+  std::optional<sys::Child> child;    // cgroupfs: the Hive is the parent and reaps it
+  std::optional<std::string> unit;    // systemd: the transient unit
   std::vector<std::string> warnings;  // limits that could not be applied, and why
 };
 

@@ -37,16 +37,21 @@ void for_each_key_value(std::string_view text, Fn&& fn) {
   }
 }
 
-uint64_t saturating_add(uint64_t a, uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
+uint64_t saturating_add(uint64_t a, uint64_t b) {
+  return a + b < a ? UINT64_MAX : a + b;
+}
 
 }  // namespace
 
 CpuStat parse_cpu_stat(std::string_view text) {
   CpuStat s;
   for_each_key_value(text, [&](std::string_view k, std::string_view v) {
-    if (k == "usage_usec") s.usage_usec = to_u64(v);
-    else if (k == "user_usec") s.user_usec = to_u64(v);
-    else if (k == "system_usec") s.system_usec = to_u64(v);
+    if (k == "usage_usec")
+      s.usage_usec = to_u64(v);
+    else if (k == "user_usec")
+      s.user_usec = to_u64(v);
+    else if (k == "system_usec")
+      s.system_usec = to_u64(v);
   });
   return s;
 }
@@ -54,11 +59,16 @@ CpuStat parse_cpu_stat(std::string_view text) {
 MemoryStat parse_memory_stat(std::string_view text) {
   MemoryStat s;
   for_each_key_value(text, [&](std::string_view k, std::string_view v) {
-    if (k == "anon") s.anon = to_u64(v);
-    else if (k == "file") s.file = to_u64(v);
-    else if (k == "file_mapped") s.file_mapped = to_u64(v);
-    else if (k == "inactive_file") s.inactive_file = to_u64(v);
-    else if (k == "shmem") s.shmem = to_u64(v);
+    if (k == "anon")
+      s.anon = to_u64(v);
+    else if (k == "file")
+      s.file = to_u64(v);
+    else if (k == "file_mapped")
+      s.file_mapped = to_u64(v);
+    else if (k == "inactive_file")
+      s.inactive_file = to_u64(v);
+    else if (k == "shmem")
+      s.shmem = to_u64(v);
   });
   return s;
 }
@@ -84,8 +94,10 @@ IoStat parse_io_stat(std::string_view text) {
       const auto key = tok.substr(0, eq);
       const auto val = to_u64(tok.substr(eq + 1));
       if (!val) continue;
-      if (key == "rbytes") s.rbytes = saturating_add(s.rbytes, *val);
-      else if (key == "wbytes") s.wbytes = saturating_add(s.wbytes, *val);
+      if (key == "rbytes")
+        s.rbytes = saturating_add(s.rbytes, *val);
+      else if (key == "wbytes")
+        s.wbytes = saturating_add(s.wbytes, *val);
     }
   }
   return s;
@@ -96,8 +108,10 @@ CgroupEvents parse_cgroup_events(std::string_view text) {
   for_each_key_value(text, [&](std::string_view k, std::string_view v) {
     const auto n = to_u64(v);
     if (!n) return;
-    if (k == "populated") e.populated = *n != 0;
-    else if (k == "frozen") e.frozen = *n != 0;
+    if (k == "populated")
+      e.populated = *n != 0;
+    else if (k == "frozen")
+      e.frozen = *n != 0;
   });
   return e;
 }
@@ -107,8 +121,10 @@ MemoryEvents parse_memory_events(std::string_view text) {
   for_each_key_value(text, [&](std::string_view k, std::string_view v) {
     const auto n = to_u64(v);
     if (!n) return;
-    if (k == "oom") e.oom = *n;
-    else if (k == "oom_kill") e.oom_kill = *n;
+    if (k == "oom")
+      e.oom = *n;
+    else if (k == "oom_kill")
+      e.oom_kill = *n;
   });
   return e;
 }

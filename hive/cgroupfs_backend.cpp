@@ -54,7 +54,8 @@ std::vector<std::string> CgroupfsBackend::apply_limits(int fd, const ServiceSpec
   if (s.memory_max) put("memory", "memory.max", std::to_string(*s.memory_max), "memory_max");
   if (s.cpu_max)
     put("cpu", "cpu.max",
-        std::to_string(s.cpu_max->quota_us) + " " + std::to_string(s.cpu_max->period_us), "cpu_max");
+        std::to_string(s.cpu_max->quota_us) + " " + std::to_string(s.cpu_max->period_us),
+        "cpu_max");
   if (s.pids_max) put("pids", "pids.max", std::to_string(*s.pids_max), "pids_max");
   return warnings;
 }
@@ -118,7 +119,9 @@ void CgroupfsBackend::stop(const WorkerId& id, int cgroup_fd, std::chrono::milli
   });
 }
 
-void CgroupfsBackend::kill_rest(int cgroup_fd) { (void)sys::kill_cgroup(cgroup_fd); }
+void CgroupfsBackend::kill_rest(int cgroup_fd) {
+  (void)sys::kill_cgroup(cgroup_fd);
+}
 
 std::optional<std::string> CgroupfsBackend::logs(const WorkerId& id, std::size_t lines) {
   const auto path = log_dir_ / id.service / (id.instance + ".log");
@@ -156,7 +159,8 @@ void CgroupfsBackend::signal_all(int cgroup_fd, int sig) {
 void CgroupfsBackend::remove(const WorkerId& id) {
   kill_timers_.erase(id);
   (void)sys::remove_dir_at(root_fd_, worker_cgroup_path(Layout::cgroupfs, id));
-  // The service directory goes too once its last worker is gone; EBUSY/ENOTEMPTY just means not yet.
+  // The service directory goes too once its last worker is gone; EBUSY/ENOTEMPTY just means not
+  // yet.
   ::unlinkat(root_fd_, (std::string(kSliceDir) + "/" + id.service).c_str(), AT_REMOVEDIR);
 }
 

@@ -41,8 +41,8 @@ int fail(const std::string& what) {
   return 1;
 }
 
-std::optional<http::ClientResponse> call(const ClientContext& c, verb method, const std::string& path,
-                                         std::string body, int& rc) {
+std::optional<http::ClientResponse> call(const ClientContext& c, verb method,
+                                         const std::string& path, std::string body, int& rc) {
   auto r = http::fetch(method, c.hive_url + path, std::move(body), c.token);
   if (!r) {
     rc = fail(r.error().message);
@@ -94,8 +94,8 @@ int cli_ps(const ClientContext& c, bool as_json, bool watch) {
           } else {
             // On a terminal redraw in place; in a pipe or a log, one table after another.
             if (::isatty(1)) std::cout << "\x1b[H\x1b[2J";
-            std::cout << "hive " << snap->hive_id << "  seq " << snap->seq
-                      << "  " << snap->workers.size() << " workers\n"
+            std::cout << "hive " << snap->hive_id << "  seq " << snap->seq << "  "
+                      << snap->workers.size() << " workers\n"
                       << format_worker_table(snap->workers) << std::flush;
           }
           return true;
@@ -142,8 +142,8 @@ int cli_logs(const ClientContext& c, const std::string& worker, unsigned tail) {
   auto id = parse_worker_key(worker);
   if (!id) return fail("expected SERVICE/INSTANCE, e.g. llm/8080, not \"" + worker + "\"");
   int rc = 0;
-  auto r = call(c, verb::get, "/v1/workers/" + id->key() + "/logs?tail=" + std::to_string(tail), {},
-                rc);
+  auto r =
+      call(c, verb::get, "/v1/workers/" + id->key() + "/logs?tail=" + std::to_string(tail), {}, rc);
   if (!r) return rc;
   std::cout << r->body;
   return 0;

@@ -65,7 +65,8 @@ std::string capabilities_json(HiveDaemon& d, const std::string* queen_url) {
   json::Writer w;
   w.begin_object().field("hive_id", cfg.hive_id).field("instance_id", d.instance_id());
   w.field("version", RBEE_VERSION).field("schema_version", telemetry::kSchemaVersion);
-  w.field("backend", d.supervisor().backend_name()).field("cgroup_root", d.supervisor().root_path().string());
+  w.field("backend", d.supervisor().backend_name())
+      .field("cgroup_root", d.supervisor().root_path().string());
   w.array_field("controllers", d.supervisor().controllers());
   w.field("interval_ms", cfg.interval_ms).field("auth", d.token().empty() ? "loopback" : "bearer");
   w.field("cpus", snap->snapshot.host.cpus);
@@ -78,7 +79,8 @@ std::string capabilities_json(HiveDaemon& d, const std::string* queen_url) {
     w.field("restart", s.restart == RestartPolicy::on_failure ? "on-failure" : "no");
     w.field("memory_max", s.memory_max).field("pids_max", s.pids_max);
     if (s.cpu_max)
-      w.field("cpu_max", static_cast<double>(s.cpu_max->quota_us) / static_cast<double>(s.cpu_max->period_us));
+      w.field("cpu_max",
+              static_cast<double>(s.cpu_max->quota_us) / static_cast<double>(s.cpu_max->period_us));
     w.array_field("gpus", s.gpus).end_object();
   }
   w.end_array();
@@ -103,7 +105,8 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
 
   router.add(verb::get, "/capabilities", [&d](const Request& req, Reply reply) {
     auto queen = req.query.find("queen_url");
-    if (queen == req.query.end()) return reply(http_ns::json_response(200, capabilities_json(d, nullptr)));
+    if (queen == req.query.end())
+      return reply(http_ns::json_response(200, capabilities_json(d, nullptr)));
     if (!authorized(d, req)) return reply(unauthorized());
     if (auto st = d.subscribers().subscribe(queen->second); !st)
       return reply(http_ns::json_error(400, st.error().message));

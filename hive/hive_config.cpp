@@ -15,7 +15,8 @@ Error key_error(std::string_view key, std::string_view what) {
   return make_error(std::string(key) + " " + std::string(what));
 }
 
-Status check_keys(const toml::table& t, std::string_view prefix, const std::set<std::string>& known) {
+Status check_keys(const toml::table& t, std::string_view prefix,
+                  const std::set<std::string>& known) {
   for (auto&& [k, v] : t) {
     if (!known.count(std::string(k.str())))
       return make_error("unknown key " + std::string(prefix) + "." + std::string(k.str()));
@@ -23,7 +24,8 @@ Status check_keys(const toml::table& t, std::string_view prefix, const std::set<
   return Ok{};
 }
 
-Status read_string(const toml::table& t, std::string_view prefix, const char* key, std::string& out) {
+Status read_string(const toml::table& t, std::string_view prefix, const char* key,
+                   std::string& out) {
   auto n = t[key];
   if (!n) return Ok{};
   auto s = n.value<std::string>();
@@ -36,7 +38,8 @@ Status read_bool(const toml::table& t, std::string_view prefix, const char* key,
   auto n = t[key];
   if (!n) return Ok{};
   auto b = n.value<bool>();
-  if (!n.is_boolean() || !b) return key_error(std::string(prefix) + "." + key, "must be true or false");
+  if (!n.is_boolean() || !b)
+    return key_error(std::string(prefix) + "." + key, "must be true or false");
   out = *b;
   return Ok{};
 }
@@ -48,8 +51,9 @@ Status read_uint(const toml::table& t, std::string_view prefix, const char* key,
   if (!n) return Ok{};
   auto v = n.value<int64_t>();
   if (!n.is_integer() || !v || *v < min || *v > max)
-    return key_error(std::string(prefix) + "." + key,
-                     "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    return key_error(
+        std::string(prefix) + "." + key,
+        "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
   out = static_cast<T>(*v);
   return Ok{};
 }
@@ -58,12 +62,14 @@ Result<ServiceSpec> parse_service(std::string name, const toml::table& t) {
   const std::string p = "services." + name;
   ServiceSpec s;
   s.name = name;
-  if (auto st = check_keys(t, p, {"command", "base_port", "env", "restart", "memory_max", "cpu_max",
-                                  "pids_max", "gpus", "working_directory"});
+  if (auto st = check_keys(t, p,
+                           {"command", "base_port", "env", "restart", "memory_max", "cpu_max",
+                            "pids_max", "gpus", "working_directory"});
       !st)
     return st.error();
   const auto* cmd = t["command"].as_array();
-  if (!cmd || cmd->empty()) return key_error(p + ".command", "must be a non-empty array of strings");
+  if (!cmd || cmd->empty())
+    return key_error(p + ".command", "must be a non-empty array of strings");
   for (const auto& el : *cmd) {
     auto v = el.value<std::string>();
     if (!v) return key_error(p + ".command", "must be a non-empty array of strings");
@@ -83,21 +89,28 @@ Result<ServiceSpec> parse_service(std::string name, const toml::table& t) {
   }
   std::string restart = "no";
   if (auto st = read_string(t, p, "restart", restart); !st) return st.error();
-  if (restart == "no") s.restart = RestartPolicy::no;
-  else if (restart == "on-failure") s.restart = RestartPolicy::on_failure;
-  else return key_error(p + ".restart", "must be \"no\" or \"on-failure\"");
+  if (restart == "no")
+    s.restart = RestartPolicy::no;
+  else if (restart == "on-failure")
+    s.restart = RestartPolicy::on_failure;
+  else
+    return key_error(p + ".restart", "must be \"no\" or \"on-failure\"");
 
   if (auto m = t["memory_max"]; m) {
-    std::string text = m.is_integer() ? std::to_string(*m.value<int64_t>()) : m.value_or(std::string{});
+    std::string text =
+        m.is_integer() ? std::to_string(*m.value<int64_t>()) : m.value_or(std::string{});
     auto r = parse_byte_size(text);
     if (!r) return key_error(p + ".memory_max", r.error().message);
     s.memory_max = *r;
   }
   if (auto c = t["cpu_max"]; c) {
     std::string text;
-    if (c.is_integer()) text = std::to_string(*c.value<int64_t>());
-    else if (c.is_floating_point()) text = std::to_string(*c.value<double>());
-    else text = c.value_or(std::string{});
+    if (c.is_integer())
+      text = std::to_string(*c.value<int64_t>());
+    else if (c.is_floating_point())
+      text = std::to_string(*c.value<double>());
+    else
+      text = c.value_or(std::string{});
     auto r = parse_cpu_cores(text);
     if (!r) return key_error(p + ".cpu_max", r.error().message);
     s.cpu_max = *r;
@@ -141,12 +154,18 @@ Result<std::optional<uint64_t>> parse_byte_size(std::string_view text) {
     return make_error("must be a size like 512M, 4G or max, not \"" + std::string(text) + "\"");
   std::string_view unit(ptr, text.data() + text.size() - ptr);
   int shift = 0;
-  if (unit.empty() || unit == "B") shift = 0;
-  else if (unit == "K" || unit == "KiB") shift = 10;
-  else if (unit == "M" || unit == "MiB") shift = 20;
-  else if (unit == "G" || unit == "GiB") shift = 30;
-  else if (unit == "T" || unit == "TiB") shift = 40;
-  else return make_error("has an unknown unit \"" + std::string(unit) + "\" (use K, M, G or T)");
+  if (unit.empty() || unit == "B")
+    shift = 0;
+  else if (unit == "K" || unit == "KiB")
+    shift = 10;
+  else if (unit == "M" || unit == "MiB")
+    shift = 20;
+  else if (unit == "G" || unit == "GiB")
+    shift = 30;
+  else if (unit == "T" || unit == "TiB")
+    shift = 40;
+  else
+    return make_error("has an unknown unit \"" + std::string(unit) + "\" (use K, M, G or T)");
   if (shift && n > (UINT64_MAX >> shift)) return make_error("is too large");
   if (n == 0) return make_error("must be greater than zero");
   return std::optional<uint64_t>{n << shift};
@@ -182,26 +201,26 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
   if (auto h = root["hive"]; h) {
     const auto* t = h.as_table();
     if (!t) return make_error("[hive] must be a table");
-    if (auto st = check_keys(*t, "hive", {"listen", "hive_id", "token_file", "backend",
-                                          "cgroup_root", "interval_ms", "log_dir",
-                                          "stop_timeout_ms", "retention_s", "subscriber_drop_after_s",
-                                          "nvml_library", "nvml_keep_open"});
+    if (auto st = check_keys(*t, "hive",
+                             {"listen", "hive_id", "token_file", "backend", "cgroup_root",
+                              "interval_ms", "log_dir", "stop_timeout_ms", "retention_s",
+                              "subscriber_drop_after_s", "nvml_library", "nvml_keep_open"});
         !st)
       return st.error();
     std::string token_file, cgroup_root, log_dir = c.log_dir.string();
-    for (auto st : {read_string(*t, "hive", "listen", c.listen),
-                    read_string(*t, "hive", "hive_id", c.hive_id),
-                    read_string(*t, "hive", "token_file", token_file),
-                    read_string(*t, "hive", "backend", c.backend),
-                    read_string(*t, "hive", "cgroup_root", cgroup_root),
-                    read_string(*t, "hive", "log_dir", log_dir),
-                    read_string(*t, "hive", "nvml_library", c.nvml_library),
-                    read_bool(*t, "hive", "nvml_keep_open", c.nvml_keep_open),
-                    read_uint(*t, "hive", "interval_ms", 100, 60000, c.interval_ms),
-                    read_uint(*t, "hive", "stop_timeout_ms", 0, 600000, c.stop_timeout_ms),
-                    read_uint(*t, "hive", "retention_s", 0, 86400, c.retention_s),
-                    read_uint(*t, "hive", "subscriber_drop_after_s", 1, 86400,
-                              c.subscriber_drop_after_s)}) {
+    for (auto st :
+         {read_string(*t, "hive", "listen", c.listen),
+          read_string(*t, "hive", "hive_id", c.hive_id),
+          read_string(*t, "hive", "token_file", token_file),
+          read_string(*t, "hive", "backend", c.backend),
+          read_string(*t, "hive", "cgroup_root", cgroup_root),
+          read_string(*t, "hive", "log_dir", log_dir),
+          read_string(*t, "hive", "nvml_library", c.nvml_library),
+          read_bool(*t, "hive", "nvml_keep_open", c.nvml_keep_open),
+          read_uint(*t, "hive", "interval_ms", 100, 60000, c.interval_ms),
+          read_uint(*t, "hive", "stop_timeout_ms", 0, 600000, c.stop_timeout_ms),
+          read_uint(*t, "hive", "retention_s", 0, 86400, c.retention_s),
+          read_uint(*t, "hive", "subscriber_drop_after_s", 1, 86400, c.subscriber_drop_after_s)}) {
       if (!st) return st.error();
     }
     if (c.backend != "auto" && c.backend != "cgroupfs" && c.backend != "systemd")
@@ -218,8 +237,9 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
     for (auto&& [name, v] : *t) {
       std::string n(name.str());
       if (!valid_service_name(n))
-        return make_error("service name \"" + n +
-                          "\" must be 1-32 characters of a-z, 0-9, - and _, starting with a letter or digit");
+        return make_error(
+            "service name \"" + n +
+            "\" must be 1-32 characters of a-z, 0-9, - and _, starting with a letter or digit");
       const auto* st = v.as_table();
       if (!st) return make_error("[services." + n + "] must be a table");
       auto spec = parse_service(n, *st);

@@ -92,10 +92,9 @@ int main(int argc, char** argv) {
     if (*serve_cmd) return serve(config_path, log_level);
     if (*ps) return rbee::hive::cli_ps(ctx, json, watch);
     if (*spawn)
-      return rbee::hive::cli_spawn(ctx, service,
-                                   port ? std::optional<uint16_t>(static_cast<uint16_t>(port))
-                                        : std::nullopt,
-                                   args);
+      return rbee::hive::cli_spawn(
+          ctx, service, port ? std::optional<uint16_t>(static_cast<uint16_t>(port)) : std::nullopt,
+          args);
     if (*stop) return rbee::hive::cli_stop(ctx, worker);
     if (*logs) return rbee::hive::cli_logs(ctx, worker, tail);
   } catch (const std::exception& e) {

@@ -37,8 +37,8 @@ std::string render_metrics(const telemetry::Snapshot& s, double tick_seconds, ui
     }
   };
   using W = telemetry::Worker;
-  per_worker("rbee_worker_cpu_usage_seconds_total", "counter", "CPU time used by the worker's cgroup.",
-             [](const W& w) -> std::optional<double> {
+  per_worker("rbee_worker_cpu_usage_seconds_total", "counter",
+             "CPU time used by the worker's cgroup.", [](const W& w) -> std::optional<double> {
                if (!w.cpu_usage_usec) return std::nullopt;
                return static_cast<double>(*w.cpu_usage_usec) / 1e6;
              });

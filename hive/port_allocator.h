@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <string>
 #include <set>
+#include <string>
 
 #include "common/result.h"
 

@@ -75,12 +75,18 @@ Error bad(std::string_view what, std::string_view text) {
 SmapsRollup parse_smaps_rollup(std::string_view text) {
   SmapsRollup r;
   for_each_colon_line(text, [&](std::string_view k, std::string_view rest) {
-    if (k == "Rss") r.rss_bytes = kb_value(rest);
-    else if (k == "Pss") r.pss_bytes = kb_value(rest);
-    else if (k == "Pss_Anon") r.pss_anon_bytes = kb_value(rest);
-    else if (k == "Pss_File") r.pss_file_bytes = kb_value(rest);
-    else if (k == "Pss_Shmem") r.pss_shmem_bytes = kb_value(rest);
-    else if (k == "Anonymous") r.anonymous_bytes = kb_value(rest);
+    if (k == "Rss")
+      r.rss_bytes = kb_value(rest);
+    else if (k == "Pss")
+      r.pss_bytes = kb_value(rest);
+    else if (k == "Pss_Anon")
+      r.pss_anon_bytes = kb_value(rest);
+    else if (k == "Pss_File")
+      r.pss_file_bytes = kb_value(rest);
+    else if (k == "Pss_Shmem")
+      r.pss_shmem_bytes = kb_value(rest);
+    else if (k == "Anonymous")
+      r.anonymous_bytes = kb_value(rest);
   });
   return r;
 }
@@ -122,9 +128,12 @@ Result<ProcStat> parse_proc_stat(std::string_view text) {
     }
     auto n = to_num<uint64_t>(tok);
     if (!n) return bad("proc stat", text);
-    if (field == 14) s.utime_ticks = *n;
-    else if (field == 15) s.stime_ticks = *n;
-    else s.starttime_ticks = *n;
+    if (field == 14)
+      s.utime_ticks = *n;
+    else if (field == 15)
+      s.stime_ticks = *n;
+    else
+      s.starttime_ticks = *n;
   }
   return s;
 }
@@ -132,8 +141,10 @@ Result<ProcStat> parse_proc_stat(std::string_view text) {
 MemInfo parse_meminfo(std::string_view text) {
   MemInfo m;
   for_each_colon_line(text, [&](std::string_view k, std::string_view rest) {
-    if (k == "MemTotal") m.total_bytes = kb_value(rest);
-    else if (k == "MemAvailable") m.available_bytes = kb_value(rest);
+    if (k == "MemTotal")
+      m.total_bytes = kb_value(rest);
+    else if (k == "MemAvailable")
+      m.available_bytes = kb_value(rest);
   });
   return m;
 }

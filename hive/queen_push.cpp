@@ -78,8 +78,9 @@ void QueenSubscribers::send(Subscriber& s) {
   auto snap = std::move(s.pending);
   s.pending.reset();
   s.in_flight = true;
-  s.conn->request(verb::post, s.target, snap->json, token_,
-                  [this, key = s.key](Result<http::ClientResponse> r) { on_result(key, std::move(r)); });
+  s.conn->request(
+      verb::post, s.target, snap->json, token_,
+      [this, key = s.key](Result<http::ClientResponse> r) { on_result(key, std::move(r)); });
 }
 
 void QueenSubscribers::on_result(const std::string& key, Result<http::ClientResponse> r) {
@@ -106,7 +107,8 @@ void QueenSubscribers::on_result(const std::string& key, Result<http::ClientResp
   }
   // Exponential backoff, 250 ms doubling to 30 s; the newest snapshot goes when it ends.
   const auto delay = std::min<std::chrono::milliseconds>(
-      std::chrono::milliseconds(250) * (1u << std::min(s.failures - 1, 7u)), std::chrono::seconds(30));
+      std::chrono::milliseconds(250) * (1u << std::min(s.failures - 1, 7u)),
+      std::chrono::seconds(30));
   s.backing_off = true;
   s.backoff->expires_after(delay);
   s.backoff->async_wait([this, key](boost::system::error_code ec) {

@@ -10,8 +10,8 @@ namespace rbee::hive {
 // Percent of one core used between two cpu.stat usage_usec readings taken wall_usec apart.
 // nullopt without a previous reading, for a zero interval, or when the counter went backwards
 // (a new cgroup under the same name).
-std::optional<double> cpu_percent(std::optional<uint64_t> prev_usec, std::optional<uint64_t> now_usec,
-                                  uint64_t wall_usec);
+std::optional<double> cpu_percent(std::optional<uint64_t> prev_usec,
+                                  std::optional<uint64_t> now_usec, uint64_t wall_usec);
 // Bytes per second between two counter readings.
 std::optional<double> byte_rate(std::optional<uint64_t> prev, std::optional<uint64_t> now,
                                 uint64_t wall_usec);
@@ -22,9 +22,9 @@ std::optional<uint64_t> working_set(std::optional<uint64_t> current,
 
 struct StateInputs {
   bool populated = false;
-  bool stopping = false;     // the Hive is stopping it
-  bool listening = false;    // a process of the cgroup listens on the worker's port
-  bool has_port = true;      // instance is a port number
+  bool stopping = false;   // the Hive is stopping it
+  bool listening = false;  // a process of the cgroup listens on the worker's port
+  bool has_port = true;    // instance is a port number
   std::optional<int> exit_code;
   std::optional<int> signal;
   uint64_t oom_kills_since_start = 0;

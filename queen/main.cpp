@@ -3,8 +3,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <functional>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 
 #include <spdlog/spdlog.h>

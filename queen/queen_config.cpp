@@ -8,8 +8,7 @@
 namespace rbee::queen {
 namespace {
 
-Result<std::vector<std::string>> string_array(toml::node_view<toml::node> n,
-                                              std::string_view key) {
+Result<std::vector<std::string>> string_array(toml::node_view<toml::node> n, std::string_view key) {
   std::vector<std::string> out;
   if (!n) return out;
   const auto* arr = n.as_array();
@@ -35,14 +34,21 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
   }
   QueenConfig c;
   for (auto&& [k, v] : root) {
-    if (k != "queen" && k != "hives") return make_error("unknown table [" + std::string(k.str()) + "]");
+    if (k != "queen" && k != "hives")
+      return make_error("unknown table [" + std::string(k.str()) + "]");
   }
   auto q = root["queen"];
   if (q && !q.is_table()) return make_error("[queen] must be a table");
   if (auto* t = q.as_table()) {
     for (auto&& [k, v] : *t) {
-      static const char* known[] = {"listen", "advertise_url", "token_file", "ssh_config",
-                                    "hive_port", "include", "exclude", "stale_after_intervals",
+      static const char* known[] = {"listen",
+                                    "advertise_url",
+                                    "token_file",
+                                    "ssh_config",
+                                    "hive_port",
+                                    "include",
+                                    "exclude",
+                                    "stale_after_intervals",
                                     "down_after_intervals"};
       bool ok = false;
       for (auto* name : known) ok = ok || k == name;
@@ -84,7 +90,8 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
   if (!exc) return exc.error();
   c.exclude = std::move(*exc);
   if (c.down_after_intervals <= c.stale_after_intervals)
-    return make_error("queen.down_after_intervals must be greater than queen.stale_after_intervals");
+    return make_error(
+        "queen.down_after_intervals must be greater than queen.stale_after_intervals");
 
   if (auto h = root["hives"]; h) {
     auto* t = h.as_table();

@@ -20,7 +20,8 @@ Result<std::string> expand_hostname(std::string_view value, std::string_view ali
       out.push_back(value[i]);
       continue;
     }
-    if (++i == value.size()) return make_error("HostName " + std::string(value) + ": lone '%' at the end");
+    if (++i == value.size())
+      return make_error("HostName " + std::string(value) + ": lone '%' at the end");
     if (value[i] == '%') {
       out.push_back('%');
     } else if (value[i] == 'h') {
@@ -182,7 +183,8 @@ bool collect(const LoadedConfig& config, std::size_t file, std::vector<Candidate
         continue;
       }
       if (out.size() == max_hosts) {
-        warnings.push_back(where + "more than " + std::to_string(max_hosts) + " hosts; the rest skipped");
+        warnings.push_back(where + "more than " + std::to_string(max_hosts) +
+                           " hosts; the rest skipped");
         return false;
       }
       out.push_back(Candidate{p, std::move(where)});
@@ -193,7 +195,8 @@ bool collect(const LoadedConfig& config, std::size_t file, std::vector<Candidate
 
 }  // namespace
 
-Result<SshDiscovery> discover_ssh_hosts(const std::filesystem::path& config, const SshConfigOptions& options) {
+Result<SshDiscovery> discover_ssh_hosts(const std::filesystem::path& config,
+                                        const SshConfigOptions& options) {
   auto loaded = ssh_detail::load_ssh_config(config, options);
   if (!loaded) return loaded.error();
   SshDiscovery out;
@@ -208,12 +211,14 @@ Result<SshDiscovery> discover_ssh_hosts(const std::filesystem::path& config, con
     Status s = eval.run();
     Result<std::string> hostname = s ? eval.hostname() : Result<std::string>(s.error());
     if (!hostname) {
-      out.warnings.push_back(c.where + "Host " + c.alias + ": " + hostname.error().message + "; skipped");
+      out.warnings.push_back(c.where + "Host " + c.alias + ": " + hostname.error().message +
+                             "; skipped");
       continue;
     }
     if (!eval.defined()) {
-      out.warnings.push_back(c.where + "Host " + c.alias +
-                             " never applies (its Include sits in a block that does not match it); skipped");
+      out.warnings.push_back(
+          c.where + "Host " + c.alias +
+          " never applies (its Include sits in a block that does not match it); skipped");
       continue;
     }
     out.hosts.push_back(SshHostCandidate{std::move(c.alias), std::move(*hostname)});
@@ -221,8 +226,8 @@ Result<SshDiscovery> discover_ssh_hosts(const std::filesystem::path& config, con
   return out;
 }
 
-Result<std::string> resolve_ssh_hostname(const std::filesystem::path& config, std::string_view alias,
-                                         const SshConfigOptions& options) {
+Result<std::string> resolve_ssh_hostname(const std::filesystem::path& config,
+                                         std::string_view alias, const SshConfigOptions& options) {
   auto loaded = ssh_detail::load_ssh_config(config, options);
   if (!loaded) return loaded.error();
   Evaluator eval(*loaded, alias, false);
@@ -241,7 +246,8 @@ std::vector<SshHostCandidate> filter_candidates(std::vector<SshHostCandidate> ca
   };
   std::vector<SshHostCandidate> out;
   for (auto& c : candidates) {
-    if ((include.empty() || any(include, c.alias)) && !any(exclude, c.alias)) out.push_back(std::move(c));
+    if ((include.empty() || any(include, c.alias)) && !any(exclude, c.alias))
+      out.push_back(std::move(c));
   }
   return out;
 }

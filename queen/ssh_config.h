@@ -29,8 +29,8 @@ struct SshHostCandidate {
 };
 
 struct SshDiscovery {
-  std::vector<SshHostCandidate> hosts;       // concrete aliases in file order, first occurrence wins
-  std::vector<std::string> warnings;         // "FILE:LINE: what was skipped and why"
+  std::vector<SshHostCandidate> hosts;  // concrete aliases in file order, first occurrence wins
+  std::vector<std::string> warnings;    // "FILE:LINE: what was skipped and why"
   std::vector<std::filesystem::path> files;  // every file read, for the Queen to watch
 };
 
@@ -42,7 +42,8 @@ Result<SshDiscovery> discover_ssh_hosts(const std::filesystem::path& config,
 
 // The hostname `ssh -G -F CONFIG ALIAS` prints: first HostName obtained wins, %h and %% expanded,
 // lowercased unless it holds ':' or '%'.
-Result<std::string> resolve_ssh_hostname(const std::filesystem::path& config, std::string_view alias,
+Result<std::string> resolve_ssh_hostname(const std::filesystem::path& config,
+                                         std::string_view alias,
                                          const SshConfigOptions& options = {});
 
 // Keeps candidates whose alias matches an `include` element (all when empty) and no `exclude`

@@ -53,7 +53,8 @@ struct ReadFailure {
 };
 
 // Reads a whole file, refusing more than max_bytes.
-bool read_bounded(const fs::path& path, std::size_t max_bytes, std::string& data, ReadFailure& failure) {
+bool read_bounded(const fs::path& path, std::size_t max_bytes, std::string& data,
+                  ReadFailure& failure) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
     failure.message = path.string() + " is a directory";
@@ -144,7 +145,8 @@ class Loader {
       std::string_view line = text.substr(0, eol);
       text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
       ++line_number;
-      if (auto s = parse_line(path, line_number, line.substr(0, line.find('\0')), out); !s) return s;
+      if (auto s = parse_line(path, line_number, line.substr(0, line.find('\0')), out); !s)
+        return s;
     }
     return Ok{};
   }
@@ -163,8 +165,10 @@ class Loader {
     return d;
   }
 
-  Status parse_line(const fs::path& path, int n, std::string_view line, std::vector<Directive>& out) {
-    while (!line.empty() && std::string_view(" \t\r\n\f").find(line.back()) != std::string_view::npos)
+  Status parse_line(const fs::path& path, int n, std::string_view line,
+                    std::vector<Directive>& out) {
+    while (!line.empty() &&
+           std::string_view(" \t\r\n\f").find(line.back()) != std::string_view::npos)
       line.remove_suffix(1);
     bool too_long = line.size() > kMaxLineBytes;
     StrDelim words{too_long ? line.substr(0, 64) : line};
@@ -211,7 +215,8 @@ class Loader {
       d.args = std::move(args);
     } else if (key == "canonicalizehostname") {
       if (lower(args[0]) != "no")
-        warn(path, n, "CanonicalizeHostname is not emulated; ssh may rewrite host names through DNS");
+        warn(path, n,
+             "CanonicalizeHostname is not emulated; ssh may rewrite host names through DNS");
       return Ok{};
     } else {
       d.kind = Directive::Kind::include;
@@ -255,21 +260,25 @@ class Loader {
       }
       ++attributes;
       if (attr == "canonical" || attr == "final") {
-        c.kind = attr == "final" ? MatchCriterion::Kind::final_pass : MatchCriterion::Kind::canonical;
+        c.kind =
+            attr == "final" ? MatchCriterion::Kind::final_pass : MatchCriterion::Kind::canonical;
         d.criteria.push_back(std::move(c));
         continue;
       }
       auto arg = words.next();
-      if (!arg || arg->empty() || (*arg)[0] == '#') return reject("Match " + name + " needs an argument");
+      if (!arg || arg->empty() || (*arg)[0] == '#')
+        return reject("Match " + name + " needs an argument");
       if (attr == "host" || attr == "originalhost") {
         c.kind = attr == "host" ? MatchCriterion::Kind::host : MatchCriterion::Kind::originalhost;
         c.patterns = std::move(*arg);
         d.criteria.push_back(std::move(c));
       } else {
         static const std::set<std::string, std::less<>> known = {
-            "exec", "user", "localuser", "localnetwork", "tagged", "command", "version", "sessiontype"};
-        warn(path, n, (known.count(attr) ? "Match " : "unknown Match criterion ") + name +
-                          " skipped; block treated as not matching");
+            "exec",   "user",    "localuser", "localnetwork",
+            "tagged", "command", "version",   "sessiontype"};
+        warn(path, n,
+             (known.count(attr) ? "Match " : "unknown Match criterion ") + name +
+                 " skipped; block treated as not matching");
         d.never_matches = true;
       }
     }
@@ -277,7 +286,8 @@ class Loader {
     return d;
   }
 
-  Result<std::vector<std::size_t>> expand_include(const fs::path& path, int n, const std::string& arg) {
+  Result<std::vector<std::size_t>> expand_include(const fs::path& path, int n,
+                                                  const std::string& arg) {
     std::vector<std::size_t> files;
     std::string pattern;
     if (arg[0] == '~') {
@@ -326,7 +336,8 @@ class Loader {
       for (std::size_t f : d.files) {
         if (depth + 1 > options_.max_include_depth)
           return make_error(where(out_.files[file].path, d.line) + "Includes nested deeper than " +
-                            std::to_string(options_.max_include_depth) + " levels (an Include cycle?)");
+                            std::to_string(options_.max_include_depth) +
+                            " levels (an Include cycle?)");
         if (auto s = check_expansion(f, depth + 1, visited); !s) return s;
       }
     }
@@ -386,7 +397,8 @@ bool split_args(std::string_view s, std::vector<std::string>& out) {
     for (; i < s.size(); ++i) {
       char c = s[i];
       char next = i + 1 < s.size() ? s[i + 1] : '\0';
-      if (c == '\\' && (next == '\'' || next == '"' || next == '\\' || (quote == 0 && next == ' '))) {
+      if (c == '\\' &&
+          (next == '\'' || next == '"' || next == '\\' || (quote == 0 && next == ' '))) {
         arg.push_back(next);
         ++i;
       } else if (quote == 0 && (c == ' ' || c == '\t')) {
@@ -405,7 +417,8 @@ bool split_args(std::string_view s, std::vector<std::string>& out) {
   return true;
 }
 
-Result<LoadedConfig> load_ssh_config(const std::filesystem::path& config, const SshConfigOptions& options) {
+Result<LoadedConfig> load_ssh_config(const std::filesystem::path& config,
+                                     const SshConfigOptions& options) {
   return Loader(options).run(config);
 }
 

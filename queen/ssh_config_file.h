@@ -24,10 +24,10 @@ struct Directive {
   enum class Kind { host, match, hostname, include };
   Kind kind = Kind::host;
   int line = 0;
-  std::vector<std::string> args;          // host: patterns; hostname: the value
-  std::vector<MatchCriterion> criteria;   // match
-  bool never_matches = false;             // match with a skipped criterion or a syntax error
-  std::vector<std::size_t> files;         // include: indices into LoadedConfig::files
+  std::vector<std::string> args;         // host: patterns; hostname: the value
+  std::vector<MatchCriterion> criteria;  // match
+  bool never_matches = false;            // match with a skipped criterion or a syntax error
+  std::vector<std::size_t> files;        // include: indices into LoadedConfig::files
 };
 
 struct ConfigFile {
@@ -44,7 +44,8 @@ struct LoadedConfig {
 inline constexpr std::size_t kMaxExpandedDirectives = 1 << 20;
 inline constexpr std::size_t kMaxLineBytes = 4096;
 
-Result<LoadedConfig> load_ssh_config(const std::filesystem::path& config, const SshConfigOptions& options);
+Result<LoadedConfig> load_ssh_config(const std::filesystem::path& config,
+                                     const SshConfigOptions& options);
 
 // ssh's keyword tokenizer: splits on whitespace or one '=' and honours double quotes.
 struct StrDelim {

@@ -4,7 +4,8 @@ namespace rbee::queen {
 namespace {
 
 char fold(char c, SshCase match_case) {
-  if (match_case == SshCase::insensitive && c >= 'A' && c <= 'Z') return static_cast<char>(c - 'A' + 'a');
+  if (match_case == SshCase::insensitive && c >= 'A' && c <= 'Z')
+    return static_cast<char>(c - 'A' + 'a');
   return c;
 }
 
@@ -34,7 +35,8 @@ bool ssh_pattern_match(std::string_view pattern, std::string_view name, SshCase 
   return p == pattern.size();
 }
 
-bool ssh_pattern_list_match(std::string_view pattern_list, std::string_view name, SshCase match_case) {
+bool ssh_pattern_list_match(std::string_view pattern_list, std::string_view name,
+                            SshCase match_case) {
   bool matched = false;
   std::size_t start = 0;
   while (start <= pattern_list.size()) {
@@ -53,7 +55,8 @@ bool ssh_pattern_list_match(std::string_view pattern_list, std::string_view name
 }
 
 bool ssh_pattern_is_literal(std::string_view pattern) {
-  return !pattern.empty() && pattern.front() != '!' && pattern.find_first_of("*?") == std::string_view::npos;
+  return !pattern.empty() && pattern.front() != '!' &&
+         pattern.find_first_of("*?") == std::string_view::npos;
 }
 
 }  // namespace rbee::queen

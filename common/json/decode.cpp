@@ -47,8 +47,8 @@ class Reader {
   std::optional<int64_t> i64(element e, const std::string& path, int64_t min, int64_t max) {
     int64_t v;
     if (e.get_int64().get(v) || v < min || v > max)
-      return error(path, "must be an integer from " + std::to_string(min) + " to " +
-                             std::to_string(max)),
+      return error(path,
+                   "must be an integer from " + std::to_string(min) + " to " + std::to_string(max)),
              std::nullopt;
     return v;
   }
@@ -56,8 +56,8 @@ class Reader {
   std::optional<double> num(element e, const std::string& path, double min, double max) {
     double v;
     if (e.get_double().get(v) || !std::isfinite(v) || v < min || v > max)
-      return error(path, "must be a number from " + std::to_string(min) + " to " +
-                             std::to_string(max)),
+      return error(path,
+                   "must be a number from " + std::to_string(min) + " to " + std::to_string(max)),
              std::nullopt;
     return v;
   }
@@ -104,8 +104,10 @@ void read_worker(Reader& r, element e, const std::string& path, telemetry::Worke
     } else if (key == "state") {
       if (auto s = r.str(v, p)) {
         auto st = telemetry::parse_worker_state(*s);
-        if (!st) r.error(p, "is not a known state");
-        else w.state = *st, have_state = true;
+        if (!st)
+          r.error(p, "is not a known state");
+        else
+          w.state = *st, have_state = true;
       }
     } else if (key == "cpu_usage_usec") {
       set(w.cpu_usage_usec, r.u64(v, p));
@@ -151,8 +153,10 @@ void read_worker(Reader& r, element e, const std::string& path, telemetry::Worke
       set(w.exited_at_ms, r.i64(v, p, 0, std::numeric_limits<int64_t>::max()));
     } else if (key == "spawned_by") {
       if (auto s = r.str(v, p)) {
-        if (*s != "hive" && *s != "external") r.error(p, "must be \"hive\" or \"external\"");
-        else w.spawned_by = *s;
+        if (*s != "hive" && *s != "external")
+          r.error(p, "must be \"hive\" or \"external\"");
+        else
+          w.spawned_by = *s;
       }
     } else if (key == "restarts") {
       if (auto n = r.u64(v, p, 1u << 30)) w.restarts = static_cast<uint32_t>(*n);
@@ -279,7 +283,8 @@ Result<telemetry::Snapshot> decode_snapshot(std::string_view json, const DecodeL
     } else if (key == "gpus") {
       if (auto a = r.arr(v, p, limits.max_gpus)) {
         std::size_t i = 0;
-        for (element g : *a) read_gpu(r, g, "gpus[" + std::to_string(i++) + "]", s.gpus.emplace_back());
+        for (element g : *a)
+          read_gpu(r, g, "gpus[" + std::to_string(i++) + "]", s.gpus.emplace_back());
       }
     } else if (key == "gpus_stale") {
       bool b = false;
@@ -304,7 +309,7 @@ Result<telemetry::Snapshot> decode_snapshot(std::string_view json, const DecodeL
 }
 
 Result<std::vector<telemetry::Worker>> decode_worker_list(std::string_view json,
-                                                           const DecodeLimits& limits) {
+                                                          const DecodeLimits& limits) {
   auto doc = parse(json, limits);
   if (!doc) return doc.error();
   Reader r(limits);
@@ -369,8 +374,9 @@ Result<api::SpawnRequest> decode_spawn_request(std::string_view json, const Deco
         for (auto [name, val] : *eo) {
           std::string_view s;
           if (name.empty() || name.size() > limits.max_string ||
-              name.find_first_of("=\0", 0, 2) != std::string_view::npos || val.get_string().get(s) ||
-              s.size() > limits.max_arg_length || s.find('\0') != std::string_view::npos) {
+              name.find_first_of("=\0", 0, 2) != std::string_view::npos ||
+              val.get_string().get(s) || s.size() > limits.max_arg_length ||
+              s.find('\0') != std::string_view::npos) {
             r.error(p + "." + std::string(name), "must be a string (names without '=')");
             break;
           }
@@ -473,8 +479,10 @@ Result<Capabilities> decode_capabilities(std::string_view json, const DecodeLimi
             DecodeLimits url_limits = limits;
             url_limits.max_string = 2048;
             Reader ur(url_limits);
-            if (auto s = ur.str(sv, "subscription.queen_url")) c.subscription_queen_url = *s;
-            else r.error("subscription.queen_url", "must be a string of at most 2048 bytes");
+            if (auto s = ur.str(sv, "subscription.queen_url"))
+              c.subscription_queen_url = *s;
+            else
+              r.error("subscription.queen_url", "must be a string of at most 2048 bytes");
           } else if (sk == "drop_after_ms") {
             set(c.subscription_drop_after_ms, r.u64(sv, "subscription.drop_after_ms"));
           }
@@ -512,7 +520,8 @@ Result<std::vector<HostedWorker>> decode_hosted_workers(std::string_view json,
   return out;
 }
 
-Result<std::vector<HiveSummary>> decode_hive_list(std::string_view json, const DecodeLimits& limits) {
+Result<std::vector<HiveSummary>> decode_hive_list(std::string_view json,
+                                                  const DecodeLimits& limits) {
   auto doc = parse(json, limits);
   if (!doc) return doc.error();
   Reader r(limits);

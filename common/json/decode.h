@@ -29,7 +29,7 @@ struct DecodeLimits {
 Result<telemetry::Snapshot> decode_snapshot(std::string_view json, const DecodeLimits& = {});
 // {"workers": [...]} as served by GET /v1/workers.
 Result<std::vector<telemetry::Worker>> decode_worker_list(std::string_view json,
-                                                           const DecodeLimits& = {});
+                                                          const DecodeLimits& = {});
 Result<telemetry::Worker> decode_worker(std::string_view json, const DecodeLimits& = {});
 Result<api::SpawnRequest> decode_spawn_request(std::string_view json, const DecodeLimits& = {});
 // {"error": "..."}: the message of an API error body, or the body itself when it is not one.

@@ -34,7 +34,8 @@ void write_host(Writer& w, const telemetry::Host& h) {
 
 void write_gpu(Writer& w, const telemetry::Gpu& g) {
   w.begin_object().field("index", g.index).field("uuid", g.uuid).field("name", g.name);
-  w.field("memory_total_bytes", g.memory_total_bytes).field("memory_used_bytes", g.memory_used_bytes);
+  w.field("memory_total_bytes", g.memory_total_bytes)
+      .field("memory_used_bytes", g.memory_used_bytes);
   w.field("util_pct", g.util_pct).field("temperature_c", g.temperature_c);
   w.end_object();
 }

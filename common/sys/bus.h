@@ -53,8 +53,9 @@ class BusConnection {
   Status call_async(sd_bus_message* call, ReplyHandler done, uint64_t timeout_usec = 0);
   // Calls handler for each matching signal until the returned slot is dropped.
   using SignalHandler = std::function<void(sd_bus_message* m)>;
-  Result<std::shared_ptr<void>> match_signal(const char* sender, const char* path, const char* iface,
-                                             const char* member, SignalHandler handler);
+  Result<std::shared_ptr<void>> match_signal(const char* sender, const char* path,
+                                             const char* iface, const char* member,
+                                             SignalHandler handler);
   // After a call or a new match: flush and wait for what sd-bus wants next.
   void kick();
 

@@ -15,7 +15,9 @@
 namespace rbee::sys {
 namespace {
 
-std::string errno_text(const std::string& what) { return what + ": " + strerror(errno); }
+std::string errno_text(const std::string& what) {
+  return what + ": " + strerror(errno);
+}
 
 }  // namespace
 
@@ -66,7 +68,9 @@ Status remove_dir_at(int dirfd, const std::string& name) {
   return Ok{};
 }
 
-Status kill_cgroup(int cgroup_fd) { return write_file_at(cgroup_fd, "cgroup.kill", "1"); }
+Status kill_cgroup(int cgroup_fd) {
+  return write_file_at(cgroup_fd, "cgroup.kill", "1");
+}
 
 std::vector<std::string> available_controllers(int cgroup_fd) {
   std::vector<std::string> out;

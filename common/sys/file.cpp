@@ -24,7 +24,9 @@ Error errno_error(std::string_view op, std::string_view what, int err) {
   return make_error(std::move(msg));
 }
 
-bool is_gone(int err) { return err == ENOENT || err == ENODEV || err == ESRCH; }
+bool is_gone(int err) {
+  return err == ENOENT || err == ENODEV || err == ESRCH;
+}
 
 Result<UniqueFd> open_at(int dirfd, const char* relative_path, int flags, int* err) {
   int fd;

@@ -18,7 +18,9 @@ Result<int> Inotify::add_watch(const std::string& path, uint32_t mask) {
   return wd;
 }
 
-void Inotify::remove_watch(int wd) { ::inotify_rm_watch(fd_.get(), wd); }
+void Inotify::remove_watch(int wd) {
+  ::inotify_rm_watch(fd_.get(), wd);
+}
 
 bool Inotify::read_events(const std::function<void(const Event&)>& on_event) {
   alignas(struct inotify_event) char buf[16 * 1024];

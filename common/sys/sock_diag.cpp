@@ -103,7 +103,7 @@ Result<std::vector<ListeningSocket>> list_tcp_listeners() {
 }
 
 Result<uint64_t> cgroup_id_of(const std::string& cgroup_dir_path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(cgroup_dir_path.c_str(), &st) < 0) return errno_error("stat", cgroup_dir_path, errno);
   if (!S_ISDIR(st.st_mode)) {
     return make_error("stat " + cgroup_dir_path + ": not a directory");

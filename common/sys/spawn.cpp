@@ -38,7 +38,8 @@ namespace {
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0 || ::dup2(devnull, 0) < 0) child_fail(report_fd, errno);
   if (spec.output_fd >= 0) {
-    if (::dup2(spec.output_fd, 1) < 0 || ::dup2(spec.output_fd, 2) < 0) child_fail(report_fd, errno);
+    if (::dup2(spec.output_fd, 1) < 0 || ::dup2(spec.output_fd, 2) < 0)
+      child_fail(report_fd, errno);
   }
   if (!spec.working_directory.empty() && ::chdir(spec.working_directory.c_str()) < 0)
     child_fail(report_fd, errno);
@@ -100,8 +101,10 @@ Result<ExitStatus> reap(int pidfd) {
   ExitStatus st;
   if (info.si_pid == 0) return st;
   st.exited = true;
-  if (info.si_code == CLD_EXITED) st.code = info.si_status;
-  else st.signal = info.si_status;
+  if (info.si_code == CLD_EXITED)
+    st.code = info.si_status;
+  else
+    st.signal = info.si_status;
   return st;
 }
 

@@ -3,9 +3,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,7 +73,9 @@ CgroupSubtree::CgroupSubtree(const std::string& tag) {
   fs::create_directories(path_);
 }
 
-CgroupSubtree::~CgroupSubtree() { destroy_cgroup_tree(path_); }
+CgroupSubtree::~CgroupSubtree() {
+  destroy_cgroup_tree(path_);
+}
 
 pid_t CgroupSubtree::start_external(const std::string& service, const std::string& instance,
                                     const std::vector<std::string>& argv) {
@@ -104,7 +106,8 @@ Process::Process(const std::vector<std::string>& argv, const fs::path& output_fi
                  const std::vector<std::string>& extra_env) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -166,7 +169,8 @@ Hive::Hive(HiveOptions opts)
   log_dir_ = dir_.path() / "logs";
   config_ = dir_.path() / "hive.toml";
   std::ofstream cfg(config_);
-  cfg << "[hive]\nlisten = \"127.0.0.1:" << opts_.listen_port << "\"\nhive_id = \"test-" << opts_.tag << "\"\n"
+  cfg << "[hive]\nlisten = \"127.0.0.1:" << opts_.listen_port << "\"\nhive_id = \"test-"
+      << opts_.tag << "\"\n"
       << "cgroup_root = \"" << cgroups_.path().string() << "\"\n"
       << "log_dir = \"" << log_dir_.string() << "\"\n"
       << "interval_ms = " << opts_.interval_ms << "\n"
@@ -191,10 +195,10 @@ Hive::~Hive() {
 
 void Hive::start() {
   const auto out = dir_.path() / ("hive-" + std::to_string(starts_++) + ".log");
-  process_ = std::make_unique<Process>(
-      std::vector<std::string>{RBEE_HIVE_BIN, "serve", "--config", config_.string(), "--log-level",
-                               "debug"},
-      out, opts_.extra_env);
+  process_ =
+      std::make_unique<Process>(std::vector<std::string>{RBEE_HIVE_BIN, "serve", "--config",
+                                                         config_.string(), "--log-level", "debug"},
+                                out, opts_.extra_env);
   const auto end = std::chrono::steady_clock::now() + 15s;
   while (std::chrono::steady_clock::now() < end) {
     auto text = read_file(out);
@@ -253,7 +257,8 @@ std::optional<telemetry::Worker> Hive::worker(const std::string& service,
 
 std::optional<telemetry::Worker> Hive::wait_worker(
     const std::string& service, const std::string& instance,
-    const std::function<bool(const telemetry::Worker&)>& pred, std::chrono::milliseconds timeout) const {
+    const std::function<bool(const telemetry::Worker&)>& pred,
+    std::chrono::milliseconds timeout) const {
   const auto end = std::chrono::steady_clock::now() + timeout;
   std::optional<telemetry::Worker> last;
   while (std::chrono::steady_clock::now() < end) {
@@ -306,7 +311,8 @@ Queen::~Queen() {
 void Queen::write_config() {
   std::ofstream ssh(ssh_config_.string() + ".tmp");
   ssh << "# written by the rbee integration tests\n";
-  for (const auto& h : opts_.hives) ssh << "Host " << h.alias << "\n  HostName " << h.hostname << "\n";
+  for (const auto& h : opts_.hives)
+    ssh << "Host " << h.alias << "\n  HostName " << h.hostname << "\n";
   ssh << "Host *\n  User nobody\n";
   ssh.close();
   fs::rename(ssh_config_.string() + ".tmp", ssh_config_);  // the Queen never sees half a file
@@ -333,10 +339,10 @@ void Queen::set_hives(const std::vector<QueenHive>& hives) {
 
 void Queen::start() {
   const auto out = dir_.path() / ("queen-" + std::to_string(starts_++) + ".log");
-  process_ = std::make_unique<Process>(
-      std::vector<std::string>{RBEE_QUEEN_BIN, "serve", "--config", config_.string(),
-                               "--log-level", "debug"},
-      out);
+  process_ =
+      std::make_unique<Process>(std::vector<std::string>{RBEE_QUEEN_BIN, "serve", "--config",
+                                                         config_.string(), "--log-level", "debug"},
+                                out);
   const auto end = std::chrono::steady_clock::now() + 15s;
   while (std::chrono::steady_clock::now() < end) {
     auto text = read_file(out);

@@ -70,10 +70,10 @@ struct HiveOptions {
   std::string token;
   uint32_t stop_timeout_ms = 2000;
   uint32_t retention_s = 300;
-  std::string extra_services;  // TOML appended to the generated config
+  std::string extra_services;          // TOML appended to the generated config
   std::vector<std::string> extra_env;  // NAME=VALUE added to the daemon's environment
-  std::string extra_hive;  // TOML lines appended to the generated [hive] table
-  uint16_t listen_port = 0;  // 0: any free port (a restart then gets another one)
+  std::string extra_hive;              // TOML lines appended to the generated [hive] table
+  uint16_t listen_port = 0;            // 0: any free port (a restart then gets another one)
 };
 
 // rbee-hive serve on 127.0.0.1:0 with a config of its own, a cgroup subtree and a log dir.
@@ -95,11 +95,13 @@ class Hive {
                                     const std::string& token) const;
   Result<http::ClientResponse> del(const std::string& path, const std::string& token) const;
   Result<telemetry::Snapshot> telemetry() const;
-  std::optional<telemetry::Worker> worker(const std::string& service, const std::string& instance) const;
+  std::optional<telemetry::Worker> worker(const std::string& service,
+                                          const std::string& instance) const;
   // Polls the snapshot until pred holds for the worker or the timeout passes.
-  std::optional<telemetry::Worker> wait_worker(const std::string& service, const std::string& instance,
-                                               const std::function<bool(const telemetry::Worker&)>& pred,
-                                               std::chrono::milliseconds timeout = 10s) const;
+  std::optional<telemetry::Worker> wait_worker(
+      const std::string& service, const std::string& instance,
+      const std::function<bool(const telemetry::Worker&)>& pred,
+      std::chrono::milliseconds timeout = 10s) const;
 
  private:
   HiveOptions opts_;
@@ -162,9 +164,9 @@ class Queen {
   std::vector<json::HiveSummary> hives() const;
   std::vector<json::HostedWorker> workers(const std::string& query = "") const;
   // Polls GET /v1/hives until the Hive (id or alias) satisfies pred.
-  std::optional<json::HiveSummary> wait_hive(const std::string& id,
-                                             const std::function<bool(const json::HiveSummary&)>& pred,
-                                             std::chrono::milliseconds timeout = 15s) const;
+  std::optional<json::HiveSummary> wait_hive(
+      const std::string& id, const std::function<bool(const json::HiveSummary&)>& pred,
+      std::chrono::milliseconds timeout = 15s) const;
   // Polls GET /v1/workers until the worker satisfies pred.
   std::optional<json::HostedWorker> wait_worker(
       const std::string& hive_id, const std::string& service, const std::string& instance,

@@ -59,7 +59,8 @@ class Receiver {
 std::string encode_query(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_') out.push_back(static_cast<char>(c));
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_')
+      out.push_back(static_cast<char>(c));
     else {
       char buf[4];
       std::snprintf(buf, sizeof buf, "%%%02X", c);
@@ -76,9 +77,9 @@ TEST_CASE("hive pushes its snapshot to a subscribed queen each tick and at once 
   Hive hive({.tag = "push", .interval_ms = 3000, .token = "push-token"});
   Receiver queen("push-token");
 
-  auto denied = http::fetch(boost::beast::http::verb::get,
-                            hive.url() + "/capabilities?queen_url=" + encode_query(queen.url()), {},
-                            "wrong");
+  auto denied =
+      http::fetch(boost::beast::http::verb::get,
+                  hive.url() + "/capabilities?queen_url=" + encode_query(queen.url()), {}, "wrong");
   REQUIRE(denied);
   CHECK(denied->status == 401);
   auto bad = http::fetch(boost::beast::http::verb::get,

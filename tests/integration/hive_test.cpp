@@ -31,7 +31,9 @@ std::string spawn_ok(const Hive& hive, const std::vector<std::string>& args,
   return r->body.substr(pos, r->body.find('"', pos) - pos);
 }
 
-bool is_ready(const telemetry::Worker& w) { return w.state == WorkerState::ready; }
+bool is_ready(const telemetry::Worker& w) {
+  return w.state == WorkerState::ready;
+}
 
 // Holds a TCP port on 0.0.0.0 like an unrelated program would.
 struct PortHolder {
@@ -87,7 +89,8 @@ TEST_CASE("hive measures a worker's CPU share, memory and processes truthfully",
   CHECK(*w->started_at_ms > 0);
 }
 
-TEST_CASE("hive goes starting then ready once the worker listens, and reports exit codes", "[hive]") {
+TEST_CASE("hive goes starting then ready once the worker listens, and reports exit codes",
+          "[hive]") {
   Hive hive({.tag = "states"});
   auto slow = spawn_ok(hive, {"--listen-delay-ms", "1500"});
   auto w = hive.worker("tw", slow);
@@ -96,9 +99,8 @@ TEST_CASE("hive goes starting then ready once the worker listens, and reports ex
   CHECK(hive.wait_worker("tw", slow, is_ready, std::chrono::seconds(5)));
 
   auto failing = spawn_ok(hive, {"--no-listen", "--exit-after-ms", "300", "--exit-code", "3"});
-  auto dead = hive.wait_worker("tw", failing, [](const auto& w) {
-    return telemetry::is_terminal(w.state);
-  });
+  auto dead = hive.wait_worker("tw", failing,
+                               [](const auto& w) { return telemetry::is_terminal(w.state); });
   REQUIRE(dead);
   CHECK(dead->state == WorkerState::failed);
   CHECK(dead->exit_code == 3);
@@ -106,7 +108,8 @@ TEST_CASE("hive goes starting then ready once the worker listens, and reports ex
   CHECK(dead->exited_at_ms);
 
   auto clean = spawn_ok(hive, {"--no-listen", "--exit-after-ms", "200", "--exit-code", "0"});
-  auto done = hive.wait_worker("tw", clean, [](const auto& w) { return telemetry::is_terminal(w.state); });
+  auto done =
+      hive.wait_worker("tw", clean, [](const auto& w) { return telemetry::is_terminal(w.state); });
   REQUIRE(done);
   INFO("instance " << clean << " state " << telemetry::to_string(done->state) << " code "
                    << done->exit_code.value_or(-1) << " signal " << done->signal.value_or(-1));
@@ -121,7 +124,8 @@ TEST_CASE("hive reports a worker killed by a signal as failed with the signal", 
   REQUIRE(w);
   REQUIRE(w->main_pid);
   ::kill(*w->main_pid, SIGKILL);
-  auto dead = hive.wait_worker("tw", inst, [](const auto& w) { return telemetry::is_terminal(w.state); });
+  auto dead =
+      hive.wait_worker("tw", inst, [](const auto& w) { return telemetry::is_terminal(w.state); });
   REQUIRE(dead);
   CHECK(dead->state == WorkerState::failed);
   CHECK(dead->signal == SIGKILL);
@@ -168,8 +172,8 @@ TEST_CASE("hive rejects bad spawn requests with a clear 4xx", "[hive]") {
 TEST_CASE("hive lists a process someone else put in the tree as external", "[hive]") {
   Hive hive({.tag = "external"});
   const auto port = unique_base_port();
-  pid_t pid = hive.cgroups().start_external(
-      "ext", std::to_string(port), {RBEE_TEST_WORKER_BIN, "--port", std::to_string(port)});
+  pid_t pid = hive.cgroups().start_external("ext", std::to_string(port),
+                                            {RBEE_TEST_WORKER_BIN, "--port", std::to_string(port)});
   auto w = hive.wait_worker("ext", std::to_string(port), is_ready);
   REQUIRE(w);
   CHECK(w->spawned_by == "external");
@@ -186,20 +190,19 @@ TEST_CASE("hive sees a birth in the telemetry stream well before the next tick",
   std::atomic<bool> seen{false};
   std::chrono::steady_clock::time_point born, noticed;
   std::thread reader([&] {
-    (void)http::read_event_stream(hive.url() + "/v1/telemetry/stream", "", std::chrono::seconds(8),
-                                  [&](std::string_view, std::string_view data) {
-                                    if (data.find("\"instance\":\"" + instance + "\"") ==
-                                        std::string_view::npos)
-                                      return true;
-                                    noticed = std::chrono::steady_clock::now();
-                                    seen = true;
-                                    return false;
-                                  });
+    (void)http::read_event_stream(
+        hive.url() + "/v1/telemetry/stream", "", std::chrono::seconds(8),
+        [&](std::string_view, std::string_view data) {
+          if (data.find("\"instance\":\"" + instance + "\"") == std::string_view::npos) return true;
+          noticed = std::chrono::steady_clock::now();
+          seen = true;
+          return false;
+        });
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the stream is open, a tick is far
   born = std::chrono::steady_clock::now();
-  pid_t pid = hive.cgroups().start_external("ext", instance,
-                                            {RBEE_TEST_WORKER_BIN, "--port", instance});
+  pid_t pid =
+      hive.cgroups().start_external("ext", instance, {RBEE_TEST_WORKER_BIN, "--port", instance});
   reader.join();
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
@@ -247,7 +250,8 @@ TEST_CASE("hive re-adopts every worker after being killed with SIGKILL", "[hive]
   CHECK(gone->state == WorkerState::exited);
 }
 
-TEST_CASE("hive stops a worker with SIGTERM and kills one that ignores it after the grace", "[hive]") {
+TEST_CASE("hive stops a worker with SIGTERM and kills one that ignores it after the grace",
+          "[hive]") {
   Hive hive({.tag = "stop", .stop_timeout_ms = 500});
   auto polite = spawn_ok(hive, {"--children", "2"});
   auto stubborn = spawn_ok(hive, {"--ignore-sigterm"});
@@ -280,7 +284,8 @@ TEST_CASE("hive stops a worker with SIGTERM and kills one that ignores it after 
 TEST_CASE("hive removes an exited worker's cgroup after the retention period", "[hive]") {
   Hive hive({.tag = "retention", .interval_ms = 200, .retention_s = 1});
   auto inst = spawn_ok(hive, {"--no-listen", "--exit-after-ms", "100"});
-  REQUIRE(hive.wait_worker("tw", inst, [](const auto& w) { return telemetry::is_terminal(w.state); }));
+  REQUIRE(
+      hive.wait_worker("tw", inst, [](const auto& w) { return telemetry::is_terminal(w.state); }));
   const auto dir = hive.cgroups().path() / "rbee.slice/tw" / inst;
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::filesystem::exists(dir) && std::chrono::steady_clock::now() < end)
@@ -292,15 +297,18 @@ TEST_CASE("hive removes an exited worker's cgroup after the retention period", "
 TEST_CASE("hive restarts a failed worker under the on-failure policy", "[hive]") {
   HiveOptions o{.tag = "restart"};
   const auto base = unique_base_port();
-  o.extra_services = "\n[services.flaky]\ncommand = [\"" + std::string(RBEE_TEST_WORKER_BIN) +
-                     "\", \"--port\", \"{port}\", \"--exit-after-ms\", \"300\", \"--exit-code\", \"2\"]\n"
-                     "base_port = " + std::to_string(base) + "\nrestart = \"on-failure\"\n";
+  o.extra_services =
+      "\n[services.flaky]\ncommand = [\"" + std::string(RBEE_TEST_WORKER_BIN) +
+      "\", \"--port\", \"{port}\", \"--exit-after-ms\", \"300\", \"--exit-code\", \"2\"]\n"
+      "base_port = " +
+      std::to_string(base) + "\nrestart = \"on-failure\"\n";
   Hive hive(o);
   auto r = hive.post("/v1/workers", spawn_body("flaky", std::nullopt), "");
   REQUIRE(r);
   REQUIRE(r->status == 201);
-  auto w = hive.wait_worker("flaky", std::to_string(base), [](const auto& w) { return w.restarts >= 1; },
-                            std::chrono::seconds(8));
+  auto w = hive.wait_worker(
+      "flaky", std::to_string(base), [](const auto& w) { return w.restarts >= 1; },
+      std::chrono::seconds(8));
   REQUIRE(w);
   CHECK(w->spawned_by == "hive");
   // Stopping it ends the policy: it stays down.
@@ -315,7 +323,8 @@ TEST_CASE("hive restarts a failed worker under the on-failure policy", "[hive]")
   CHECK(telemetry::is_terminal(later->state));
 }
 
-TEST_CASE("hive with a token refuses unauthenticated mutations and keeps its state", "[hive][auth]") {
+TEST_CASE("hive with a token refuses unauthenticated mutations and keeps its state",
+          "[hive][auth]") {
   Hive hive({.tag = "auth", .token = "s3cret-token"});
   for (const std::string token : {"", "wrong"}) {
     auto r = hive.post("/v1/workers", spawn_body("tw", std::nullopt), token);
@@ -324,7 +333,8 @@ TEST_CASE("hive with a token refuses unauthenticated mutations and keeps its sta
     auto d = hive.del("/v1/workers/tw/1", token);
     REQUIRE(d);
     CHECK(d->status == 401);
-    auto logs = http::fetch(boost::beast::http::verb::get, hive.url() + "/v1/workers/tw/1/logs", {}, token);
+    auto logs =
+        http::fetch(boost::beast::http::verb::get, hive.url() + "/v1/workers/tw/1/logs", {}, token);
     REQUIRE(logs);
     CHECK(logs->status == 401);
   }
@@ -339,7 +349,8 @@ TEST_CASE("hive with a token refuses unauthenticated mutations and keeps its sta
 TEST_CASE("hive serves logs, metrics and capabilities", "[hive]") {
   Hive hive({.tag = "api"});
   auto inst = spawn_ok(hive, {"--no-listen", "--exit-after-ms", "100", "--exit-code", "0"});
-  REQUIRE(hive.wait_worker("tw", inst, [](const auto& w) { return telemetry::is_terminal(w.state); }));
+  REQUIRE(
+      hive.wait_worker("tw", inst, [](const auto& w) { return telemetry::is_terminal(w.state); }));
   // The test worker prints nothing itself; the log exists and is served.
   auto logs = hive.get("/v1/workers/tw/" + inst + "/logs?tail=5");
   REQUIRE(logs);
@@ -347,8 +358,8 @@ TEST_CASE("hive serves logs, metrics and capabilities", "[hive]") {
   auto metrics = hive.get("/metrics");
   REQUIRE(metrics);
   CHECK(metrics->status == 200);
-  CHECK(metrics->body.find("rbee_worker_state{service=\"tw\",instance=\"" + inst + "\",state=\"exited\"} 1") !=
-        std::string::npos);
+  CHECK(metrics->body.find("rbee_worker_state{service=\"tw\",instance=\"" + inst +
+                           "\",state=\"exited\"} 1") != std::string::npos);
   CHECK(metrics->body.find("rbee_hive_tick_duration_seconds ") != std::string::npos);
   auto caps = hive.get("/capabilities");
   REQUIRE(caps);

@@ -172,7 +172,7 @@ TEST_CASE("sock_diag lists this process's listening socket with its port and cgr
   REQUIRE(::listen(fd.get(), 4) == 0);
   socklen_t len = sizeof addr;
   REQUIRE(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::fstat(fd.get(), &st) == 0);
 
   const auto found = find_listener(
@@ -204,7 +204,7 @@ TEST_CASE("sock_diag lists IPv6 listeners too") {
   REQUIRE(::listen(fd.get(), 4) == 0);
   socklen_t len = sizeof addr;
   REQUIRE(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::fstat(fd.get(), &st) == 0);
   const auto found = find_listener(
       [](const ListeningSocket& s, uint64_t ino) { return s.inode == ino; }, st.st_ino);

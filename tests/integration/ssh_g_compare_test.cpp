@@ -51,13 +51,17 @@ void install_corpus(const TempHome& home) {
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
 
-bool have_ssh() { return std::system("command -v ssh >/dev/null 2>&1") == 0; }
+bool have_ssh() {
+  return std::system("command -v ssh >/dev/null 2>&1") == 0;
+}
 
 struct SshG {
   int status = -1;
@@ -66,8 +70,8 @@ struct SshG {
 };
 
 SshG ssh_g(const TempHome& home, const fs::path& config, const std::string& name) {
-  std::string cmd = "HOME=" + shell_quote(home.dir.string()) + " ssh -G -F " + shell_quote(config.string()) +
-                    " " + shell_quote(name) + " </dev/null 2>&1";
+  std::string cmd = "HOME=" + shell_quote(home.dir.string()) + " ssh -G -F " +
+                    shell_quote(config.string()) + " " + shell_quote(name) + " </dev/null 2>&1";
   SshG r;
   std::FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
@@ -108,7 +112,8 @@ std::vector<fs::path> corpus(const TempHome& home) {
 }  // namespace
 
 TEST_CASE("resolve_ssh_hostname agrees with ssh -G on every corpus config and alias") {
-  if (!have_ssh()) FAIL("ssh not found: openssh-client must be installed (apt-get install -y openssh-client)");
+  if (!have_ssh())
+    FAIL("ssh not found: openssh-client must be installed (apt-get install -y openssh-client)");
   TempHome home;
   install_corpus(home);
   SshConfigOptions options;
@@ -138,7 +143,8 @@ TEST_CASE("resolve_ssh_hostname agrees with ssh -G on every corpus config and al
       auto ours = resolve_ssh_hostname(config, name, options);
       REQUIRE(ours.ok());
       CHECK(*ours == real.hostname);
-      if (auto it = discovered.find(name); it != discovered.end()) CHECK(it->second == real.hostname);
+      if (auto it = discovered.find(name); it != discovered.end())
+        CHECK(it->second == real.hostname);
       ++compared;
     }
   }
@@ -146,7 +152,8 @@ TEST_CASE("resolve_ssh_hostname agrees with ssh -G on every corpus config and al
 }
 
 TEST_CASE("discovery skips aliases ssh never applies, exactly where ssh -G ignores their block") {
-  if (!have_ssh()) FAIL("ssh not found: openssh-client must be installed (apt-get install -y openssh-client)");
+  if (!have_ssh())
+    FAIL("ssh not found: openssh-client must be installed (apt-get install -y openssh-client)");
   TempHome home;
   install_corpus(home);
   SshConfigOptions options;
@@ -164,13 +171,15 @@ TEST_CASE("discovery skips aliases ssh never applies, exactly where ssh -G ignor
 }
 
 TEST_CASE("Include nesting is bounded at ssh's depth of 16, cycles included") {
-  if (!have_ssh()) FAIL("ssh not found: openssh-client must be installed (apt-get install -y openssh-client)");
+  if (!have_ssh())
+    FAIL("ssh not found: openssh-client must be installed (apt-get install -y openssh-client)");
   TempHome home;
   fs::create_directories(home.ssh_dir());
   // chain-N.conf includes chain-(N+1).conf; the last one names the host.
   auto write_chain = [&](int length) {
     for (int i = 0; i < length; ++i) {
-      std::ofstream out(home.ssh_dir() / ("chain" + std::to_string(length) + "-" + std::to_string(i) + ".conf"));
+      std::ofstream out(home.ssh_dir() /
+                        ("chain" + std::to_string(length) + "-" + std::to_string(i) + ".conf"));
       if (i + 1 < length)
         out << "Include chain" << length << "-" << i + 1 << ".conf\n";
       else

@@ -155,5 +155,6 @@ TEST_CASE("single numbers: trimmed, strict, no overflow") {
 TEST_CASE("cgroup.procs: one pid a line, junk skipped") {
   CHECK(parse_pid_list("") == std::vector<int32_t>{});
   CHECK(parse_pid_list("4257\n4261\n") == std::vector<int32_t>{4257, 4261});
-  CHECK(parse_pid_list("12\n\nabc\n-3\n0\n 77 \n99999999999\n13") == std::vector<int32_t>{12, 77, 13});
+  CHECK(parse_pid_list("12\n\nabc\n-3\n0\n 77 \n99999999999\n13") ==
+        std::vector<int32_t>{12, 77, 13});
 }

@@ -6,7 +6,14 @@ using rbee::json::Writer;
 
 TEST_CASE("json writer escapes strings and separates members") {
   Writer w;
-  w.begin_object().field("a", "x\"y\n").field("n", 3).key("l").begin_array().value(1).value(true).end_array();
+  w.begin_object()
+      .field("a", "x\"y\n")
+      .field("n", 3)
+      .key("l")
+      .begin_array()
+      .value(1)
+      .value(true)
+      .end_array();
   w.field("o", std::optional<int>{}).end_object();
   CHECK(w.str() == R"({"a":"x\"y\n","n":3,"l":[1,true]})");
 }

@@ -16,7 +16,8 @@ TEST_CASE("layout maps worker names to both backends' cgroup paths and back") {
   CHECK(service_from_dir(Layout::systemd, "rbee-llm.slice") == "llm");
   CHECK(instance_from_dir(Layout::systemd, "llm", "rbee-llm@8080.service") == "8080");
   CHECK_FALSE(service_from_dir(Layout::systemd, "user.slice"));
-  CHECK_FALSE(instance_from_dir(Layout::cgroupfs, "llm", "cgroup.procs"));  // not a dir name we take
+  CHECK_FALSE(
+      instance_from_dir(Layout::cgroupfs, "llm", "cgroup.procs"));  // not a dir name we take
   CHECK(port_of("8080") == 8080);
   CHECK_FALSE(port_of("0"));
   CHECK_FALSE(port_of("08080"));

@@ -60,7 +60,8 @@ TEST_CASE("smaps_rollup: an older kernel without Pss_Anon leaves those fields ab
 
 TEST_CASE("smaps_rollup: junk values, wrong units and an empty file stay absent") {
   CHECK(parse_smaps_rollup("") == SmapsRollup{});
-  const auto r = parse_smaps_rollup("Rss: lots kB\nPss: 10 MB\nAnonymous: 99999999999999999999 kB\n");
+  const auto r =
+      parse_smaps_rollup("Rss: lots kB\nPss: 10 MB\nAnonymous: 99999999999999999999 kB\n");
   CHECK_FALSE(r.rss_bytes);
   CHECK_FALSE(r.pss_bytes);
   CHECK_FALSE(r.anonymous_bytes);
@@ -105,8 +106,10 @@ TEST_CASE("proc stat: truncated or malformed text is an error") {
   CHECK_FALSE(parse_proc_stat("").ok());
   CHECK_FALSE(parse_proc_stat("12 cat R 1").ok());
   CHECK_FALSE(parse_proc_stat("12 (cat) R 1 2 3").ok());
-  CHECK_FALSE(parse_proc_stat("12 (cat) RR 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20").ok());
-  CHECK_FALSE(parse_proc_stat("12 (cat) R x 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20").ok());
+  CHECK_FALSE(
+      parse_proc_stat("12 (cat) RR 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20").ok());
+  CHECK_FALSE(
+      parse_proc_stat("12 (cat) R x 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20").ok());
   CHECK_FALSE(parse_proc_stat("12 )cat( R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19").ok());
 }
 

@@ -83,7 +83,9 @@ TEST_CASE("ssh patterns match '*' and '?' wildcards case-insensitively") {
   CHECK(ssh_pattern_match(std::string(50, '*') + "x", std::string(2000, 'a') + "x"));
 }
 
-TEST_CASE("ssh pattern lists: any positive match, a negated match excludes, negations alone match nothing") {
+TEST_CASE(
+    "ssh pattern lists: any positive match, a negated match excludes, negations alone match "
+    "nothing") {
   CHECK(ssh_pattern_list_match("a,b,c*", "cat"));
   CHECK_FALSE(ssh_pattern_list_match("a,b", "c"));
   CHECK_FALSE(ssh_pattern_list_match("*,!bad*", "badger"));
@@ -111,7 +113,8 @@ TEST_CASE("ssh tokenizers split keywords on '=' and arguments on blanks with quo
   CHECK_FALSE(open.next());
 
   std::vector<std::string> args;
-  REQUIRE(ssh_detail::split_args(R"(one "two three" fo"u r" 'five' six\ seven \"x # comment)", args));
+  REQUIRE(
+      ssh_detail::split_args(R"(one "two three" fo"u r" 'five' six\ seven \"x # comment)", args));
   CHECK(args == std::vector<std::string>{"one", "two three", "fou r", "five", "six seven", "\"x"});
   args.clear();
   CHECK_FALSE(ssh_detail::split_args("\"unterminated", args));
@@ -126,9 +129,9 @@ TEST_CASE("discovery lists concrete Host aliases in file order, once, with defau
       "Host web1\n  HostName late.example.com\n"
       "Host *\n  User x\n");
   CHECK(d.hosts == std::vector<SshHostCandidate>{{"web1", "shared.example.com"},
-                                                {"web2", "shared.example.com"},
-                                                {"bastion", "bastion"},
-                                                {"Web1", "web1"}});
+                                                 {"web2", "shared.example.com"},
+                                                 {"bastion", "bastion"},
+                                                 {"Web1", "web1"}});
   CHECK(d.warnings.empty());
   REQUIRE(d.files.size() == 1);
   CHECK(d.files[0] == t.dir() / "config");
@@ -142,16 +145,19 @@ TEST_CASE("keywords are case-insensitive and take '=' with or without spaces and
       "Host = c\n  HostName = c.example.com\n"
       "Host \"d\"\n  hostName \"d with space\"\n");
   CHECK(d.hosts == std::vector<SshHostCandidate>{{"a", "a.example.com"},
-                                                {"b", "b.example.com"},
-                                                {"c", "c.example.com"},
-                                                {"d", "d with space"}});
+                                                 {"b", "b.example.com"},
+                                                 {"c", "c.example.com"},
+                                                 {"d", "d with space"}});
 }
 
-TEST_CASE("the first HostName obtained wins, options before any Host apply to all, Host * gives defaults") {
+TEST_CASE(
+    "the first HostName obtained wins, options before any Host apply to all, Host * gives "
+    "defaults") {
   TempSsh t;
   CHECK(t.resolve("Host a\n HostName one\nHost a\n HostName two\n", "a") == "one");
   CHECK(t.resolve("HostName global\nHost a\n HostName mine\n", "a") == "global");
-  auto d = t.discover("Host a\n HostName a.example.com\nHost b\n Port 1\nHost *\n HostName %h.corp\n");
+  auto d =
+      t.discover("Host a\n HostName a.example.com\nHost b\n Port 1\nHost *\n HostName %h.corp\n");
   CHECK(d.hosts == std::vector<SshHostCandidate>{{"a", "a.example.com"}, {"b", "b.corp"}});
   CHECK(t.resolve("Host *\n HostName %h.corp\n", "Other") == "other.corp");
 }
@@ -177,7 +183,8 @@ TEST_CASE("HostName expands %h and %% and is lowercased unless it holds ':' or '
   CHECK(has_warning(d, "unknown token %x"));
 }
 
-TEST_CASE("Include reads globs relative to the user ssh dir, nests, takes several args and ~/ paths") {
+TEST_CASE(
+    "Include reads globs relative to the user ssh dir, nests, takes several args and ~/ paths") {
   TempSsh t;
   t.write("conf.d/10-a.conf", "Include nested/*.conf\nHost a\n HostName a.example.com\n");
   t.write("conf.d/20-b.conf", "Host b\n");
@@ -264,7 +271,9 @@ TEST_CASE("malformed lines are skipped with a warning without leaking into the p
       "Host a\n"
       "Host \"open\n  HostName leaked\n"
       "Host b\n  HostName\n"
-      "Host " + std::string(5000, 'x') + "\n  HostName leaked2\n"
+      "Host " +
+      std::string(5000, 'x') +
+      "\n  HostName leaked2\n"
       "Host c,d\n");
   CHECK(d.hosts == std::vector<SshHostCandidate>{{"a", "a"}, {"b", "b"}});
   CHECK(has_warning(d, "config:2: Host: invalid quotes"));
@@ -274,16 +283,19 @@ TEST_CASE("malformed lines are skipped with a warning without leaking into the p
 }
 
 TEST_CASE("filter_candidates keeps includes (all when empty) and drops excludes, exclude winning") {
-  std::vector<SshHostCandidate> all = {{"gpu-1", "a"}, {"gpu-2", "b"}, {"db", "c"}, {"GPU-test", "d"}};
+  std::vector<SshHostCandidate> all = {
+      {"gpu-1", "a"}, {"gpu-2", "b"}, {"db", "c"}, {"GPU-test", "d"}};
   CHECK(filter_candidates(all, {}, {}) == all);
   CHECK(filter_candidates(all, {"gpu-*"}, {}) ==
         std::vector<SshHostCandidate>{{"gpu-1", "a"}, {"gpu-2", "b"}, {"GPU-test", "d"}});
   CHECK(filter_candidates(all, {"gpu-*", "db"}, {"*test", "gpu-2"}) ==
         std::vector<SshHostCandidate>{{"gpu-1", "a"}, {"db", "c"}});
-  CHECK(filter_candidates(all, {}, {"gpu-?,db"}) == std::vector<SshHostCandidate>{{"GPU-test", "d"}});
+  CHECK(filter_candidates(all, {}, {"gpu-?,db"}) ==
+        std::vector<SshHostCandidate>{{"GPU-test", "d"}});
 }
 
-TEST_CASE("limits: oversize files and too many files are errors, hosts past the limit are dropped") {
+TEST_CASE(
+    "limits: oversize files and too many files are errors, hosts past the limit are dropped") {
   TempSsh t;
   SshConfigOptions o = t.options();
   o.max_file_bytes = 64;
@@ -323,7 +335,8 @@ TEST_CASE("a missing main config is an error, an unreadable Include a warning") 
 TEST_CASE("discovery of many hosts stays fast") {
   TempSsh t;
   std::string cfg = "Host *.x\n User u\n";
-  for (int i = 0; i < 3000; ++i) cfg += "Host h" + std::to_string(i) + "\n HostName 10.0.0." + std::to_string(i % 250) + "\n";
+  for (int i = 0; i < 3000; ++i)
+    cfg += "Host h" + std::to_string(i) + "\n HostName 10.0.0." + std::to_string(i % 250) + "\n";
   cfg += "Host *\n HostName %h.default\n";
   auto d = t.discover(cfg);
   CHECK(d.hosts.size() == 3000);

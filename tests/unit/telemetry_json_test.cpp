@@ -105,7 +105,8 @@ TEST_CASE("snapshot decoding rejects bad documents with the field named") {
 }
 
 TEST_CASE("spawn requests are validated field by field") {
-  auto ok = json::decode_spawn_request(R"({"service":"llm","port":8080,"args":["-m","x"],"env":{"A":"b"},"gpus":[1]})");
+  auto ok = json::decode_spawn_request(
+      R"({"service":"llm","port":8080,"args":["-m","x"],"env":{"A":"b"},"gpus":[1]})");
   REQUIRE(ok);
   CHECK(ok->service == "llm");
   CHECK(ok->port == 8080);

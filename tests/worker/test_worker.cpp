@@ -50,7 +50,9 @@ struct Options {
 
 volatile sig_atomic_t g_stop = 0;
 
-void on_stop(int) { g_stop = 1; }
+void on_stop(int) {
+  g_stop = 1;
+}
 void on_child(int) {}
 
 [[noreturn]] void die(const std::string& what) {
@@ -58,7 +60,9 @@ void on_child(int) {}
   std::exit(2);
 }
 
-[[noreturn]] void die_errno(const std::string& what) { die(what + ": " + std::strerror(errno)); }
+[[noreturn]] void die_errno(const std::string& what) {
+  die(what + ": " + std::strerror(errno));
+}
 
 template <class T>
 T number(std::string_view flag, const char* text) {
@@ -79,16 +83,26 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) die("missing value for " + std::string(a));
       return argv[++i];
     };
-    if (a == "--port") o.port = number<int>(a, value());
-    else if (a == "--listen-delay-ms") o.listen_delay_ms = number<int64_t>(a, value());
-    else if (a == "--no-listen") o.no_listen = true;
-    else if (a == "--cpu") o.cpu = number<double>(a, value());
-    else if (a == "--memory-mb") o.memory_mb = number<uint64_t>(a, value());
-    else if (a == "--children") o.children = number<int>(a, value());
-    else if (a == "--exit-after-ms") o.exit_after_ms = number<int64_t>(a, value());
-    else if (a == "--exit-code") o.exit_code = number<int>(a, value());
-    else if (a == "--ignore-sigterm") o.ignore_sigterm = true;
-    else die("unknown flag: " + std::string(a));
+    if (a == "--port")
+      o.port = number<int>(a, value());
+    else if (a == "--listen-delay-ms")
+      o.listen_delay_ms = number<int64_t>(a, value());
+    else if (a == "--no-listen")
+      o.no_listen = true;
+    else if (a == "--cpu")
+      o.cpu = number<double>(a, value());
+    else if (a == "--memory-mb")
+      o.memory_mb = number<uint64_t>(a, value());
+    else if (a == "--children")
+      o.children = number<int>(a, value());
+    else if (a == "--exit-after-ms")
+      o.exit_after_ms = number<int64_t>(a, value());
+    else if (a == "--exit-code")
+      o.exit_code = number<int>(a, value());
+    else if (a == "--ignore-sigterm")
+      o.ignore_sigterm = true;
+    else
+      die("unknown flag: " + std::string(a));
   }
   if (o.port > 65535 || (o.port < 0 && o.port != -1)) die("--port out of range");
   if (!(o.cpu >= 0 && o.cpu <= 1)) die("--cpu must be between 0 and 1");
@@ -120,7 +134,8 @@ void touch_memory(uint64_t mb) {
   if (p == MAP_FAILED) die_errno("mmap " + std::to_string(mb) + " MiB");
   const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   auto* bytes_p = static_cast<volatile unsigned char*>(p);
-  for (std::size_t off = 0; off < bytes; off += page) bytes_p[off] = static_cast<unsigned char>(off);
+  for (std::size_t off = 0; off < bytes; off += page)
+    bytes_p[off] = static_cast<unsigned char>(off);
   // Kept mapped until exit.
 }
 
@@ -258,8 +273,10 @@ int main(int argc, char** argv) {
         const ssize_t n = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) close_it = true;
       }
-      if (close_it) close(c.fd);
-      else keep.push_back(c);
+      if (close_it)
+        close(c.fd);
+      else
+        keep.push_back(c);
     }
     conns.swap(keep);
     if (listener >= 0 && r > 0 && (fds[0].revents & POLLIN)) {
