@@ -74,10 +74,11 @@ Status HiveDaemon::start() {
   }
   if (!backend)
     backend = std::make_unique<CgroupfsBackend>(io_, backend_root_fd_.get(), config_.log_dir);
-  supervisor_ = std::make_unique<Supervisor>(io_, config_, std::move(*root_fd), root,
-                                             std::move(backend));
+  supervisor_ =
+      std::make_unique<Supervisor>(io_, config_, std::move(*root_fd), root, std::move(backend));
   if (auto st = supervisor_->start(); !st)
-    return make_error("cannot prepare " + (root / "rbee.slice").string() + ": " + st.error().message);
+    return make_error("cannot prepare " + (root / "rbee.slice").string() + ": " +
+                      st.error().message);
   supervisor_->on_change = [this] { request_resample(); };
 
   const bool has_token = !token_.empty();
@@ -104,24 +105,27 @@ Status HiveDaemon::start() {
   auto bound = server_->local_endpoint();
   spdlog::info("hive {} listening on http://{}:{} (backend {}, root {}, {} workers found)",
                config_.hive_id, bound.address().to_string(), bound.port(),
-               supervisor_->backend_name(), root.string(),
-               current_->snapshot.workers.size());
+               supervisor_->backend_name(), root.string(), current_->snapshot.workers.size());
   sys::notify_ready(status_line());
   if (auto every = sys::watchdog_interval()) {
     watchdog_every_ = *every;
     schedule_watchdog();
   }
   if (!has_token)
-    spdlog::warn("no token configured: listening on loopback only; mutations accepted from loopback");
+    spdlog::warn(
+        "no token configured: listening on loopback only; mutations accepted from loopback");
   return Ok{};
 }
 
 std::string HiveDaemon::status_line() const {
   std::size_t ready = 0, starting = 0, down = 0;
   for (const auto& w : current_->snapshot.workers) {
-    if (w.state == telemetry::WorkerState::ready) ++ready;
-    else if (w.state == telemetry::WorkerState::starting) ++starting;
-    else if (telemetry::is_terminal(w.state)) ++down;
+    if (w.state == telemetry::WorkerState::ready)
+      ++ready;
+    else if (w.state == telemetry::WorkerState::starting)
+      ++starting;
+    else if (telemetry::is_terminal(w.state))
+      ++down;
   }
   return std::to_string(current_->snapshot.workers.size()) + " workers (" + std::to_string(ready) +
          " ready, " + std::to_string(starting) + " starting, " + std::to_string(down) +
@@ -163,8 +167,10 @@ void HiveDaemon::schedule_readiness_check() {
   readiness_timer_.async_wait([this](boost::system::error_code ec) {
     readiness_armed_ = false;
     if (ec) return;
-    if (supervisor_->readiness_changed()) publish();
-    else schedule_readiness_check();
+    if (supervisor_->readiness_changed())
+      publish();
+    else
+      schedule_readiness_check();
   });
 }
 
@@ -177,7 +183,9 @@ void HiveDaemon::request_resample() {
   });
 }
 
-void HiveDaemon::resample_now() { publish(); }
+void HiveDaemon::resample_now() {
+  publish();
+}
 
 // GPUs from the latest NVML reading (taken off the loop), attributed to the workers sampled just
 // now by PID. Asks for the next reading; never waits for it.

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include <spdlog/spdlog.h>
+
 #include "common/sys/cgroup.h"
 #include "common/sys/sock_diag.h"
 #include "common/sys/spawn.h"
@@ -34,7 +36,8 @@ std::optional<int64_t> parse_i64(std::optional<std::string> s) {
 
 std::string substitute_port(std::string arg, const std::string& port) {
   const std::string token = "{port}";
-  for (auto pos = arg.find(token); pos != std::string::npos; pos = arg.find(token, pos + port.size()))
+  for (auto pos = arg.find(token); pos != std::string::npos;
+       pos = arg.find(token, pos + port.size()))
     arg.replace(pos, token.size(), port);
   return arg;
 }
@@ -72,7 +75,9 @@ Supervisor::Supervisor(asio::io_context& io, const HiveConfig& config, sys::Uniq
       root_fd_(std::move(root_fd)),
       root_path_(std::move(root_path)),
       backend_(std::move(backend)) {
-  backend_->on_exit = [this](const WorkerId& id, const ExitInfo& info) { on_backend_exit(id, info); };
+  backend_->on_exit = [this](const WorkerId& id, const ExitInfo& info) {
+    on_backend_exit(id, info);
+  };
 }
 
 Supervisor::~Supervisor() = default;
@@ -219,8 +224,10 @@ void Supervisor::collect_main_exit(Tracked& t) {
   if (t.is_child) {
     auto st = sys::reap(t.main_watch->native_handle());
     if (!st || !st->exited) return;  // still running: the pidfd woke us for nothing
-    if (st->signal) t.signal = st->signal;
-    else t.exit_code = st->code;
+    if (st->signal)
+      t.signal = st->signal;
+    else
+      t.exit_code = st->code;
   }
   t.main_watch.reset();
   t.exited_at_ms = now_ms();
@@ -238,6 +245,13 @@ std::map<uint16_t, std::set<uint64_t>> Supervisor::listeners() const {
   std::map<uint16_t, std::set<uint64_t>> out;
   if (auto socks = sys::list_tcp_listeners()) {
     for (const auto& s : *socks) out[s.port].insert(s.cgroup_id);
+  } else {
+    // Without sock_diag (tcp_diag not loadable) no worker can become ready: say so, once.
+    static bool warned = false;
+    if (!warned)
+      spdlog::warn("cannot list listening sockets, workers stay starting: {}",
+                   socks.error().message);
+    warned = true;
   }
   return out;
 }
@@ -256,7 +270,8 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
   v.restarts = t.restarts;
   CgroupReading r;
   if (t.cg) r = t.cg->read();
-  if (!t.cg || r.gone) {
+  const bool gone = !t.cg || r.gone;
+  if (gone) {
     // The cgroup is gone: nothing to measure, only the exit to report.
     r = CgroupReading{};
     v.cpu_usage_usec.reset();
@@ -311,14 +326,19 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
     v.working_set_bytes.reset();
     v.mem_source.reset();
   }
-  if (r.memory_max && !r.memory_max->unlimited) v.memory_max_bytes = r.memory_max->value;
-  else v.memory_max_bytes.reset();
+  if (r.memory_max && !r.memory_max->unlimited)
+    v.memory_max_bytes = r.memory_max->value;
+  else
+    v.memory_max_bytes.reset();
   if (r.memory_events) {
     v.oom_kills = r.memory_events->oom_kill;
     if (!t.oom_base) t.oom_base = r.memory_events->oom_kill;
-  } else {
+  } else if (!gone) {
     v.oom_kills.reset();
   }
+  // A cgroup that is gone keeps its last count. systemd removes a unit's cgroup as soon as it
+  // ends, often before a tick saw the kill; its Result=oom-kill says there was at least one.
+  if (gone && t.oom) v.oom_kills = std::max<uint64_t>(v.oom_kills.value_or(0), 1);
 
   v.pid_count = static_cast<uint32_t>(r.pids.size());
   v.pids.assign(r.pids.begin(), r.pids.begin() + std::min(r.pids.size(), kMaxReportedPids));
@@ -343,7 +363,8 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
   }
   in.exit_code = t.exit_code;
   in.signal = t.signal;
-  if (r.memory_events && t.oom_base) in.oom_kills_since_start = r.memory_events->oom_kill - *t.oom_base;
+  if (r.memory_events && t.oom_base)
+    in.oom_kills_since_start = r.memory_events->oom_kill - *t.oom_base;
   if (t.oom) in.oom_kills_since_start = std::max<uint64_t>(in.oom_kills_since_start, 1);
   v.state = derive_state(in);
   if (!in.has_port && in.populated && !in.stopping) v.state = WorkerState::ready;
@@ -370,7 +391,8 @@ void Supervisor::after_exit(Tracked& t) {
   auto waiters = std::move(t.stop_waiters);
   t.stop_waiters.clear();
   for (auto& w : waiters) w(std::nullopt);
-  if (!t.stop_requested && (t.view.state == WorkerState::failed || t.view.state == WorkerState::oom))
+  if (!t.stop_requested &&
+      (t.view.state == WorkerState::failed || t.view.state == WorkerState::oom))
     schedule_restart(t);
 }
 
@@ -403,8 +425,8 @@ void Supervisor::expire(Clock::time_point now) {
   const auto keep = std::chrono::seconds(config_.retention_s);
   for (auto it = workers_.begin(); it != workers_.end();) {
     Tracked& t = *it->second;
-    bool restart_pending = t.restart_timer && !t.stop_requested &&
-                           t.restart_timer->expiry() > Clock::now();
+    bool restart_pending =
+        t.restart_timer && !t.stop_requested && t.restart_timer->expiry() > Clock::now();
     if (t.empty_since && now - *t.empty_since >= keep && !restart_pending) {
       WorkerId id = it->first;
       if (auto w = watched_dirs_.find(worker_cgroup_path(backend_->layout(), id));
@@ -447,7 +469,8 @@ bool Supervisor::readiness_changed() {
   for (const auto& [id, t] : workers_) {
     if (t->view.state != WorkerState::starting || !t->view.port || !t->cg) continue;
     auto it = listening.find(*t->view.port);
-    if (it != listening.end() && (it->second.count(t->cg->id()) || it->second.count(0))) return true;
+    if (it != listening.end() && (it->second.count(t->cg->id()) || it->second.count(0)))
+      return true;
   }
   return false;
 }
@@ -529,46 +552,47 @@ void Supervisor::launch(const ServiceSpec& spec, const WorkerId& id, const api::
   const int64_t started = now_ms();
   launching_.insert(id);
   last_requests_[id] = req;
-  backend_->launch(plan, started, [this, id, started, restarts, done = std::move(done)](
-                                      Result<Launched> launched) {
-    launching_.erase(id);
-    SpawnOutcome out;
-    if (!launched) {
-      out.error = ApiError{500, launched.error().message};
-      return done(std::move(out));
-    }
-    const std::string rel = worker_cgroup_path(backend_->layout(), id);
-    auto cg = WorkerCgroup::open(root_fd_.get(), rel);
-    if (!cg) {
-      out.error = ApiError{500, "started, but its cgroup is gone: " + cg.error().message};
-      return done(std::move(out));
-    }
-    auto t = std::make_unique<Tracked>();
-    t->id = id;
-    t->spawned_by = "hive";
-    t->started_at_ms = started;
-    t->restarts = restarts;
-    t->view.unit = launched->unit;
-    if (auto w = inotify_->add_watch((root_path_ / rel / "cgroup.events").string(), IN_MODIFY))
-      watched_dirs_[rel] = *w;
-    auto reading = cg->read();
-    if (reading.memory_events) t->oom_base = reading.memory_events->oom_kill;
-    if (launched->child) {
-      t->main_pid = launched->child->pid;
-      t->cg.emplace(std::move(*cg));
-      watch_main(*t, std::move(launched->child->pidfd), true);
-    } else {
-      if (!reading.pids.empty()) t->main_pid = reading.pids.front();
-      t->cg.emplace(std::move(*cg));
-    }
-    Tracked& ref = *t;
-    workers_[id] = std::move(t);
-    measure(ref, {}, Clock::now());
-    out.worker = ref.view;
-    out.warnings = std::move(launched->warnings);
-    changed();
-    done(std::move(out));
-  });
+  backend_->launch(
+      plan, started,
+      [this, id, started, restarts, done = std::move(done)](Result<Launched> launched) {
+        launching_.erase(id);
+        SpawnOutcome out;
+        if (!launched) {
+          out.error = ApiError{500, launched.error().message};
+          return done(std::move(out));
+        }
+        const std::string rel = worker_cgroup_path(backend_->layout(), id);
+        auto cg = WorkerCgroup::open(root_fd_.get(), rel);
+        if (!cg) {
+          out.error = ApiError{500, "started, but its cgroup is gone: " + cg.error().message};
+          return done(std::move(out));
+        }
+        auto t = std::make_unique<Tracked>();
+        t->id = id;
+        t->spawned_by = "hive";
+        t->started_at_ms = started;
+        t->restarts = restarts;
+        t->view.unit = launched->unit;
+        if (auto w = inotify_->add_watch((root_path_ / rel / "cgroup.events").string(), IN_MODIFY))
+          watched_dirs_[rel] = *w;
+        auto reading = cg->read();
+        if (reading.memory_events) t->oom_base = reading.memory_events->oom_kill;
+        if (launched->child) {
+          t->main_pid = launched->child->pid;
+          t->cg.emplace(std::move(*cg));
+          watch_main(*t, std::move(launched->child->pidfd), true);
+        } else {
+          if (!reading.pids.empty()) t->main_pid = reading.pids.front();
+          t->cg.emplace(std::move(*cg));
+        }
+        Tracked& ref = *t;
+        workers_[id] = std::move(t);
+        measure(ref, {}, Clock::now());
+        out.worker = ref.view;
+        out.warnings = std::move(launched->warnings);
+        changed();
+        done(std::move(out));
+      });
 }
 
 void Supervisor::on_backend_exit(const WorkerId& id, const ExitInfo& info) {

@@ -52,7 +52,9 @@ std::optional<WorkerId> worker_of_unit(std::string_view unit) {
 
 }  // namespace
 
-bool systemd_is_running() { return ::access("/run/systemd/system/", F_OK) == 0; }
+bool systemd_is_running() {
+  return ::access("/run/systemd/system/", F_OK) == 0;
+}
 
 Result<std::unique_ptr<SystemdBackend>> SystemdBackend::connect(boost::asio::io_context& io,
                                                                 int root_fd) {
@@ -63,19 +65,21 @@ Result<std::unique_ptr<SystemdBackend>> SystemdBackend::connect(boost::asio::io_
                                     [raw = b.get()](sd_bus_message* m) { raw->on_job_removed(m); });
   if (!jobs) return jobs.error();
   b->job_match_ = *jobs;
-  auto props = b->bus_->match_signal(
-      kDest, nullptr, "org.freedesktop.DBus.Properties", "PropertiesChanged",
-      [raw = b.get()](sd_bus_message* m) { raw->on_properties_changed(m); });
+  auto props =
+      b->bus_->match_signal(kDest, nullptr, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                            [raw = b.get()](sd_bus_message* m) { raw->on_properties_changed(m); });
   if (!props) return props.error();
   b->props_match_ = *props;
   // systemd only sends job and unit signals to clients that subscribed.
   sd_bus_message* call = nullptr;
-  if (sd_bus_message_new_method_call(b->bus_->bus(), &call, kDest, kPath, kManager, "Subscribe") < 0)
+  if (sd_bus_message_new_method_call(b->bus_->bus(), &call, kDest, kPath, kManager, "Subscribe") <
+      0)
     return make_error("cannot build Subscribe call");
   sys::MessagePtr owned(call);
-  if (auto st = b->bus_->call_async(call, [](sd_bus_message*, const std::string& err) {
-        if (!err.empty()) spdlog::warn("systemd Subscribe: {}", err);
-      });
+  if (auto st = b->bus_->call_async(call,
+                                    [](sd_bus_message*, const std::string& err) {
+                                      if (!err.empty()) spdlog::warn("systemd Subscribe: {}", err);
+                                    });
       !st)
     return st.error();
   return b;
@@ -90,7 +94,9 @@ SystemdBackend::~SystemdBackend() {
   props_match_.reset();
 }
 
-Status SystemdBackend::prepare() { return Ok{}; }
+Status SystemdBackend::prepare() {
+  return Ok{};
+}
 
 std::vector<std::string> SystemdBackend::controllers() const {
   return sys::available_controllers(root_fd_);
@@ -145,32 +151,34 @@ void SystemdBackend::launch(const LaunchPlan& plan, int64_t,
     a("(sv)", "RestartUSec", "t", uint64_t{1000000});
   }
   a("(sv)", "TimeoutStopUSec", "t",
-    static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(plan.stop_timeout).count()));
+    static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(plan.stop_timeout).count()));
   a("(sv)", "CollectMode", "s", "inactive-or-failed");
   a.close();
   a("a(sa(sv))", 0);
   if (a.r < 0) return done(make_error(std::string("building the unit: ") + strerror(-a.r)));
 
-  auto st = bus_->call_async(raw, [this, unit, done](sd_bus_message* reply, const std::string& err) {
-    if (!err.empty()) return done(make_error("systemd refused " + unit + ": " + err));
-    const char* job = nullptr;
-    if (sd_bus_message_read(reply, "o", &job) < 0 || !job)
-      return done(make_error("systemd sent no job for " + unit));
-    auto finish = [unit, done](const std::string& result) {
-      if (result != "done")
-        return done(make_error("unit " + unit + " failed to start (job result: " + result +
-                               "); see journalctl -u " + unit));
-      Launched l;
-      l.unit = unit;
-      done(std::move(l));
-    };
-    if (auto f = finished_jobs_.find(job); f != finished_jobs_.end()) {
-      std::string result = f->second;
-      finished_jobs_.erase(f);
-      return finish(result);
-    }
-    jobs_[job] = PendingJob{finish};
-  });
+  auto st =
+      bus_->call_async(raw, [this, unit, done](sd_bus_message* reply, const std::string& err) {
+        if (!err.empty()) return done(make_error("systemd refused " + unit + ": " + err));
+        const char* job = nullptr;
+        if (sd_bus_message_read(reply, "o", &job) < 0 || !job)
+          return done(make_error("systemd sent no job for " + unit));
+        auto finish = [unit, done](const std::string& result) {
+          if (result != "done")
+            return done(make_error("unit " + unit + " failed to start (job result: " + result +
+                                   "); see journalctl -u " + unit));
+          Launched l;
+          l.unit = unit;
+          done(std::move(l));
+        };
+        if (auto f = finished_jobs_.find(job); f != finished_jobs_.end()) {
+          std::string result = f->second;
+          finished_jobs_.erase(f);
+          return finish(result);
+        }
+        jobs_[job] = PendingJob{finish};
+      });
   if (!st) done(st.error());
 }
 
@@ -200,7 +208,8 @@ void SystemdBackend::on_properties_changed(sd_bus_message* m) {
   auto id = worker_of_unit(unit);
   if (!id) return;
   const char* iface = nullptr;
-  if (sd_bus_message_read(m, "s", &iface) < 0 || std::string_view(iface) != "org.freedesktop.systemd1.Service")
+  if (sd_bus_message_read(m, "s", &iface) < 0 ||
+      std::string_view(iface) != "org.freedesktop.systemd1.Service")
     return;
   int32_t code = 0, status = 0;
   std::string result;
@@ -224,8 +233,10 @@ void SystemdBackend::on_properties_changed(sd_bus_message* m) {
   }
   if (code <= 0 && result != "oom-kill") return;  // still running
   ExitInfo info;
-  if (code == CLD_EXITED) info.exit_code = status;
-  else if (code == CLD_KILLED || code == CLD_DUMPED) info.signal = status;
+  if (code == CLD_EXITED)
+    info.exit_code = status;
+  else if (code == CLD_KILLED || code == CLD_DUMPED)
+    info.signal = status;
   info.oom = result == "oom-kill";
   if (on_exit) on_exit(*id, info);
 }
@@ -234,7 +245,8 @@ void SystemdBackend::stop(const WorkerId& id, int, std::chrono::milliseconds) {
   // The unit's TimeoutStopUSec is the grace; KillMode=control-group ends the rest.
   const std::string unit = systemd_unit_name(id);
   sd_bus_message* raw = nullptr;
-  if (sd_bus_message_new_method_call(bus_->bus(), &raw, kDest, kPath, kManager, "StopUnit") < 0) return;
+  if (sd_bus_message_new_method_call(bus_->bus(), &raw, kDest, kPath, kManager, "StopUnit") < 0)
+    return;
   sys::MessagePtr call(raw);
   if (sd_bus_message_append(raw, "ss", unit.c_str(), "replace") < 0) return;
   (void)bus_->call_async(raw, [unit](sd_bus_message*, const std::string& err) {

@@ -61,10 +61,11 @@ void BusConnection::arm() {
   }
   if ((events & POLLOUT) && !waiting_write_) {
     waiting_write_ = true;
-    fd_.async_wait(asio::posix::stream_descriptor::wait_write, [this](boost::system::error_code ec) {
-      waiting_write_ = false;
-      if (!ec) process();
-    });
+    fd_.async_wait(asio::posix::stream_descriptor::wait_write,
+                   [this](boost::system::error_code ec) {
+                     waiting_write_ = false;
+                     if (!ec) process();
+                   });
   }
   uint64_t until = 0;
   if (sd_bus_get_timeout(bus_.get(), &until) >= 0 && until != UINT64_MAX) {
@@ -97,7 +98,9 @@ int on_reply(sd_bus_message* m, void* userdata, sd_bus_error*) {
   return 0;
 }
 
-void destroy_call(void* userdata) { delete static_cast<CallState*>(userdata); }
+void destroy_call(void* userdata) {
+  delete static_cast<CallState*>(userdata);
+}
 
 struct SignalState {
   BusConnection::SignalHandler handler;
@@ -108,7 +111,9 @@ int on_signal(sd_bus_message* m, void* userdata, sd_bus_error*) {
   return 0;
 }
 
-void destroy_signal(void* userdata) { delete static_cast<SignalState*>(userdata); }
+void destroy_signal(void* userdata) {
+  delete static_cast<SignalState*>(userdata);
+}
 
 }  // namespace
 
@@ -139,7 +144,8 @@ Result<std::shared_ptr<void>> BusConnection::match_signal(const char* sender, co
   }
   sd_bus_slot_set_destroy_callback(slot, destroy_signal);
   kick();
-  return std::shared_ptr<void>(slot, [](void* s) { sd_bus_slot_unref(static_cast<sd_bus_slot*>(s)); });
+  return std::shared_ptr<void>(slot,
+                               [](void* s) { sd_bus_slot_unref(static_cast<sd_bus_slot*>(s)); });
 }
 
 }  // namespace rbee::sys

@@ -33,7 +33,9 @@ GUEST_PACKAGES+=(${RBEE_VM_EXTRA_PACKAGES:-})
 HOST_PACKAGES=(qemu-system-x86 mmdebstrap e2fsprogs kmod cpio gzip util-linux)
 # The modules the initrd loads, in this order (dependencies are added from modules.dep).
 # ext4 needs a crc32c implementation (a soft dependency), so crc32c_generic comes first.
-INITRD_MODULES=(crc32c_generic virtio_pci virtio_blk ext4 9pnet_virtio 9p)
+# tcp_diag (and inet_diag) answer the sock_diag dumps the Hive uses to see a worker listening; the
+# guest has no /lib/modules, so the kernel cannot load them on demand as it would on a real host.
+INITRD_MODULES=(crc32c_generic virtio_pci virtio_blk ext4 9pnet_virtio 9p tcp_diag)
 
 log() { echo "build-image: $*" >&2; }
 die() { echo "build-image: error: $*" >&2; exit 1; }
@@ -97,7 +99,7 @@ build_kernel_and_initrd() {
   dpkg-deb --fsys-tarfile "$WORK"/debs/linux-image-*.deb | tar -x -C "$WORK/kernel" --wildcards \
     './boot/vmlinuz-*' './lib/modules/*/modules.*' './lib/modules/*/kernel/drivers/virtio/*' \
     './lib/modules/*/kernel/drivers/block/virtio_blk.ko' './lib/modules/*/kernel/fs/*' \
-    './lib/modules/*/kernel/net/9p/*' './lib/modules/*/kernel/lib/*' './lib/modules/*/kernel/crypto/*'
+    './lib/modules/*/kernel/net/9p/*' './lib/modules/*/kernel/net/ipv4/*' './lib/modules/*/kernel/lib/*' './lib/modules/*/kernel/crypto/*'
   dpkg-deb -x "$WORK"/debs/busybox-static_*.deb "$WORK/busybox"
   local kver
   kver=$(ls "$WORK/kernel/lib/modules")

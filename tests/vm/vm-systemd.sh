@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# ctest "vm:systemd": installs rbee (the .deb that `cpack -G DEB` builds, or the bare binaries
+# when cpack is not there) in the systemd test VM, starts rbee-hive.service with the systemd
+# backend and checks, end to end, what that backend promises: transient units
+# rbee-<service>@<port>.service under rbee.slice/rbee-<service>.slice, cgroup memory figures,
+# MemoryMax (oom) and TasksMax, re-adoption across `systemctl restart rbee-hive`, external units,
+# journal logs, stop, exit codes, sd_notify status and /capabilities.
+#
+# Usage: tests/vm/vm-systemd.sh [BUILD_DIR]   (default: <repo>/build)
+# Environment: RBEE_VM_TIMEOUT (600), RBEE_VM_KEEP_SHARE=1 (keep the share with journal.log),
+# RBEE_VM_NO_DEB=1 (copy the binaries instead of installing the .deb).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BUILD_DIR=$(cd "${1:-$REPO/build}" && pwd)
+
+die() { echo "vm-systemd: error: $*" >&2; exit 1; }
+BINARIES=("$BUILD_DIR/hive/rbee-hive" "$BUILD_DIR/tests/rbee-test-worker")
+for b in "${BINARIES[@]}"; do
+  [ -x "$b" ] || die "$b is missing: build the project first (cmake --build $BUILD_DIR)"
+done
+
+SHARE=$(mktemp -d "${TMPDIR:-/tmp}/rbee-vm-systemd.XXXXXX")
+cleanup() {
+  if [ "${RBEE_VM_KEEP_SHARE:-0}" = 1 ]; then echo "vm-systemd: share kept in $SHARE" >&2; else rm -rf "$SHARE"; fi
+}
+trap cleanup EXIT
+mkdir "$SHARE/bin" "$SHARE/units"
+cp "${BINARIES[@]}" "$SHARE/bin/"
+cp "$REPO"/units/*.service "$REPO"/units/*.slice "$SHARE/units/"
+
+# The package, when cpack can build it (the build dir is configured with CPack).
+if [ "${RBEE_VM_NO_DEB:-0}" != 1 ] && command -v cpack >/dev/null && [ -f "$BUILD_DIR/CPackConfig.cmake" ]; then
+  if (cd "$BUILD_DIR" && cpack -G DEB -B "$SHARE/deb" >"$SHARE/cpack.log" 2>&1); then
+    mv "$SHARE"/deb/rbee_*.deb "$SHARE/rbee.deb" && rm -rf "$SHARE/deb"
+  else
+    echo "vm-systemd: warning: cpack -G DEB failed (see below); installing the binaries instead" >&2
+    tail -n 5 "$SHARE/cpack.log" >&2
+  fi
+fi
+
+cat >"$SHARE/run.sh" <<'EOF'
+#!/bin/bash
+# Runs in the guest as root from rbee-vm-run.service; $RBEE_SHARE is the 9p share.
+set -uo pipefail
+failures=0
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+t0=$(date +%s.%N)
+since() { printf '%.1f' "$(echo "$(date +%s.%N) $t0" | awk '{print $1 - $2}')"; }
+
+timeout 120 systemctl is-system-running --wait >/dev/null || true
+
+# --- install ------------------------------------------------------------------------------
+if [ -f "$RBEE_SHARE/rbee.deb" ]; then
+  if dpkg -i "$RBEE_SHARE/rbee.deb" >/tmp/dpkg.log 2>&1; then
+    pass "dpkg -i rbee.deb"
+  else
+    # The host's shlibdeps may name packages the guest's release spells differently
+    # (libspdlog1.10-fmt9 vs libspdlog1.10); the libraries themselves are there (ldd below).
+    echo "note: dpkg -i failed on dependencies; installing with --force-depends:"
+    grep -i 'depends\|not installed' /tmp/dpkg.log | head -5 | sed 's/^/  /'
+    dpkg -i --force-depends "$RBEE_SHARE/rbee.deb" >/tmp/dpkg.log 2>&1 \
+      && pass "dpkg -i --force-depends rbee.deb" || { fail "dpkg -i rbee.deb"; cat /tmp/dpkg.log; }
+  fi
+else
+  echo "note: no .deb in the share; copying the binaries and units"
+  install -m 755 "$RBEE_SHARE/bin/rbee-hive" /usr/bin/rbee-hive
+  install -m 644 "$RBEE_SHARE"/units/* /etc/systemd/system/
+fi
+install -m 755 "$RBEE_SHARE/bin/rbee-test-worker" /usr/bin/rbee-test-worker
+missing=$(ldd /usr/bin/rbee-hive 2>&1 | grep 'not found')
+check "rbee-hive: all shared libraries found ${missing}" [ -z "$missing" ]
+
+mkdir -p /etc/rbee
+cat >/etc/rbee/hive.toml <<'TOML'
+[hive]
+backend = "auto"
+interval_ms = 500
+stop_timeout_ms = 5000
+
+[services.tw]
+command = ["/usr/bin/rbee-test-worker", "--port", "{port}"]
+base_port = 9000
+
+[services.mem]
+command = ["/usr/bin/rbee-test-worker", "--port", "{port}", "--memory-mb", "200"]
+base_port = 9200
+memory_max = "64M"
+
+[services.pids]
+command = ["/usr/bin/rbee-test-worker", "--port", "{port}", "--children", "2"]
+base_port = 9300
+pids_max = 4
+restart = "no"
+
+[services.hello]
+command = ["/bin/sh", "-c", "echo hello-from-worker; exec /usr/bin/rbee-test-worker --port $0", "{port}"]
+base_port = 9400
+
+[services.fail]
+command = ["/usr/bin/rbee-test-worker", "--port", "{port}", "--exit-after-ms", "1500", "--exit-code", "3"]
+base_port = 9500
+restart = "no"
+TOML
+systemctl daemon-reload
+
+# --- helpers --------------------------------------------------------------------------------
+H=http://127.0.0.1:7835
+ps_json() { rbee-hive ps --json 2>/dev/null | tr -d '\n'; }
+# The worker object (no nested objects in it) of SERVICE INSTANCE, or nothing.
+worker() { ps_json | perl -ne 'while (/(\{[^{}]*?"service"\s*:\s*"\Q'"$1"'\E"\s*,\s*"instance"\s*:\s*"\Q'"$2"'\E"[^{}]*\})/g) { print "$1\n"; last }'; }
+# A field's raw JSON value (string without quotes) from an object on stdin.
+field() { perl -ne 'if (/"\Q'"$1"'\E"\s*:\s*("([^"]*)"|[^,}\]]+|\[[^\]]*\])/) { print defined $2 ? $2 : $1 }'; }
+wfield() { worker "$1" "$2" | field "$3"; }
+# wait_for SECONDS CMD...: polls CMD every 0.5 s until it succeeds.
+wait_for() {
+  local deadline=$(($(date +%s) + $1)); shift
+  until "$@"; do [ "$(date +%s)" -ge "$deadline" ] && return 1; sleep 0.5; done
+}
+state_is() { [ "$(wfield "$1" "$2" state)" = "$3" ]; }
+http_get() { # PATH -> body (HTTP/1.0 over bash /dev/tcp)
+  exec 3<>/dev/tcp/127.0.0.1/7835 || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n' "$1" >&3
+  cat <&3; exec 3<&-
+}
+show() { echo "  $1: $(worker "$2" "$3")"; }
+
+# --- the Hive --------------------------------------------------------------------------------
+if systemctl start rbee-hive; then pass "systemctl start rbee-hive (t+$(since) s)"
+else fail "systemctl start rbee-hive"; systemctl status rbee-hive --no-pager; journalctl -u rbee-hive --no-pager | tail -30; fi
+check "rbee-hive answers ps" wait_for 20 rbee-hive ps
+caps=$(http_get /capabilities | tail -n 1)
+echo "  capabilities: ${caps:0:300}"
+check "/capabilities says backend systemd" grep -q '"backend" *: *"systemd"' <<<"$caps"
+
+# --- spawn, cgroup, ready ----------------------------------------------------------------------
+rbee-hive spawn tw --port 9001 || true
+cg=/sys/fs/cgroup/rbee.slice/rbee-tw.slice/rbee-tw@9001.service
+check "spawn tw/9001: unit rbee-tw@9001.service active" wait_for 20 systemctl is-active -q rbee-tw@9001.service
+check "cgroup $cg exists" [ -d "$cg" ]
+check "tw/9001 reaches ready (t+$(since) s)" wait_for 30 state_is tw 9001 ready
+show tw/9001 tw 9001
+check "tw/9001 unit field is rbee-tw@9001.service" [ "$(wfield tw 9001 unit)" = rbee-tw@9001.service ]
+check "tw/9001 answers HTTP 200 on 127.0.0.1:9001" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9001 && head -1 <&3 | grep -q "200 OK"'
+check "tw/9001 spawned_by hive" [ "$(wfield tw 9001 spawned_by)" = hive ]
+check "tw/9001 mem_source cgroup" [ "$(wfield tw 9001 mem_source)" = cgroup ]
+ws=$(wfield tw 9001 working_set_bytes)
+check "tw/9001 working_set_bytes present ($ws)" [ -n "$ws" ]
+
+# --- MemoryMax -> oom ---------------------------------------------------------------------------
+rbee-hive spawn mem --port 9201 || true
+check "mem/9201 MemoryMax=64M on the unit" [ "$(systemctl show -P MemoryMax rbee-mem@9201.service)" = 67108864 ]
+check "mem/9201 over its MemoryMax is reported oom" wait_for 40 state_is mem 9201 oom
+show mem/9201 mem 9201
+ok_kills=$(wfield mem 9201 oom_kills)
+check "mem/9201 oom_kills >= 1 ($ok_kills)" [ "${ok_kills:-0}" -ge 1 ]
+
+# --- TasksMax ------------------------------------------------------------------------------------
+# 9301: 3 tasks under TasksMax=4, runs. 9302: --children 10 (the last flag wins): the 4th fork
+# fails (EAGAIN), the test worker exits 2, reported failed, and its log says why.
+rbee-hive spawn pids --port 9301 || true
+check "pids/9301 TasksMax=4 on the unit" [ "$(systemctl show -P TasksMax rbee-pids@9301.service)" = 4 ]
+check "pids.max in the unit's cgroup is 4" [ "$(cat /sys/fs/cgroup/rbee.slice/rbee-pids.slice/rbee-pids@9301.service/pids.max 2>/dev/null)" = 4 ]
+check "pids/9301 reaches ready" wait_for 30 state_is pids 9301 ready
+pc=$(wfield pids 9301 pid_count)
+check "pids/9301 pid_count 3 <= 4 ($pc)" test "${pc:-99}" -eq 3
+rbee-hive spawn pids --port 9302 -- --children 10 || true
+check "pids/9302 (--children 10) over TasksMax=4 is reported failed" wait_for 30 state_is pids 9302 failed
+show pids/9302 pids 9302
+check "pids/9302 exit_code 2" [ "$(wfield pids 9302 exit_code)" = 2 ]
+check "pids/9302 log says fork failed" sh -c 'rbee-hive logs pids/9302 | grep -q fork'
+check "kernel: fork rejected by pids controller in rbee-pids@9302.service" \
+  sh -c 'journalctl -k --no-pager -q | grep -q "fork rejected by pids controller in /rbee.slice/rbee-pids.slice/rbee-pids@9302.service"'
+
+# --- journal logs --------------------------------------------------------------------------------
+rbee-hive spawn hello --port 9401 || true
+wait_for 30 state_is hello 9401 ready
+check "rbee-hive logs hello/9401 has the worker's output" wait_for 10 sh -c 'rbee-hive logs hello/9401 | grep -q hello-from-worker'
+echo "  logs: $(rbee-hive logs hello/9401 2>&1 | head -3 | tr '\n' '|')"
+
+# --- exit code ----------------------------------------------------------------------------------
+rbee-hive spawn fail --port 9501 || true
+check "fail/9501 exiting 3 is reported failed" wait_for 30 state_is fail 9501 failed
+show fail/9501 fail 9501
+check "fail/9501 exit_code 3" [ "$(wfield fail 9501 exit_code)" = 3 ]
+
+# --- external unit --------------------------------------------------------------------------------
+systemd-run --quiet --slice=rbee-ext.slice --unit=rbee-ext@9100 /usr/bin/rbee-test-worker --port 9100
+check "external rbee-ext@9100 is listed" wait_for 15 sh -c "rbee-hive ps --json | grep -q '\"service\" *: *\"ext\"'"
+show ext/9100 ext 9100
+check "ext/9100 spawned_by external" [ "$(wfield ext 9100 spawned_by)" = external ]
+
+# --- sd_notify status -------------------------------------------------------------------------
+show_hive=$(systemctl show -p ActiveState,StatusText rbee-hive)
+echo "  $(tr '\n' ' ' <<<"$show_hive")"
+check "rbee-hive ActiveState=active" grep -qx 'ActiveState=active' <<<"$show_hive"
+check "rbee-hive StatusText mentions workers" grep -q '^StatusText=.*workers' <<<"$show_hive"
+
+# --- restart re-adopts ----------------------------------------------------------------------------
+pid_before=$(wfield tw 9001 main_pid)
+systemctl restart rbee-hive && pass "systemctl restart rbee-hive" || fail "systemctl restart rbee-hive"
+check "tw/9001 unit still active after the restart" systemctl is-active -q rbee-tw@9001.service
+check "rbee-hive answers after the restart" wait_for 20 rbee-hive ps
+check "tw/9001 re-adopted, ready" wait_for 20 state_is tw 9001 ready
+pid_after=$(wfield tw 9001 main_pid)
+show tw/9001 tw 9001
+check "tw/9001 same main_pid ($pid_before -> $pid_after)" test -n "$pid_before" -a "$pid_before" = "$pid_after"
+check "tw/9001 spawned_by hive after the restart" [ "$(wfield tw 9001 spawned_by)" = hive ]
+
+# --- stop ---------------------------------------------------------------------------------------------
+rbee-hive stop tw/9001 >/tmp/stop.out 2>&1
+echo "  stop: $(head -c 300 /tmp/stop.out)"
+check "rbee-hive stop tw/9001 reports exited" grep -q '"state" *: *"exited"\|exited' /tmp/stop.out
+check "rbee-tw@9001.service is gone" wait_for 10 sh -c '! systemctl is-active -q rbee-tw@9001.service'
+check "its cgroup is gone" wait_for 10 test ! -e "$cg"
+
+echo "--- rbee-hive ps"; rbee-hive ps 2>&1 | head -20
+journalctl -u rbee-hive --no-pager -o short-monotonic >"$RBEE_SHARE/hive-journal.log" 2>&1
+echo "guest checks took $(since) s; kernel $(uname -r), $(systemctl --version | head -1)"
+if ((failures)); then echo "$failures check(s) failed"; exit 1; fi
+echo "all checks passed"
+EOF
+chmod 755 "$SHARE/run.sh"
+
+"$HERE/run-in-vm.sh" "$SHARE" "${RBEE_VM_TIMEOUT:-600}"
