@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/cli_support.h"
 #include "common/http/client.h"
 #include "common/json/decode.h"
 #include "common/json/writer.h"
@@ -16,17 +17,6 @@ namespace rbee::hive {
 using boost::beast::http::verb;
 
 namespace {
-
-std::string human_bytes(std::optional<uint64_t> b) {
-  if (!b) return "-";
-  const char* units[] = {"B", "K", "M", "G", "T"};
-  double v = static_cast<double>(*b);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u ? "%.1f%s" : "%.0f%s", v, units[u]);
-  return buf;
-}
 
 std::string opt_num(std::optional<double> v, const char* fmt = "%.1f") {
   if (!v) return "-";
@@ -43,13 +33,9 @@ int fail(const std::string& what) {
 
 std::optional<http::ClientResponse> call(const ClientContext& c, verb method,
                                          const std::string& path, std::string body, int& rc) {
-  auto r = http::fetch(method, c.hive_url + path, std::move(body), c.token);
+  auto r = cli::request(method, c.hive_url + path, std::move(body), c.token);
   if (!r) {
     rc = fail(r.error().message);
-    return std::nullopt;
-  }
-  if (r->status >= 400) {
-    rc = fail(std::to_string(r->status) + ": " + json::decode_error_message(r->body));
     return std::nullopt;
   }
   return std::move(*r);
@@ -70,9 +56,9 @@ std::string format_worker_table(const std::vector<telemetry::Worker>& workers) {
     std::snprintf(line, sizeof line, "%-20s %-9s %7s %9s %9s %5u %8s %-9s %s\n",
                   (w.service + "/" + w.instance).c_str(),
                   std::string(telemetry::to_string(w.state)).c_str(), opt_num(w.cpu_pct).c_str(),
-                  human_bytes(w.rss_bytes).c_str(), human_bytes(w.vram_bytes).c_str(), w.pid_count,
-                  w.main_pid ? std::to_string(*w.main_pid).c_str() : "-", w.spawned_by.c_str(),
-                  exit.c_str());
+                  cli::human_bytes(w.rss_bytes).c_str(), cli::human_bytes(w.vram_bytes).c_str(),
+                  w.pid_count, w.main_pid ? std::to_string(*w.main_pid).c_str() : "-",
+                  w.spawned_by.c_str(), exit.c_str());
     out << line;
   }
   return out.str();

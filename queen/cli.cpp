@@ -4,6 +4,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/cli_support.h"
 #include "common/http/client.h"
 #include "common/json/writer.h"
 #include "queen/discovery.h"
@@ -22,27 +23,12 @@ int fail(const std::string& what) {
 
 std::optional<http::ClientResponse> call(const ClientContext& c, verb method,
                                          const std::string& path, int& rc) {
-  auto r = http::fetch(method, c.queen_url + path, {}, c.token);
+  auto r = cli::request(method, c.queen_url + path, {}, c.token);
   if (!r) {
     rc = fail(r.error().message);
     return std::nullopt;
   }
-  if (r->status >= 400) {
-    rc = fail(std::to_string(r->status) + ": " + json::decode_error_message(r->body));
-    return std::nullopt;
-  }
   return std::move(*r);
-}
-
-std::string human_bytes(std::optional<uint64_t> b) {
-  if (!b) return "-";
-  const char* units[] = {"B", "K", "M", "G", "T"};
-  double v = static_cast<double>(*b);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u ? "%.1f%s" : "%.0f%s", v, units[u]);
-  return buf;
 }
 
 std::string age(std::optional<int64_t> ms) {
@@ -94,8 +80,8 @@ std::string format_hosted_worker_table(const std::vector<json::HostedWorker>& wo
     std::snprintf(line, sizeof line, "%-20s %-20s %-9s %7s %9s %9s %5u %-9s %-28s %s\n",
                   hw.hive_id.c_str(), (w.service + "/" + w.instance).c_str(),
                   std::string(telemetry::to_string(w.state)).c_str(), cpu,
-                  human_bytes(w.rss_bytes).c_str(), human_bytes(w.vram_bytes).c_str(), w.pid_count,
-                  w.spawned_by.c_str(), or_dash(hw.url).c_str(), exit.c_str());
+                  cli::human_bytes(w.rss_bytes).c_str(), cli::human_bytes(w.vram_bytes).c_str(),
+                  w.pid_count, w.spawned_by.c_str(), or_dash(hw.url).c_str(), exit.c_str());
     out << line;
   }
   return out.str();
