@@ -1,10 +1,28 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up and build (scripts/setup.sh), then every ctest label.
+# The whole test suite: set-up and build (scripts/setup.sh), then every ctest label, then the
+# unit, integration and gpu suites again under ASan+UBSan and under TSan.
 # Integration tests need root: they make cgroups under the cgroup2 mount.
+# RBEE_SANITIZERS=0 skips the sanitizer builds (they double the time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 BUILD_DIR=${BUILD_DIR:-build}
-# Unit tests in parallel; integration tests one at a time, since they measure CPU shares.
+# Unit tests in parallel; the rest one at a time, since they measure CPU shares and time.
 ctest --test-dir "$BUILD_DIR" --output-on-failure -L unit -j "$(nproc)"
-ctest --test-dir "$BUILD_DIR" --output-on-failure -LE unit --timeout 300
+ctest --test-dir "$BUILD_DIR" --output-on-failure -LE unit --timeout 900
+
+[ "${RBEE_SANITIZERS:-1}" = 0 ] && exit 0
+sanitized() {  # name flags
+  local dir="build-$1"
+  echo "== $1 build ($2)"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_FLAGS="$2 -fno-omit-frame-pointer" >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+  ctest --test-dir "$dir" --output-on-failure -L unit -j "$(nproc)"
+  ctest --test-dir "$dir" --output-on-failure -L 'integration|gpu' --timeout 600
+}
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+sanitized asan "-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+sanitized tsan "-fsanitize=thread"

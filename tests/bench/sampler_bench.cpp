@@ -1,0 +1,347 @@
+// Cost of sampling N worker cgroups per tick: WorkerCgroup (files kept open, re-read with pread)
+// against a naive sampler (open/read/close by absolute path each tick), plus the /proc memory
+// fallback per pid. Needs root and a writable cgroup2 mount; exits 77 (ctest: skipped) otherwise.
+//
+// Creates <cgroup2>/rbee-bench-<pid>/rbee.slice/svc/<i>, i < N, each holding one paused child.
+// Children carry PR_SET_PDEATHSIG=SIGKILL, so a crash of this process leaves only empty
+// directories, which the next run removes (stale rbee-bench-<pid> whose pid is gone).
+//
+// Run: sudo build/tests/rbee-bench-sampler [--benchmark_min_time=1] [--benchmark_filter=/10$]
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/sys/cgroup.h"
+#include "common/sys/file.h"
+#include "common/sys/unique_fd.h"
+#include "hive/cgroup_files.h"
+#include "hive/host_info.h"
+#include "hive/worker_cgroup.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kMaxFile = 64 * 1024;
+constexpr const char* kSliceRel = "rbee.slice/svc";
+
+// The interface files WorkerCgroup::open keeps open, in the order read() reads them.
+constexpr const char* kFiles[] = {"cgroup.events", "cgroup.procs", "cpu.stat",     "memory.current",
+                                  "memory.stat",   "memory.max",   "memory.events", "io.stat"};
+
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfd_send_signal(int pidfd, int sig) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
+// rmdir of a cgroup tree, leaves first. A cgroup just emptied can answer EBUSY for a moment.
+void remove_cgroup_tree(const fs::path& dir) {
+  std::error_code ec;
+  std::vector<fs::path> subdirs;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_directory(ec) && !e.is_symlink(ec)) subdirs.push_back(e.path());
+  for (const auto& d : subdirs) remove_cgroup_tree(d);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
+    if (errno != EBUSY) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::fprintf(stderr, "rbee-bench-sampler: could not remove %s: %s\n", dir.c_str(),
+               std::strerror(errno));
+}
+
+// Leftovers of runs that died: rbee-bench-<pid> whose pid no longer exists.
+void sweep_stale(const fs::path& mount) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(mount, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("rbee-bench-", 0) != 0) continue;
+    const pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + 11));
+    if (pid > 0 && (::kill(pid, 0) == 0 || errno != ESRCH)) continue;
+    remove_cgroup_tree(e.path());
+  }
+}
+
+struct Child {
+  pid_t pid = -1;
+  rbee::sys::UniqueFd pidfd;  // signal through this, never the bare pid
+};
+
+// N cgroups, one paused child in each, and a WorkerCgroup per cgroup. Grows on demand; tears
+// everything down in its destructor (kill, reap, rmdir).
+class Fleet {
+ public:
+  explicit Fleet(fs::path mount)
+      : mount_(std::move(mount)), top_(mount_ / ("rbee-bench-" + std::to_string(::getpid()))) {
+    fs::create_directories(top_ / kSliceRel);
+    auto root = rbee::sys::open_dir(mount_);
+    if (!root) throw std::runtime_error(root.error().message);
+    root_ = std::move(*root);
+  }
+  Fleet(const Fleet&) = delete;
+  Fleet& operator=(const Fleet&) = delete;
+
+  ~Fleet() {
+    cgroups_.clear();
+    fds_.clear();
+    for (auto& c : children_) {
+      if (!c.pidfd || pidfd_send_signal(c.pidfd.get(), SIGKILL) != 0) ::kill(c.pid, SIGKILL);
+    }
+    for (auto& c : children_) {
+      int status = 0;
+      while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    remove_cgroup_tree(top_);
+  }
+
+  // Makes sure workers [0, n) exist.
+  void ensure(std::size_t n) {
+    while (children_.size() < n) add(children_.size());
+  }
+
+  std::string rel(std::size_t i) const {
+    return (top_.filename() / kSliceRel / std::to_string(i)).string();
+  }
+  fs::path abs(std::size_t i) const { return top_ / kSliceRel / std::to_string(i); }
+  int root_fd() const { return root_.get(); }
+  rbee::hive::WorkerCgroup& cgroup(std::size_t i) { return cgroups_[i]; }
+  pid_t pid(std::size_t i) const { return children_[i].pid; }
+  // Absolute paths of the interface files that exist in worker i (same set WorkerCgroup keeps).
+  const std::vector<std::string>& files(std::size_t i) const { return files_[i]; }
+  // The same files, kept open (for the syscall-only split).
+  const std::vector<rbee::sys::UniqueFd>& fds(std::size_t i) const { return fds_[i]; }
+
+ private:
+  void add(std::size_t i) {
+    const fs::path dir = abs(i);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+      throw std::runtime_error("mkdir " + dir.string() + ": " + std::strerror(errno));
+    const std::string procs = (dir / "cgroup.procs").string();
+    int sync[2];
+    if (::pipe2(sync, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    if (pid == 0) {
+      // Child: async-signal-safe calls only.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(1);
+      char buf[16];
+      int len = 0;
+      char rev[16];
+      for (pid_t p = ::getpid(); p > 0; p /= 10) rev[len++] = static_cast<char>('0' + p % 10);
+      for (int k = 0; k < len; ++k) buf[k] = rev[len - 1 - k];
+      const int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+      char ok = (fd >= 0 && ::write(fd, buf, static_cast<size_t>(len)) == len) ? 1 : 0;
+      (void)!::write(sync[1], &ok, 1);
+      if (!ok) ::_exit(1);
+      for (;;) ::pause();
+    }
+    ::close(sync[1]);
+    Child c;
+    c.pid = pid;
+    c.pidfd = rbee::sys::UniqueFd(pidfd_open(pid));
+    children_.push_back(std::move(c));  // tracked before anything can fail: the destructor reaps
+    char ok = 0;
+    ssize_t got;
+    while ((got = ::read(sync[0], &ok, 1)) < 0 && errno == EINTR) {
+    }
+    ::close(sync[0]);
+    if (got != 1 || !ok) throw std::runtime_error("child could not join " + dir.string());
+
+    auto cg = rbee::hive::WorkerCgroup::open(root_.get(), rel(i));
+    if (!cg) throw std::runtime_error(cg.error().message);
+    cgroups_.push_back(std::move(*cg));
+    std::vector<std::string> present;
+    std::vector<rbee::sys::UniqueFd> fds;
+    for (const char* f : kFiles) {
+      if (::access((dir / f).c_str(), R_OK) != 0) continue;
+      present.push_back((dir / f).string());
+      auto fd = rbee::sys::open_at(AT_FDCWD, present.back().c_str(), O_RDONLY);
+      if (!fd) throw std::runtime_error(fd.error().message);
+      fds.push_back(std::move(*fd));
+    }
+    files_.push_back(std::move(present));
+    fds_.push_back(std::move(fds));
+  }
+
+  fs::path mount_, top_;
+  rbee::sys::UniqueFd root_;
+  std::vector<Child> children_;
+  std::vector<rbee::hive::WorkerCgroup> cgroups_;
+  std::vector<std::vector<std::string>> files_;
+  std::vector<std::vector<rbee::sys::UniqueFd>> fds_;
+};
+
+Fleet* g_fleet = nullptr;
+
+double cpu_seconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto s = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return s(ru.ru_utime) + s(ru.ru_stime);
+}
+
+// Runs body(i) for every worker each iteration; reports cpu_us_per_worker from getrusage.
+template <class Body>
+void sample_loop(benchmark::State& state, Body&& body) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  try {
+    g_fleet->ensure(n);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  const double cpu0 = cpu_seconds();
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < n; ++i) body(i);
+  }
+  const double cpu = cpu_seconds() - cpu0;
+  const double records = static_cast<double>(state.iterations()) * static_cast<double>(n);
+  state.SetItemsProcessed(static_cast<int64_t>(records));
+  state.counters["cpu_us_per_worker"] = cpu * 1e6 / records;
+}
+
+// What the Hive does: files opened once, pread each tick.
+void BM_KeptFd(benchmark::State& state) {
+  sample_loop(state, [](std::size_t i) {
+    auto r = g_fleet->cgroup(i).read();
+    if (r.gone || r.pids.size() != 1) std::abort();  // each cgroup holds exactly its child
+    benchmark::DoNotOptimize(r);
+  });
+}
+
+// The kernel side of BM_KeptFd alone: the same preads, no parsing (where the time goes).
+void BM_KeptFdPreadOnly(benchmark::State& state) {
+  std::string buf;
+  sample_loop(state, [&buf](std::size_t i) {
+    for (const auto& fd : g_fleet->fds(i)) {
+      if (!rbee::sys::pread_into(fd.get(), buf, kMaxFile)) std::abort();
+      benchmark::DoNotOptimize(buf.data());
+    }
+  });
+}
+
+// What a naive sampler does: open/read/close every file by absolute path, every tick, with the
+// same parsers.
+void BM_Reopen(benchmark::State& state) {
+  sample_loop(state, [](std::size_t i) {
+    rbee::hive::CgroupReading r;
+    for (const auto& path : g_fleet->files(i)) {
+      auto text = rbee::sys::read_file_at(AT_FDCWD, path.c_str(), kMaxFile);
+      if (!text) std::abort();
+      const std::string_view name = std::string_view(path).substr(path.rfind('/') + 1);
+      if (name == "cgroup.events") r.events = rbee::hive::parse_cgroup_events(*text);
+      else if (name == "cgroup.procs") r.pids = rbee::hive::parse_pid_list(*text);
+      else if (name == "cpu.stat") r.cpu = rbee::hive::parse_cpu_stat(*text);
+      else if (name == "memory.current") { if (auto v = rbee::hive::parse_u64(*text)) r.memory_current = *v; }
+      else if (name == "memory.stat") r.memory_stat = rbee::hive::parse_memory_stat(*text);
+      else if (name == "memory.max") { if (auto v = rbee::hive::parse_limit(*text)) r.memory_max = *v; }
+      else if (name == "memory.events") r.memory_events = rbee::hive::parse_memory_events(*text);
+      else if (name == "io.stat") r.io = rbee::hive::parse_io_stat(*text);
+    }
+    if (r.pids.size() != 1) std::abort();
+    benchmark::DoNotOptimize(r);
+  });
+}
+
+// Memory without the memory controller: /proc/PID/smaps_rollup (statm as fallback), per pid.
+void BM_ProcMemoryFallback(benchmark::State& state) {
+  sample_loop(state, [](std::size_t i) {
+    auto bytes = rbee::hive::process_memory_bytes(g_fleet->pid(i));
+    if (!bytes) std::abort();
+    benchmark::DoNotOptimize(bytes);
+  });
+}
+
+void worker_args(benchmark::internal::Benchmark* b) {
+  b->ArgName("N")->Arg(10)->Arg(100)->Arg(1000);
+}
+BENCHMARK(BM_KeptFd)->Apply(worker_args);
+BENCHMARK(BM_KeptFdPreadOnly)->Apply(worker_args);
+BENCHMARK(BM_Reopen)->Apply(worker_args);
+BENCHMARK(BM_ProcMemoryFallback)->Apply(worker_args);
+
+// Console output plus, at the end, the kept-fd / reopen ratio of cpu_us_per_worker per N, both
+// measured in this process.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const auto& run : runs) {
+      // With --benchmark_repetitions, the median aggregate (reported last) wins.
+      if (run.error_occurred) continue;
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
+      auto it = run.counters.find("cpu_us_per_worker");
+      if (it == run.counters.end()) continue;
+      const std::string name = run.run_name.str();
+      const auto slash = name.find('/');
+      cpu_[name.substr(0, slash)][name.substr(slash + 1)] = it->second.value;
+    }
+  }
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    const auto& kept = cpu_["BM_KeptFd"];
+    const auto& reopen = cpu_["BM_Reopen"];
+    for (const auto& [n, k] : kept) {
+      auto r = reopen.find(n);
+      if (r == reopen.end() || r->second <= 0) continue;
+      std::printf("ratio kept-fd/reopen %-7s cpu: %.2f us / %.2f us = %.2f (reopen costs %.1fx)\n",
+                  n.c_str(), k, r->second, k / r->second, r->second / k);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  std::map<std::string, std::map<std::string, double>> cpu_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+
+  auto mount = rbee::sys::find_cgroup2_mount();
+  if (::geteuid() != 0 || !mount || ::access(mount->c_str(), W_OK) != 0) {
+    std::fprintf(stderr, "rbee-bench-sampler: skipped, needs root and a writable cgroup2 mount\n");
+    return 77;
+  }
+  // 1000 workers keep several fds each open.
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  sweep_stale(*mount);
+  try {
+    Fleet fleet(*mount);
+    g_fleet = &fleet;
+    RatioReporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+    g_fleet = nullptr;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rbee-bench-sampler: %s\n", e.what());
+    return 1;
+  }
+  benchmark::Shutdown();
+  return 0;
+}
