@@ -140,7 +140,8 @@ TEST_CASE("queen started after the workers lists them all in its first view", "[
 
   const auto port = static_cast<uint16_t>(std::stoi(hive.url().substr(hive.url().rfind(':') + 1)));
   Queen queen({.tag = "wfirst", .hives = {{"wf", "127.0.0.1", port}}});
-  auto h = queen.wait_hive("wf", [](const auto& h) { return h.status != "unreachable"; });
+  // The handshake can answer before the first snapshot lands; wait for the first snapshot.
+  auto h = queen.wait_hive("wf", [](const auto& h) { return h.seq > 0; });
   REQUIRE(h);
   CHECK(h->status == "healthy");
   CHECK(h->worker_count == 2);  // the very first snapshot already holds both
