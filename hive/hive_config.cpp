@@ -201,10 +201,11 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
   if (auto h = root["hive"]; h) {
     const auto* t = h.as_table();
     if (!t) return make_error("[hive] must be a table");
-    if (auto st = check_keys(*t, "hive",
-                             {"listen", "hive_id", "token_file", "backend", "cgroup_root",
-                              "interval_ms", "log_dir", "stop_timeout_ms", "retention_s",
-                              "subscriber_drop_after_s", "nvml_library", "nvml_keep_open"});
+    if (auto st =
+            check_keys(*t, "hive",
+                       {"listen", "hive_id", "token_file", "backend", "cgroup_root", "interval_ms",
+                        "log_dir", "stop_timeout_ms", "retention_s", "full_read_every",
+                        "subscriber_drop_after_s", "nvml_library", "nvml_keep_open"});
         !st)
       return st.error();
     std::string token_file, cgroup_root, log_dir = c.log_dir.string();
@@ -220,6 +221,7 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
           read_uint(*t, "hive", "interval_ms", 100, 60000, c.interval_ms),
           read_uint(*t, "hive", "stop_timeout_ms", 0, 600000, c.stop_timeout_ms),
           read_uint(*t, "hive", "retention_s", 0, 86400, c.retention_s),
+          read_uint(*t, "hive", "full_read_every", 1, 60, c.full_read_every),
           read_uint(*t, "hive", "subscriber_drop_after_s", 1, 86400, c.subscriber_drop_after_s)}) {
       if (!st) return st.error();
     }

@@ -40,8 +40,9 @@ struct HiveConfig {
   std::filesystem::path cgroup_root;  // empty: found from the host
   uint32_t interval_ms = 1000;
   std::filesystem::path log_dir = "/var/log/rbee";
-  uint32_t stop_timeout_ms = 10000;                // SIGTERM grace before cgroup.kill
-  uint32_t retention_s = 300;                      // how long an exited worker stays visible
+  uint32_t stop_timeout_ms = 10000;  // SIGTERM grace before cgroup.kill
+  uint32_t retention_s = 300;        // how long an exited worker stays visible
+  uint32_t full_read_every = 5;      // ticks between reads of memory.stat and the other slow files
   uint32_t subscriber_drop_after_s = 120;          // a Queen whose pushes fail this long is dropped
   std::string nvml_library = "libnvidia-ml.so.1";  // dlopen'ed at run time; see docs/gpu.md
   bool nvml_keep_open = true;  // false: nvmlInit/nvmlShutdown around every GPU sample

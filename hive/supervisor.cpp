@@ -63,6 +63,11 @@ struct Supervisor::Tracked {
   // The base of the rates: the reading at least half an interval old.
   std::optional<uint64_t> base_cpu, base_io_r, base_io_w;
   Clock::time_point base_time{};
+  std::vector<int> watches;               // inotify on cgroup.events and memory.events
+  bool full_read_due = true;              // one of those changed, or the worker is new
+  uint32_t phase = 0;                     // spreads the full reads of many workers over the ticks
+  std::optional<uint64_t> proc_memory;    // /proc PSS sum, refreshed on full reads
+  std::vector<int32_t> proc_memory_pids;  // and whenever the pid list moves
   std::vector<std::function<void(std::optional<ApiError>)>> stop_waiters;
   std::unique_ptr<asio::steady_timer> restart_timer;
   bool seen = true;
@@ -101,7 +106,20 @@ void Supervisor::on_inotify() {
   inotify_watch_->async_wait(asio::posix::stream_descriptor::wait_read,
                              [this](boost::system::error_code ec) {
                                if (ec) return;
-                               bool any = inotify_->read_events([](const sys::Inotify::Event&) {});
+                               bool any = inotify_->read_events([this](const auto& e) {
+                                 auto w = worker_watches_.find(e.wd);
+                                 if (w == worker_watches_.end()) {
+                                   tree_changed_ = true;
+                                   return;
+                                 }
+                                 auto t = workers_.find(w->second);
+                                 if (t != workers_.end()) t->second->full_read_due = true;
+                                 // The cgroup went away and the kernel dropped the watch.
+                                 if (e.mask & IN_IGNORED) {
+                                   if (t != workers_.end()) std::erase(t->second->watches, e.wd);
+                                   worker_watches_.erase(w);
+                                 }
+                               });
                                if (any) changed();
                                on_inotify();
                              });
@@ -111,6 +129,24 @@ void Supervisor::watch_dir(const std::string& rel) {
   if (watched_dirs_.count(rel)) return;
   auto wd = inotify_->add_watch((root_path_ / rel).string(), IN_CREATE | IN_DELETE | IN_ONLYDIR);
   if (wd) watched_dirs_.emplace(rel, *wd);
+}
+
+void Supervisor::watch_worker(Tracked& t, const std::string& rel) {
+  t.phase = next_phase_++;
+  for (const char* file : {"cgroup.events", "memory.events"}) {
+    if (auto wd = inotify_->add_watch((root_path_ / rel / file).string(), IN_MODIFY)) {
+      t.watches.push_back(*wd);
+      worker_watches_[*wd] = t.id;
+    }
+  }
+}
+
+void Supervisor::unwatch_worker(Tracked& t) {
+  for (int wd : t.watches) {
+    inotify_->remove_watch(wd);
+    worker_watches_.erase(wd);
+  }
+  t.watches.clear();
 }
 
 void Supervisor::walk_tree() {
@@ -144,11 +180,7 @@ void Supervisor::walk_tree() {
   for (auto& [id, t] : workers_) {
     if (t->seen || !t->cg) continue;
     t->cg.reset();
-    if (auto w = watched_dirs_.find(worker_cgroup_path(backend_->layout(), id));
-        w != watched_dirs_.end()) {
-      inotify_->remove_watch(w->second);
-      watched_dirs_.erase(w);
-    }
+    unwatch_worker(*t);
   }
 }
 
@@ -159,6 +191,7 @@ void Supervisor::adopt(const WorkerId& id) {
   if (!cg) return;  // vanished already, or not a cgroup
   auto t = std::make_unique<Tracked>();
   t->id = id;
+  watch_worker(*t, rel);  // before the first read: a change after it is then never missed
   int dfd = cg->dir_fd();
   const bool marks = backend_->owns_cgroups();
   std::optional<int64_t> marked_main;
@@ -192,9 +225,6 @@ void Supervisor::adopt(const WorkerId& id) {
   // systemd owns its cgroups, so no marks there: the Hive's own workers carry it in their
   // environment instead.
   if (!marks && main && process_spawned_by_hive(*main)) t->spawned_by = "hive";
-  if (auto w = inotify_->add_watch((root_path_ / rel / "cgroup.events").string(), IN_MODIFY)) {
-    watched_dirs_[rel] = *w;
-  }
   t->cg.emplace(std::move(*cg));
   if (main && t->spawned_by == "hive" && marks) {
     if (auto fd = sys::open_pidfd(*main)) watch_main(*t, std::move(*fd), false);
@@ -257,7 +287,7 @@ std::map<uint16_t, std::set<uint64_t>> Supervisor::listeners() const {
 }
 
 void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>>& listening,
-                         Clock::time_point now) {
+                         Clock::time_point now, ReadScope scope) {
   auto& v = t.view;
   const bool was_terminal = telemetry::is_terminal(v.state) && v.state != WorkerState::unknown &&
                             t.empty_since.has_value();
@@ -269,7 +299,7 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
   v.started_at_ms = t.started_at_ms;
   v.restarts = t.restarts;
   CgroupReading r;
-  if (t.cg) r = t.cg->read();
+  if (t.cg) r = t.cg->read(scope);
   const bool gone = !t.cg || r.gone;
   if (gone) {
     // The cgroup is gone: nothing to measure, only the exit to report.
@@ -312,15 +342,20 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
     v.working_set_bytes = working_set(r.memory_current, ms ? ms->inactive_file : std::nullopt);
     v.mem_source = "cgroup";
   } else if (!r.pids.empty()) {
-    // No memory controller here (hybrid hosts): sum the processes' proportional set sizes.
-    uint64_t sum = 0;
-    bool any = false;
-    for (int32_t pid : r.pids) {
-      if (auto b = process_memory_bytes(pid)) sum += *b, any = true;
+    // No memory controller here (hybrid hosts): sum the processes' proportional set sizes. It
+    // costs more than all the cgroup files together, so only on full reads or new pids.
+    if (scope == ReadScope::full || r.pids != t.proc_memory_pids) {
+      uint64_t sum = 0;
+      bool any = false;
+      for (int32_t pid : r.pids) {
+        if (auto b = process_memory_bytes(pid)) sum += *b, any = true;
+      }
+      t.proc_memory = any ? std::optional<uint64_t>(sum) : std::nullopt;
+      t.proc_memory_pids = r.pids;
     }
-    v.rss_bytes = any ? std::optional<uint64_t>(sum) : std::nullopt;
+    v.rss_bytes = t.proc_memory;
     v.working_set_bytes.reset();
-    v.mem_source = any ? std::optional<std::string>("proc") : std::nullopt;
+    v.mem_source = t.proc_memory ? std::optional<std::string>("proc") : std::nullopt;
   } else {
     v.rss_bytes.reset();
     v.working_set_bytes.reset();
@@ -429,11 +464,7 @@ void Supervisor::expire(Clock::time_point now) {
         t.restart_timer && !t.stop_requested && t.restart_timer->expiry() > Clock::now();
     if (t.empty_since && now - *t.empty_since >= keep && !restart_pending) {
       WorkerId id = it->first;
-      if (auto w = watched_dirs_.find(worker_cgroup_path(backend_->layout(), id));
-          w != watched_dirs_.end()) {
-        inotify_->remove_watch(w->second);
-        watched_dirs_.erase(w);
-      }
+      unwatch_worker(t);
       it = workers_.erase(it);
       backend_->remove(id);
       last_requests_.erase(id);
@@ -446,12 +477,20 @@ void Supervisor::expire(Clock::time_point now) {
 std::vector<telemetry::Worker> Supervisor::sample() {
   const auto now = Clock::now();
   expire(now);
-  walk_tree();
+  const uint64_t n = samples_++;
+  const uint32_t every = std::max<uint32_t>(config_.full_read_every, 1);
+  // The tree is watched; a walk every few samples anyway catches an event the queue dropped.
+  if (tree_changed_ || n % every == 0) {
+    tree_changed_ = false;
+    walk_tree();
+  }
   const auto listening = listeners();
   std::vector<telemetry::Worker> out;
   out.reserve(workers_.size());
   for (auto& [id, t] : workers_) {
-    measure(*t, listening, now);
+    const bool full = t->full_read_due || (n + t->phase) % every == 0;
+    t->full_read_due = false;
+    measure(*t, listening, now, full ? ReadScope::full : ReadScope::fast);
     out.push_back(t->view);
   }
   return out;
@@ -573,8 +612,8 @@ void Supervisor::launch(const ServiceSpec& spec, const WorkerId& id, const api::
         t->started_at_ms = started;
         t->restarts = restarts;
         t->view.unit = launched->unit;
-        if (auto w = inotify_->add_watch((root_path_ / rel / "cgroup.events").string(), IN_MODIFY))
-          watched_dirs_[rel] = *w;
+        if (auto old = workers_.find(id); old != workers_.end()) unwatch_worker(*old->second);
+        watch_worker(*t, rel);
         auto reading = cg->read();
         if (reading.memory_events) t->oom_base = reading.memory_events->oom_kill;
         if (launched->child) {

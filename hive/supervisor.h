@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/api.h"
@@ -72,13 +73,15 @@ class Supervisor {
 
   void walk_tree();
   void watch_dir(const std::string& rel);
+  void watch_worker(Tracked& t, const std::string& rel);
+  void unwatch_worker(Tracked& t);
   void on_inotify();
   void adopt(const WorkerId& id);
   void watch_main(Tracked& t, sys::UniqueFd pidfd, bool is_child);
   void on_main_exit(const WorkerId& id);
   void collect_main_exit(Tracked& t);
   void measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>>& listeners,
-               std::chrono::steady_clock::time_point now);
+               std::chrono::steady_clock::time_point now, ReadScope scope = ReadScope::full);
   void after_exit(Tracked& t);
   void schedule_restart(Tracked& t);
   void expire(std::chrono::steady_clock::time_point now);
@@ -97,7 +100,11 @@ class Supervisor {
   std::set<WorkerId> launching_;  // started, not yet in its cgroup (systemd jobs in flight)
   std::optional<sys::Inotify> inotify_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_watch_;
-  std::map<std::string, int> watched_dirs_;  // relative path -> watch descriptor
+  std::map<std::string, int> watched_dirs_;           // relative path -> watch descriptor
+  std::unordered_map<int, WorkerId> worker_watches_;  // cgroup.events, memory.events
+  bool tree_changed_ = true;  // a directory watch fired: walk the tree on the next sample
+  uint64_t samples_ = 0;
+  uint32_t next_phase_ = 0;
   std::map<WorkerId, std::unique_ptr<Tracked>> workers_;
   std::map<WorkerId, api::SpawnRequest> last_requests_;  // for restart-on-failure
 };

@@ -39,7 +39,8 @@ Result<WorkerCgroup> WorkerCgroup::open(int root_fd, const std::string& relative
   return cg;
 }
 
-CgroupReading WorkerCgroup::read() {
+CgroupReading WorkerCgroup::read(ReadScope scope) {
+  const bool full = scope == ReadScope::full;
   CgroupReading r;
   int err = 0;
   auto read_into = [&](const sys::UniqueFd& fd, std::size_t max) {
@@ -50,19 +51,36 @@ CgroupReading WorkerCgroup::read() {
     }
     return true;
   };
-  if (read_into(events_, kMaxFile)) r.events = parse_cgroup_events(buf_);
+  if (full && read_into(events_, kMaxFile)) events_seen_ = parse_cgroup_events(buf_);
   if (r.gone) return r;
   if (read_into(procs_, kMaxProcs)) r.pids = parse_pid_list(buf_);
+  if (r.gone) return r;
+  if (!full) {
+    // Populated also counts processes in child cgroups, which only cgroup.events knows of.
+    if (!r.pids.empty())
+      events_seen_.populated = true;
+    else if (read_into(events_, kMaxFile))
+      events_seen_ = parse_cgroup_events(buf_);
+  }
+  r.events = events_seen_;
   if (read_into(cpu_stat_, kMaxFile)) r.cpu = parse_cpu_stat(buf_);
   if (read_into(mem_current_, kMaxFile)) {
     if (auto v = parse_u64(buf_)) r.memory_current = *v;
   }
-  if (read_into(mem_stat_, kMaxFile)) r.memory_stat = parse_memory_stat(buf_);
-  if (read_into(mem_max_, kMaxFile)) {
-    if (auto v = parse_limit(buf_)) r.memory_max = *v;
-  }
-  if (read_into(mem_events_, kMaxFile)) r.memory_events = parse_memory_events(buf_);
   if (read_into(io_stat_, kMaxFile)) r.io = parse_io_stat(buf_);
+  if (full) {
+    memory_stat_seen_.reset();
+    memory_max_seen_.reset();
+    memory_events_seen_.reset();
+    if (read_into(mem_stat_, kMaxFile)) memory_stat_seen_ = parse_memory_stat(buf_);
+    if (read_into(mem_max_, kMaxFile)) {
+      if (auto v = parse_limit(buf_)) memory_max_seen_ = *v;
+    }
+    if (read_into(mem_events_, kMaxFile)) memory_events_seen_ = parse_memory_events(buf_);
+  }
+  r.memory_stat = memory_stat_seen_;
+  r.memory_max = memory_max_seen_;
+  r.memory_events = memory_events_seen_;
   return r;
 }
 

@@ -23,12 +23,17 @@ struct CgroupReading {
   std::optional<IoStat> io;
 };
 
+// What a read takes. `fast` re-reads what moves every tick and feeds the rates (cgroup.procs,
+// cpu.stat, memory.current, io.stat) and takes the rest from the last `full` read; cgroup.events
+// only when the cgroup holds no process of its own (a process there means populated).
+enum class ReadScope { fast, full };
+
 class WorkerCgroup {
  public:
   // Opens the cgroup directory (relative to root_fd) and whichever interface files exist.
   static Result<WorkerCgroup> open(int root_fd, const std::string& relative_path);
 
-  CgroupReading read();
+  CgroupReading read(ReadScope scope = ReadScope::full);
   int dir_fd() const { return dir_.get(); }
   uint64_t id() const { return id_; }  // the directory's inode: the cgroup id sock_diag reports
   bool has_memory_controller() const { return mem_current_.valid(); }
@@ -38,6 +43,11 @@ class WorkerCgroup {
       io_stat_;
   uint64_t id_ = 0;
   std::string buf_;  // reused across reads: no allocation per tick once warm
+  // What the last full read saw of the files a fast read skips.
+  CgroupEvents events_seen_;
+  std::optional<MemoryStat> memory_stat_seen_;
+  std::optional<LimitValue> memory_max_seen_;
+  std::optional<MemoryEvents> memory_events_seen_;
 };
 
 }  // namespace rbee::hive

@@ -10,6 +10,7 @@ TEST_CASE("catalog parses a full service table") {
 listen = "0.0.0.0:7835"
 hive_id = "gpu-01"
 interval_ms = 500
+full_read_every = 10
 [services.llm]
 command = ["llama-server", "--port", "{port}"]
 base_port = 8080
@@ -25,6 +26,7 @@ gpus = [0, 1]
   CHECK(c->listen == "0.0.0.0:7835");
   CHECK(c->hive_id == "gpu-01");
   CHECK(c->interval_ms == 500);
+  CHECK(c->full_read_every == 10u);
   const auto& s = c->services.at("llm");
   CHECK(s.command.size() == 3);
   CHECK(s.base_port == 8080);
