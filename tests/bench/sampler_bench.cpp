@@ -1,12 +1,17 @@
-// Cost of sampling N worker cgroups per tick: WorkerCgroup (files kept open, re-read with pread)
-// against a naive sampler (open/read/close by absolute path each tick), plus the /proc memory
-// fallback per pid. Needs root and a writable cgroup2 mount; exits 77 (ctest: skipped) otherwise.
+// Cost of sampling N worker cgroups per tick: what the Hive reads per worker per tick (BM_HiveTick:
+// the fast read every tick, the full read every 5th, staggered, plus the /proc memory fallback on
+// full reads where the memory controller is missing), its parts, and a naive sampler
+// (open/read/close by absolute path each tick). With --cgtop, systemd-cgtop -b refreshes the same
+// tree in the same run and the ratio per cgroup is printed (meaningful on pure cgroup v2 only:
+// on hybrid hosts systemd-cgtop reads the v1 hierarchies). Needs root and a writable cgroup2
+// mount; exits 77 (ctest: skipped) otherwise.
 //
-// Creates <cgroup2>/rbee-bench-<pid>/rbee.slice/svc/<i>, i < N, each holding one paused child.
-// Children carry PR_SET_PDEATHSIG=SIGKILL, so a crash of this process leaves only empty
-// directories, which the next run removes (stale rbee-bench-<pid> whose pid is gone).
+// Creates <cgroup2>/rbee-bench-<pid>/rbee.slice/svc/<i>, i < N, each holding one paused child,
+// with every controller the mount offers enabled. Children carry PR_SET_PDEATHSIG=SIGKILL, so a
+// crash of this process leaves only empty directories, which the next run removes (stale
+// rbee-bench-<pid> whose pid is gone).
 //
-// Run: sudo build/tests/rbee-bench-sampler [--benchmark_min_time=1] [--benchmark_filter=/10$]
+// Run: sudo build/tests/bench/rbee-bench-sampler [--benchmark_min_time=1] [--cgtop=20]
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +29,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,10 +49,13 @@ constexpr std::size_t kMaxFile = 64 * 1024;
 constexpr const char* kSliceRel = "rbee.slice/svc";
 
 // The interface files WorkerCgroup::open keeps open, in the order read() reads them.
-constexpr const char* kFiles[] = {"cgroup.events", "cgroup.procs", "cpu.stat",     "memory.current",
-                                  "memory.stat",   "memory.max",   "memory.events", "io.stat"};
+constexpr const char* kFiles[] = {"cgroup.events",  "cgroup.procs", "cpu.stat",
+                                  "memory.current", "memory.stat",  "memory.max",
+                                  "memory.events",  "io.stat"};
 
-int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfd_open(pid_t pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
 int pidfd_send_signal(int pidfd, int sig) {
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
 }
@@ -91,6 +100,22 @@ class Fleet {
   explicit Fleet(fs::path mount)
       : mount_(std::move(mount)), top_(mount_ / ("rbee-bench-" + std::to_string(::getpid()))) {
     fs::create_directories(top_ / kSliceRel);
+    // Every controller the mount offers, down to the workers, so every file the Hive reads on a
+    // fully equipped host exists here too (on hybrid hosts most are missing, and so skipped).
+    const auto offered =
+        rbee::sys::read_file_at(AT_FDCWD, (mount_ / "cgroup.controllers").c_str(), kMaxFile);
+    for (const fs::path& dir : {top_, top_ / "rbee.slice", top_ / kSliceRel}) {
+      std::string word;
+      std::istringstream in(offered ? *offered : std::string());
+      while (in >> word) {
+        const auto file = (dir / "cgroup.subtree_control").string();
+        const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) break;
+        const std::string enable = "+" + word;
+        (void)!::write(fd, enable.data(), enable.size());  // one controller may be refused
+        ::close(fd);
+      }
+    }
     auto root = rbee::sys::open_dir(mount_);
     if (!root) throw std::runtime_error(root.error().message);
     root_ = std::move(*root);
@@ -122,6 +147,8 @@ class Fleet {
   }
   fs::path abs(std::size_t i) const { return top_ / kSliceRel / std::to_string(i); }
   int root_fd() const { return root_.get(); }
+  // The workers' parent as systemd-cgtop names it: relative to the mount, leading slash.
+  std::string cgtop_path() const { return "/" + (top_.filename() / kSliceRel).string(); }
   rbee::hive::WorkerCgroup& cgroup(std::size_t i) { return cgroups_[i]; }
   pid_t pid(std::size_t i) const { return children_[i].pid; }
   // Absolute paths of the interface files that exist in worker i (same set WorkerCgroup keeps).
@@ -220,7 +247,34 @@ void sample_loop(benchmark::State& state, Body&& body) {
   state.counters["cpu_us_per_worker"] = cpu * 1e6 / records;
 }
 
-// What the Hive does: files opened once, pread each tick.
+// What the Hive does per worker per tick with its default full_read_every = 5: the fast read
+// every tick, the full read on every 5th tick of the worker (spread over the workers) and, without
+// the memory controller, the /proc PSS sum on those full reads.
+void BM_HiveTick(benchmark::State& state) {
+  uint64_t tick = 0;
+  const auto n = static_cast<std::size_t>(state.range(0));
+  sample_loop(state, [&tick, n](std::size_t i) {
+    const bool full = (tick + i) % 5 == 0;
+    auto& cg = g_fleet->cgroup(i);
+    auto r = cg.read(full ? rbee::hive::ReadScope::full : rbee::hive::ReadScope::fast);
+    if (r.gone || r.pids.size() != 1) std::abort();  // each cgroup holds exactly its child
+    if (full && !cg.has_memory_controller())
+      benchmark::DoNotOptimize(rbee::hive::process_memory_bytes(r.pids[0]));
+    benchmark::DoNotOptimize(r);
+    if (i + 1 == n) ++tick;
+  });
+}
+
+// The fast read alone (cgroup.procs, cpu.stat, memory.current, io.stat).
+void BM_KeptFdFast(benchmark::State& state) {
+  sample_loop(state, [](std::size_t i) {
+    auto r = g_fleet->cgroup(i).read(rbee::hive::ReadScope::fast);
+    if (r.gone || r.pids.size() != 1) std::abort();
+    benchmark::DoNotOptimize(r);
+  });
+}
+
+// The full read alone: every interface file, files opened once, pread each time.
 void BM_KeptFd(benchmark::State& state) {
   sample_loop(state, [](std::size_t i) {
     auto r = g_fleet->cgroup(i).read();
@@ -249,14 +303,22 @@ void BM_Reopen(benchmark::State& state) {
       auto text = rbee::sys::read_file_at(AT_FDCWD, path.c_str(), kMaxFile);
       if (!text) std::abort();
       const std::string_view name = std::string_view(path).substr(path.rfind('/') + 1);
-      if (name == "cgroup.events") r.events = rbee::hive::parse_cgroup_events(*text);
-      else if (name == "cgroup.procs") r.pids = rbee::hive::parse_pid_list(*text);
-      else if (name == "cpu.stat") r.cpu = rbee::hive::parse_cpu_stat(*text);
-      else if (name == "memory.current") { if (auto v = rbee::hive::parse_u64(*text)) r.memory_current = *v; }
-      else if (name == "memory.stat") r.memory_stat = rbee::hive::parse_memory_stat(*text);
-      else if (name == "memory.max") { if (auto v = rbee::hive::parse_limit(*text)) r.memory_max = *v; }
-      else if (name == "memory.events") r.memory_events = rbee::hive::parse_memory_events(*text);
-      else if (name == "io.stat") r.io = rbee::hive::parse_io_stat(*text);
+      if (name == "cgroup.events")
+        r.events = rbee::hive::parse_cgroup_events(*text);
+      else if (name == "cgroup.procs")
+        r.pids = rbee::hive::parse_pid_list(*text);
+      else if (name == "cpu.stat")
+        r.cpu = rbee::hive::parse_cpu_stat(*text);
+      else if (name == "memory.current") {
+        if (auto v = rbee::hive::parse_u64(*text)) r.memory_current = *v;
+      } else if (name == "memory.stat")
+        r.memory_stat = rbee::hive::parse_memory_stat(*text);
+      else if (name == "memory.max") {
+        if (auto v = rbee::hive::parse_limit(*text)) r.memory_max = *v;
+      } else if (name == "memory.events")
+        r.memory_events = rbee::hive::parse_memory_events(*text);
+      else if (name == "io.stat")
+        r.io = rbee::hive::parse_io_stat(*text);
     }
     if (r.pids.size() != 1) std::abort();
     benchmark::DoNotOptimize(r);
@@ -272,13 +334,53 @@ void BM_ProcMemoryFallback(benchmark::State& state) {
   });
 }
 
+// systemd-cgtop -b refreshing the same tree (the workers' parent and its N children) --cgtop
+// times in one child process; its CPU (wait4's rusage) per cgroup per refresh. Every cgtop run
+// also pays its start-up, so the figure leans in cgtop's favour.
+int g_cgtop_refreshes = 0;
+void BM_Cgtop(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  try {
+    g_fleet->ensure(n);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  const std::string refreshes = std::to_string(g_cgtop_refreshes);
+  const std::string path = g_fleet->cgtop_path();
+  double cpu = 0;
+  for (auto _ : state) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      state.SkipWithError("fork failed");
+      return;
+    }
+    if (pid == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::execlp("systemd-cgtop", "systemd-cgtop", "-b", "-n", refreshes.c_str(), "-d", "0.001",
+               "--order=path", path.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    int status = 0;
+    rusage ru{};
+    while (::wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      state.SkipWithError("systemd-cgtop failed (not installed?)");
+      return;
+    }
+    auto secs = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+    cpu += secs(ru.ru_utime) + secs(ru.ru_stime);
+  }
+  const double cgroups = static_cast<double>(n + 1);
+  state.counters["cpu_us_per_worker"] =
+      cpu * 1e6 / (static_cast<double>(state.iterations()) * g_cgtop_refreshes * cgroups);
+}
+
 void worker_args(benchmark::internal::Benchmark* b) {
   b->ArgName("N")->Arg(10)->Arg(100)->Arg(1000);
 }
-BENCHMARK(BM_KeptFd)->Apply(worker_args);
-BENCHMARK(BM_KeptFdPreadOnly)->Apply(worker_args);
-BENCHMARK(BM_Reopen)->Apply(worker_args);
-BENCHMARK(BM_ProcMemoryFallback)->Apply(worker_args);
 
 // Console output plus, at the end, the kept-fd / reopen ratio of cpu_us_per_worker per N, both
 // measured in this process.
@@ -299,18 +401,22 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
   void Finalize() override {
     ConsoleReporter::Finalize();
-    const auto& kept = cpu_["BM_KeptFd"];
-    const auto& reopen = cpu_["BM_Reopen"];
-    for (const auto& [n, k] : kept) {
-      auto r = reopen.find(n);
-      if (r == reopen.end() || r->second <= 0) continue;
-      std::printf("ratio kept-fd/reopen %-7s cpu: %.2f us / %.2f us = %.2f (reopen costs %.1fx)\n",
-                  n.c_str(), k, r->second, k / r->second, r->second / k);
-    }
+    ratio("BM_HiveTick", "BM_Reopen");
+    ratio("BM_HiveTick", "BM_Cgtop");
     std::fflush(stdout);
   }
 
  private:
+  // "ratio A/B N:..": A's cpu_us_per_worker over B's, both measured in this process.
+  void ratio(const std::string& a, const std::string& b) {
+    for (const auto& [n, x] : cpu_[a]) {
+      auto y = cpu_[b].find(n);
+      if (y == cpu_[b].end() || y->second <= 0 || x <= 0) continue;
+      std::printf("ratio %s/%s %-7s cpu per worker: %.2f us / %.2f us = %.3f (%s costs %.1fx)\n",
+                  a.c_str(), b.c_str(), n.c_str(), x, y->second, x / y->second, b.c_str(),
+                  y->second / x);
+    }
+  }
   std::map<std::string, std::map<std::string, double>> cpu_;
 };
 
@@ -318,7 +424,32 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
+  // Our own flag, taken out before Google Benchmark checks for unknown ones.
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--cgtop=", 8) != 0) continue;
+    g_cgtop_refreshes = std::atoi(argv[i] + 8);
+    if (g_cgtop_refreshes < 1) {
+      std::fprintf(stderr, "rbee-bench-sampler: --cgtop wants a number of refreshes >= 1\n");
+      return 2;
+    }
+    for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+    --argc;
+    --i;
+  }
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  // The Hive's tick beside systemd-cgtop on the same tree: interleaved per N, since the tree only
+  // grows (a cgtop at N = 10 must not see 1000 cgroups).
+  for (int n : {10, 100, 1000}) {
+    benchmark::RegisterBenchmark("BM_HiveTick", BM_HiveTick)->ArgName("N")->Arg(n);
+    if (g_cgtop_refreshes > 0)
+      benchmark::RegisterBenchmark("BM_Cgtop", BM_Cgtop)->ArgName("N")->Arg(n)->Iterations(1);
+  }
+  // The parts, on the tree as it then is (the per-worker cost hardly depends on its size).
+  benchmark::RegisterBenchmark("BM_KeptFdFast", BM_KeptFdFast)->Apply(worker_args);
+  benchmark::RegisterBenchmark("BM_KeptFd", BM_KeptFd)->Apply(worker_args);
+  benchmark::RegisterBenchmark("BM_KeptFdPreadOnly", BM_KeptFdPreadOnly)->Apply(worker_args);
+  benchmark::RegisterBenchmark("BM_Reopen", BM_Reopen)->Apply(worker_args);
+  benchmark::RegisterBenchmark("BM_ProcMemoryFallback", BM_ProcMemoryFallback)->Apply(worker_args);
 
   auto mount = rbee::sys::find_cgroup2_mount();
   if (::geteuid() != 0 || !mount || ::access(mount->c_str(), W_OK) != 0) {
