@@ -334,10 +334,32 @@ void BM_ProcMemoryFallback(benchmark::State& state) {
   });
 }
 
-// systemd-cgtop -b refreshing the same tree (the workers' parent and its N children) --cgtop
-// times in one child process; its CPU (wait4's rusage) per cgroup per refresh. Every cgtop run
-// also pays its start-up, so the figure leans in cgtop's favour.
+// systemd-cgtop -b refreshing the same tree (the workers' parent and its N children): its CPU
+// (wait4's rusage) for 1 + --cgtop refreshes minus its CPU for 1, so start-up and the first
+// full read are not counted, per cgroup per refresh.
 int g_cgtop_refreshes = 0;
+
+// CPU seconds of one systemd-cgtop run, or a negative value when it failed.
+double cgtop_cpu(int refreshes, const std::string& path) {
+  const std::string count = std::to_string(refreshes);
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::execlp("systemd-cgtop", "systemd-cgtop", "-b", "-n", count.c_str(), "-d", "0.001",
+             "--order=path", path.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  rusage ru{};
+  while (::wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+  auto secs = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
 void BM_Cgtop(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   try {
@@ -346,32 +368,16 @@ void BM_Cgtop(benchmark::State& state) {
     state.SkipWithError(e.what());
     return;
   }
-  const std::string refreshes = std::to_string(g_cgtop_refreshes);
   const std::string path = g_fleet->cgtop_path();
   double cpu = 0;
   for (auto _ : state) {
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-      state.SkipWithError("fork failed");
-      return;
-    }
-    if (pid == 0) {
-      const int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::execlp("systemd-cgtop", "systemd-cgtop", "-b", "-n", refreshes.c_str(), "-d", "0.001",
-               "--order=path", path.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    int status = 0;
-    rusage ru{};
-    while (::wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const double once = cgtop_cpu(1, path);
+    const double more = cgtop_cpu(1 + g_cgtop_refreshes, path);
+    if (once < 0 || more < 0) {
       state.SkipWithError("systemd-cgtop failed (not installed?)");
       return;
     }
-    auto secs = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
-    cpu += secs(ru.ru_utime) + secs(ru.ru_stime);
+    cpu += more - once;
   }
   const double cgroups = static_cast<double>(n + 1);
   state.counters["cpu_us_per_worker"] =
@@ -394,9 +400,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
       if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
       auto it = run.counters.find("cpu_us_per_worker");
       if (it == run.counters.end()) continue;
+      // "BM_Cgtop/N:10/iterations:1" -> ["BM_Cgtop"]["N:10"]
       const std::string name = run.run_name.str();
       const auto slash = name.find('/');
-      cpu_[name.substr(0, slash)][name.substr(slash + 1)] = it->second.value;
+      const auto end = name.find('/', slash + 1);
+      cpu_[name.substr(0, slash)][name.substr(slash + 1, end - slash - 1)] = it->second.value;
     }
   }
   void Finalize() override {

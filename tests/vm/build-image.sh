@@ -27,6 +27,7 @@ MIRROR=${RBEE_VM_MIRROR:-http://deb.debian.org/debian}
 GUEST_PACKAGES=(
   systemd systemd-sysv dbus udev kmod procps iproute2
   libsystemd0 libstdc++6 libgcc-s1 libspdlog1.10 libfmt9 libsimdjson14 libtomlplusplus3
+  libbenchmark1debian
 )
 # shellcheck disable=SC2206  # word splitting is the point
 GUEST_PACKAGES+=(${RBEE_VM_EXTRA_PACKAGES:-})
