@@ -154,7 +154,7 @@ FdCount count_fds(pid_t pid, const fs::path& cgroup_root) {
 
 struct Row {
   int n = 0;
-  long vm_rss = 0, rss_anon = 0, rss_file = 0, vm_hwm = 0;
+  long vm_rss = 0, rss_anon = 0, rss_file = 0, vm_hwm = 0, pss = 0;
   FdCount fds;
   double cpu_ms_per_tick = 0;
 };
@@ -253,6 +253,8 @@ Row measure(const Options& o, int n, bool fd_cost) {
   row.rss_anon = st["RssAnon"];
   row.rss_file = st["RssFile"];
   row.vm_hwm = st["VmHWM"];
+  // Pss: file pages shared with other processes (libc, libstdc++) counted by their share.
+  row.pss = kb_fields("/proc/" + std::to_string(pid) + "/smaps_rollup")["Pss"];
   row.fds = count_fds(pid, hive.cgroups().path());
   row.cpu_ms_per_tick = (cpu1 - cpu0) * 1000.0 / hz / o.window_ticks;
   std::fprintf(stderr, "N=%d: %d workers listed after %.1f s\n", n, n, setup_s);
@@ -277,13 +279,13 @@ int run(const Options& o) {
   std::printf("source=%s interval_ms=%u window=%d ticks cpus=%ld clk_tck=%ld\n", o.source.c_str(),
               o.interval_ms, o.window_ticks, ::sysconf(_SC_NPROCESSORS_ONLN),
               ::sysconf(_SC_CLK_TCK));
-  std::printf("%6s %9s %9s %9s %9s %6s %10s  %s\n", "N", "VmRSS kB", "RssAnon", "RssFile",
-              "VmHWM kB", "fds", "cpu ms/tk", "fds by kind");
+  std::printf("%6s %9s %9s %9s %9s %9s %6s %10s  %s\n", "N", "VmRSS kB", "RssAnon", "RssFile",
+              "VmHWM kB", "Pss kB", "fds", "cpu ms/tk", "fds by kind");
   for (const auto& r : rows) {
     std::string kinds;
     for (const auto& [k, c] : r.fds.kinds) kinds += k + "=" + std::to_string(c) + " ";
-    std::printf("%6d %9ld %9ld %9ld %9ld %6d %10.2f  %s\n", r.n, r.vm_rss, r.rss_anon, r.rss_file,
-                r.vm_hwm, r.fds.total, r.cpu_ms_per_tick, kinds.c_str());
+    std::printf("%6d %9ld %9ld %9ld %9ld %9ld %6d %10.2f  %s\n", r.n, r.vm_rss, r.rss_anon,
+                r.rss_file, r.vm_hwm, r.pss, r.fds.total, r.cpu_ms_per_tick, kinds.c_str());
   }
   const Row* base = nullptr;
   for (const auto& r : rows)
