@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log.h"
+#include "common/sys/fd_limit.h"
+#include "common/sys/malloc_tuning.h"
 #include "common/token.h"
 #include "hive/cli.h"
 #include "hive/hive_daemon.h"
@@ -15,7 +17,16 @@
 namespace {
 
 int serve(const std::string& config_path, const std::string& log_level) {
+  rbee::sys::tune_malloc_for_daemon();
   rbee::setup_logging(log_level);
+  // A few fds per worker are kept open: 1000 workers do not fit in the usual soft limit of 1024.
+  if (auto lim = rbee::sys::raise_fd_limit(); !lim)
+    spdlog::warn("cannot raise the open-file limit: {}", lim.error().message);
+  else if (lim->now != lim->before)
+    spdlog::debug("open-file limit raised from {} to {}", lim->before, lim->now);
+  else if (lim->now < 8192)
+    spdlog::warn("open-file limit is {} (hard limit): about {} workers fit", lim->now,
+                 lim->now / 6);
   rbee::hive::HiveConfig config;
   if (!config_path.empty()) {
     auto loaded = rbee::hive::load_hive_config(config_path);

@@ -43,14 +43,32 @@ Result<UniqueFd> open_at(int dirfd, const char* relative_path, int flags, int* e
 }
 
 Status pread_into(int fd, std::string& out, std::size_t max_bytes, int* err) {
-  constexpr std::size_t kFirstChunk = 4096;
+  // Cgroup and /proc files are mostly far below 4 KiB: read into a stack chunk first and copy
+  // only what was read, so a buffer kept per worker holds its content's size, not 4 KiB.
+  constexpr std::size_t kChunk = 4096;
+  char chunk[kChunk];
   out.clear();
   std::size_t got = 0;
-  while (got < max_bytes) {
-    if (got == out.size()) {
-      const std::size_t want = std::max({kFirstChunk, got * 2, out.capacity()});
-      out.resize(std::min(max_bytes, want));
+  bool eof = false;
+  while (got < max_bytes && got < kChunk) {
+    const ssize_t n =
+        ::pread(fd, chunk + got, std::min(kChunk, max_bytes) - got, static_cast<off_t>(got));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      set_err(err, e);
+      return errno_error("read", "fd " + std::to_string(fd), e);
     }
+    if (n == 0) {
+      eof = true;
+      break;
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  out.assign(chunk, got);
+  // Longer content: go on in the string itself, doubling.
+  while (!eof && got < max_bytes) {
+    if (got == out.size()) out.resize(std::min(max_bytes, std::max(got * 2, out.capacity())));
     const ssize_t n = ::pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(got));
     if (n < 0) {
       if (errno == EINTR) continue;

@@ -13,6 +13,8 @@
 
 #include <csignal>
 
+#include "common/sys/fd_limit.h"
+
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -35,6 +37,7 @@ namespace {
     if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
   }
   if (::setsid() < 0) child_fail(report_fd, errno);
+  restore_fd_limit_in_child();
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0 || ::dup2(devnull, 0) < 0) child_fail(report_fd, errno);
   if (spec.output_fd >= 0) {
