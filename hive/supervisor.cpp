@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -188,7 +189,14 @@ void Supervisor::adopt(const WorkerId& id) {
   if (launching_.count(id)) return;  // ours, being started: launch() will track it
   const std::string rel = worker_cgroup_path(backend_->layout(), id);
   auto cg = WorkerCgroup::open(root_fd_.get(), rel);
-  if (!cg) return;  // vanished already, or not a cgroup
+  if (!cg) {
+    // Vanished already is normal; a cgroup still there that cannot be opened (EMFILE, EACCES)
+    // would otherwise go unwatched without a word.
+    if (::faccessat(root_fd_.get(), rel.c_str(), F_OK, 0) == 0 && adopt_warned_.insert(id).second)
+      spdlog::warn("cannot watch worker {}: {}", rel, cg.error().message);
+    return;
+  }
+  adopt_warned_.erase(id);
   auto t = std::make_unique<Tracked>();
   t->id = id;
   watch_worker(*t, rel);  // before the first read: a change after it is then never missed

@@ -106,6 +106,7 @@ class Supervisor {
   uint64_t samples_ = 0;
   uint32_t next_phase_ = 0;
   std::map<WorkerId, std::unique_ptr<Tracked>> workers_;
+  std::set<WorkerId> adopt_warned_;  // cgroups that could not be opened, logged once each
   std::map<WorkerId, api::SpawnRequest> last_requests_;  // for restart-on-failure
 };
 

@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <utility>
+
 #include "common/sys/cgroup.h"
 #include "common/sys/file.h"
 
@@ -12,9 +15,13 @@ namespace {
 constexpr std::size_t kMaxFile = 64 * 1024;
 constexpr std::size_t kMaxProcs = 1024 * 1024;
 
-sys::UniqueFd open_optional(int dirfd, const char* name) {
-  auto fd = sys::open_at(dirfd, name, O_RDONLY);
-  return fd ? std::move(*fd) : sys::UniqueFd{};
+// A file a missing controller leaves out is not an error; any other failure is (EMFILE above all:
+// a worker sampled without its memory files would look like one without the controller).
+Result<sys::UniqueFd> open_optional(int dirfd, const char* name) {
+  int err = 0;
+  auto fd = sys::open_at(dirfd, name, O_RDONLY, &err);
+  if (fd || err == ENOENT) return fd ? std::move(*fd) : sys::UniqueFd{};
+  return fd.error();
 }
 
 }  // namespace
@@ -27,15 +34,17 @@ Result<WorkerCgroup> WorkerCgroup::open(int root_fd, const std::string& relative
   if (::fstat(dir->get(), &st) == 0) cg.id_ = st.st_ino;
   cg.dir_ = std::move(*dir);
   int d = cg.dir_.get();
-  cg.cpu_stat_ = open_optional(d, "cpu.stat");
-  cg.events_ = open_optional(d, "cgroup.events");
-  cg.procs_ = open_optional(d, "cgroup.procs");
+  const std::pair<sys::UniqueFd*, const char*> files[] = {
+      {&cg.cpu_stat_, "cpu.stat"},        {&cg.events_, "cgroup.events"},
+      {&cg.procs_, "cgroup.procs"},       {&cg.mem_current_, "memory.current"},
+      {&cg.mem_stat_, "memory.stat"},     {&cg.mem_max_, "memory.max"},
+      {&cg.mem_events_, "memory.events"}, {&cg.io_stat_, "io.stat"}};
+  for (auto [file, name] : files) {
+    auto fd = open_optional(d, name);
+    if (!fd) return make_error(relative_path + ": " + fd.error().message);
+    *file = std::move(*fd);
+  }
   if (!cg.events_ || !cg.procs_) return make_error(relative_path + " is not a cgroup v2 directory");
-  cg.mem_current_ = open_optional(d, "memory.current");
-  cg.mem_stat_ = open_optional(d, "memory.stat");
-  cg.mem_max_ = open_optional(d, "memory.max");
-  cg.mem_events_ = open_optional(d, "memory.events");
-  cg.io_stat_ = open_optional(d, "io.stat");
   return cg;
 }
 
