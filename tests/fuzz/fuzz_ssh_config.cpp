@@ -1,6 +1,7 @@
 // Fuzz target: the Queen's SSH-config discovery (queen/ssh_config.h) over a small tree of files
 // with Include between them. The input holds up to five files separated by lines "#@@"; they
-// are written, once per input, to a temp dir made once per process, laid out as a home dir:
+// are written, once per input, to a temp dir made once per process (on /dev/shm if writable), laid
+// out as a home dir:
 //   .ssh/config  .ssh/extra  .ssh/conf.d/a.conf  .ssh/conf.d/b.conf  other
 // so "Include extra", "Include conf.d/*" and "Include ~/other" resolve between them.
 // Include paths cannot leave the temp dir: a '/' that could start a path outside it (after a
@@ -32,7 +33,11 @@ constexpr std::string_view kSeparator = "\n#@@\n";
 struct Home {
   fs::path dir;
   Home() {
-    std::string tmpl = (fs::temp_directory_path() / "rbee-fuzz-ssh-XXXXXX").string();
+    // tmpfs when there is one: every input rewrites the files (about 3x faster than on disk).
+    std::error_code ec;
+    const fs::path base =
+        ::access("/dev/shm", W_OK) == 0 ? fs::path("/dev/shm") : fs::temp_directory_path(ec);
+    std::string tmpl = (base / "rbee-fuzz-ssh-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
     dir = tmpl;
     fs::create_directories(dir / ".ssh" / "conf.d");
