@@ -26,3 +26,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 sanitized asan "-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 sanitized tsan "-fsanitize=thread"
+
+# libFuzzer targets (tests/fuzz) under ASan+UBSan, a bounded time each: scripts/fuzz.sh.
+# RBEE_FUZZ=0 skips them; RBEE_FUZZ_SECONDS sets the time per target (default 45).
+[ "${RBEE_FUZZ:-1}" = 0 ] && exit 0
+./scripts/fuzz.sh "${RBEE_FUZZ_SECONDS:-45}"

@@ -1,0 +1,25 @@
+// Fuzz target: the telemetry decoders (common/json/decode.h) a Queen runs on pushed snapshots
+// and the clients run on API replies. A snapshot that decodes must encode and decode again.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/json/decode.h"
+#include "common/json/telemetry_json.h"
+
+using namespace rbee;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view json(reinterpret_cast<const char*>(data), size);
+  if (auto snap = json::decode_snapshot(json)) {
+    const std::string again = json::encode_snapshot(*snap);
+    if (!json::decode_snapshot(again)) __builtin_trap();  // our own encoding must decode
+  }
+  (void)json::decode_worker(json);
+  (void)json::decode_worker_list(json);
+  (void)json::decode_hosted_workers(json);
+  (void)json::decode_hive_list(json);
+  (void)json::decode_error_message(json);
+  return 0;
+}
