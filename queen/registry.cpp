@@ -12,7 +12,7 @@ constexpr std::size_t kMaxRetiredInstances = 8;
 
 // Workers are the same worker when their "service/instance" keys are equal. Compares those keys
 // as the joined strings would compare, without joining them.
-int compare_keys(const telemetry::Worker& a, const telemetry::Worker& b) {
+int compare_joined(const telemetry::Worker& a, const telemetry::Worker& b) {
   if (a.service.size() == b.service.size()) {
     // The '/' sits at the same place in both: service first, then instance.
     if (int c = a.service.compare(b.service)) return c;
@@ -32,12 +32,27 @@ int compare_keys(const telemetry::Worker& a, const telemetry::Worker& b) {
   return na < nb ? -1 : na > nb ? 1 : 0;
 }
 
-// Indices of `workers` ordered by key, equal keys in their original order. Hives send their
+// (service, instance): the order a Hive lists its workers in. When no service holds a '/', two
+// workers have equal joined keys exactly when their pairs are equal, so this order serves too.
+int compare_pairs(const telemetry::Worker& a, const telemetry::Worker& b) {
+  if (int c = a.service.compare(b.service)) return c;
+  return a.instance.compare(b.instance);
+}
+
+bool any_slash_in_service(const std::vector<telemetry::Worker>& workers) {
+  return std::any_of(workers.begin(), workers.end(), [](const telemetry::Worker& w) {
+    return w.service.find('/') != std::string::npos;
+  });
+}
+
+// Indices of `workers` ordered by `cmp`, equal keys in their original order. Hives send their
 // workers sorted, so this is usually just the check.
-void sorted_order(const std::vector<telemetry::Worker>& workers, std::vector<uint32_t>& order) {
+template <class Cmp>
+void sorted_order(const std::vector<telemetry::Worker>& workers, Cmp cmp,
+                  std::vector<uint32_t>& order) {
   order.resize(workers.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  auto less = [&](uint32_t a, uint32_t b) { return compare_keys(workers[a], workers[b]) < 0; };
+  auto less = [&](uint32_t a, uint32_t b) { return cmp(workers[a], workers[b]) < 0; };
   if (!std::is_sorted(order.begin(), order.end(), less))
     std::stable_sort(order.begin(), order.end(), less);
 }
@@ -155,8 +170,12 @@ void Registry::replace_workers(HiveEntry& h, std::vector<telemetry::Worker> work
     thread_local std::vector<int64_t> match;  // per new worker: the held index, or -1
     thread_local std::vector<char> removed;   // per held worker
     const auto& old = h.workers;
-    sorted_order(old, old_order);
-    sorted_order(workers, new_order);
+    const bool joined = any_slash_in_service(old) || any_slash_in_service(workers);
+    auto compare_keys = [joined](const telemetry::Worker& a, const telemetry::Worker& b) {
+      return joined ? compare_joined(a, b) : compare_pairs(a, b);
+    };
+    sorted_order(old, compare_keys, old_order);
+    sorted_order(workers, compare_keys, new_order);
     match.assign(workers.size(), -1);
     removed.assign(old.size(), 0);
     std::size_t i = 0, j = 0;

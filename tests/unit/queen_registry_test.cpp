@@ -299,4 +299,19 @@ TEST_CASE("queen registry: worker events follow the snapshot's order whatever it
   CHECK(rec.events[3].worker->service == "embed");
   CHECK(reg.find("h1")->workers.size() == 4);
   CHECK(reg.find("h1")->workers[1].service == "a");
+  rec.clear();
+  // No '/' in any service now; "llm-x" sorts before "llm" as a joined key, after it as a pair.
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 3,
+                              {svc("llm", "8083", WorkerState::ready),
+                               svc("llm-x", "1", WorkerState::starting),
+                               svc("embed", "8080", WorkerState::ready)}),
+                     "10.0.0.9", at(2000))
+              .outcome == IngestOutcome::accepted);
+  REQUIRE(rec.names() == std::vector<std::string>{"worker_state", "worker_added", "worker_added",
+                                                  "worker_removed", "worker_removed",
+                                                  "worker_removed"});
+  CHECK(rec.events[1].worker->service == "llm-x");
+  CHECK(rec.events[3].worker->instance == "8081");
+  CHECK(rec.events[4].worker->service == "a");
+  CHECK(rec.events[5].worker->instance == "8082");
 }
