@@ -18,6 +18,7 @@
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 #include "common/json/telemetry_json.h"
 #include "common/telemetry.h"
@@ -263,6 +264,10 @@ std::string make_snapshot_body(const std::string& hive_id, int workers, uint64_t
                       .temperature_c = 61.0});
   }
   for (int i = 0; i < workers; ++i) s.workers.push_back(make_worker(i));
+  // In the order a Hive lists them: by service, then instance.
+  std::sort(s.workers.begin(), s.workers.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.service, a.instance) < std::tie(b.service, b.instance);
+  });
   return json::encode_snapshot(s);
 }
 
