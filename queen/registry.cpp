@@ -160,7 +160,7 @@ void Registry::set_status(HiveEntry& h, HiveStatus status) {
   }
 }
 
-void Registry::replace_workers(HiveEntry& h, std::vector<telemetry::Worker> workers) {
+void Registry::replace_workers(HiveEntry& h, std::vector<telemetry::Worker>& workers) {
   if (on_event) {
     // Pairs each new worker with the held one of the same key by walking both lists in key
     // order. With repeated keys (never sent by a Hive) the first new one is paired with the
@@ -222,7 +222,7 @@ void Registry::replace_workers(HiveEntry& h, std::vector<telemetry::Worker> work
       if (removed[n]) worker_event("worker_removed", old[n], std::nullopt);
     }
   }
-  h.workers = std::move(workers);
+  h.workers.swap(workers);
 }
 
 uint64_t Registry::create(HiveEntry entry) {
@@ -262,7 +262,8 @@ CandidateChanges Registry::set_candidates(const std::vector<Candidate>& candidat
   for (uint64_t key : gone) {
     HiveEntry& h = entries_.at(key);
     changes.removed.push_back(h.alias);
-    replace_workers(h, {});
+    std::vector<telemetry::Worker> none;
+    replace_workers(h, none);
     emit_hive("hive_removed", h, h.status);
     forget_id(h.id);
     erase(key);
@@ -307,7 +308,8 @@ BindResult Registry::handshake_ok(const std::string& alias, const json::Capabili
 
   if (!h->id.empty() && h->id != caps.hive_id) {
     // The host behind this alias now answers as another Hive: start over.
-    replace_workers(*h, {});
+    std::vector<telemetry::Worker> none;
+    replace_workers(*h, none);
     by_id_.erase(h->id);
     h->id.clear();
     h->instance_id.clear();
@@ -360,7 +362,7 @@ void Registry::handshake_failed(const std::string& alias, std::string error, Now
   h.last_probe_wall_ms = now.wall_ms;
 }
 
-IngestResult Registry::ingest(telemetry::Snapshot s, const std::string& sender, Now now) {
+IngestResult Registry::ingest(telemetry::Snapshot&& s, const std::string& sender, Now now) {
   if (forgotten_.count(s.hive_id))
     return {IngestOutcome::gone, "hive " + s.hive_id + " is no longer watched by this Queen"};
   auto it = by_id_.find(s.hive_id);
@@ -410,7 +412,7 @@ IngestResult Registry::ingest(telemetry::Snapshot s, const std::string& sender, 
   ++h.snapshots;
   set_status(h, HiveStatus::healthy);
   if (restarted) emit_hive("hive_restarted", h, h.status);
-  replace_workers(h, std::move(s.workers));
+  replace_workers(h, s.workers);
   return {};
 }
 

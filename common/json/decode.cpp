@@ -126,6 +126,41 @@ void set(std::optional<std::string>& out, std::optional<std::string_view> v) {
   if (v) out.emplace(*v);
 }
 
+// A worker as default-constructed, keeping the storage of its strings and lists.
+void reset_worker(telemetry::Worker& w) {
+  // Every member is reset here: a new member of telemetry::Worker must be added below.
+  static_assert(sizeof(void*) != 8 || sizeof(telemetry::Worker) == 520,
+                "telemetry::Worker changed: update reset_worker");
+  w.service.clear();
+  w.instance.clear();
+  w.port.reset();
+  w.cgroup.clear();
+  w.unit.reset();
+  w.state = telemetry::WorkerState::unknown;
+  w.cpu_usage_usec.reset();
+  w.cpu_pct.reset();
+  w.rss_bytes.reset();
+  w.working_set_bytes.reset();
+  w.mem_source.reset();
+  w.memory_max_bytes.reset();
+  w.pids.clear();
+  w.pid_count = 0;
+  w.main_pid.reset();
+  w.io_read_bytes.reset();
+  w.io_write_bytes.reset();
+  w.io_read_bps.reset();
+  w.io_write_bps.reset();
+  w.oom_kills.reset();
+  w.exit_code.reset();
+  w.signal.reset();
+  w.started_at_ms.reset();
+  w.exited_at_ms.reset();
+  w.spawned_by = "external";
+  w.restarts = 0;
+  w.vram_bytes.reset();
+  w.gpu_indices.clear();
+}
+
 // The members of a worker object, found by length first: one or two comparisons a key rather
 // than a walk down every name.
 enum class WorkerField {
@@ -382,12 +417,30 @@ Result<element> parse(std::string_view json, const DecodeLimits& limits) {
 }  // namespace
 
 Result<telemetry::Snapshot> decode_snapshot(std::string_view json, const DecodeLimits& limits) {
+  telemetry::Snapshot s;
+  if (auto st = decode_snapshot_into(json, s, limits); !st) return st.error();
+  return s;
+}
+
+Status decode_snapshot_into(std::string_view json, telemetry::Snapshot& s,
+                            const DecodeLimits& limits) {
   auto doc = parse(json, limits);
   if (!doc) return doc.error();
   Reader r(limits);
   auto o = r.obj(*doc, "snapshot");
   if (!o) return make_error(r.fail->message);
-  telemetry::Snapshot s;
+  // Everything but the workers' storage back to a default-constructed snapshot.
+  s.schema_version = telemetry::kSchemaVersion;
+  s.hive_id.clear();
+  s.instance_id.clear();
+  s.seq = 0;
+  s.timestamp_ms = 0;
+  s.interval_ms = telemetry::Snapshot{}.interval_ms;
+  s.backend.clear();
+  s.host = {};
+  s.gpus.clear();
+  s.gpus_stale = false;
+  std::size_t workers = 0;  // decoded so far; s.workers beyond are spare storage
   bool have_version = false, have_hive = false, have_instance = false, have_seq = false,
        have_workers = false;
   for (auto [key, v] : *o) {
@@ -432,10 +485,18 @@ Result<telemetry::Snapshot> decode_snapshot(std::string_view json, const DecodeL
     } else if (key == "workers") {
       if (auto a = r.arr(v, p, limits.max_workers)) {
         have_workers = true;
-        s.workers.reserve(a->size());
+        if (s.workers.size() < workers + a->size()) s.workers.reserve(workers + a->size());
         std::size_t i = 0;
         for (element w : *a) {
-          read_worker(r, w, Path{"workers", i++, {}}, s.workers.emplace_back());
+          telemetry::Worker* target;
+          if (workers < s.workers.size()) {
+            target = &s.workers[workers];
+            reset_worker(*target);
+          } else {
+            target = &s.workers.emplace_back();
+          }
+          ++workers;
+          read_worker(r, w, Path{"workers", i++, {}}, *target);
           if (r.fail) break;
         }
       }
@@ -444,7 +505,8 @@ Result<telemetry::Snapshot> decode_snapshot(std::string_view json, const DecodeL
   if (r.fail) return make_error(r.fail->message);
   if (!have_version || !have_hive || !have_instance || !have_seq || !have_workers)
     return make_error("snapshot must have schema_version, hive_id, instance_id, seq and workers");
-  return s;
+  s.workers.resize(workers);
+  return Ok{};
 }
 
 Result<std::vector<telemetry::Worker>> decode_worker_list(std::string_view json,
