@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace rbee::json {
@@ -161,8 +162,9 @@ void reset_worker(telemetry::Worker& w) {
   w.gpu_indices.clear();
 }
 
-// The members of a worker object, found by length first: one or two comparisons a key rather
-// than a walk down every name.
+// The members of a worker object, found by length first, then compared with a length known at
+// compile time (inlined, no memcmp call): one or two comparisons a key rather than a walk down
+// every name.
 enum class WorkerField {
   unknown,
   service,
@@ -199,58 +201,58 @@ WorkerField worker_field(std::string_view key) {
   using F = WorkerField;
   switch (key.size()) {
     case 4:
-      if (key == "port") return F::port;
-      if (key == "unit") return F::unit;
-      if (key == "pids") return F::pids;
+      if (std::memcmp(key.data(), "port", 4) == 0) return F::port;
+      if (std::memcmp(key.data(), "unit", 4) == 0) return F::unit;
+      if (std::memcmp(key.data(), "pids", 4) == 0) return F::pids;
       break;
     case 5:
-      if (key == "state") return F::state;
+      if (std::memcmp(key.data(), "state", 5) == 0) return F::state;
       break;
     case 6:
-      if (key == "cgroup") return F::cgroup;
-      if (key == "signal") return F::signal;
+      if (std::memcmp(key.data(), "cgroup", 6) == 0) return F::cgroup;
+      if (std::memcmp(key.data(), "signal", 6) == 0) return F::signal;
       break;
     case 7:
-      if (key == "service") return F::service;
-      if (key == "cpu_pct") return F::cpu_pct;
+      if (std::memcmp(key.data(), "service", 7) == 0) return F::service;
+      if (std::memcmp(key.data(), "cpu_pct", 7) == 0) return F::cpu_pct;
       break;
     case 8:
-      if (key == "instance") return F::instance;
-      if (key == "main_pid") return F::main_pid;
-      if (key == "restarts") return F::restarts;
+      if (std::memcmp(key.data(), "instance", 8) == 0) return F::instance;
+      if (std::memcmp(key.data(), "main_pid", 8) == 0) return F::main_pid;
+      if (std::memcmp(key.data(), "restarts", 8) == 0) return F::restarts;
       break;
     case 9:
-      if (key == "rss_bytes") return F::rss_bytes;
-      if (key == "pid_count") return F::pid_count;
-      if (key == "oom_kills") return F::oom_kills;
-      if (key == "exit_code") return F::exit_code;
+      if (std::memcmp(key.data(), "rss_bytes", 9) == 0) return F::rss_bytes;
+      if (std::memcmp(key.data(), "pid_count", 9) == 0) return F::pid_count;
+      if (std::memcmp(key.data(), "oom_kills", 9) == 0) return F::oom_kills;
+      if (std::memcmp(key.data(), "exit_code", 9) == 0) return F::exit_code;
       break;
     case 10:
-      if (key == "mem_source") return F::mem_source;
-      if (key == "spawned_by") return F::spawned_by;
-      if (key == "vram_bytes") return F::vram_bytes;
+      if (std::memcmp(key.data(), "mem_source", 10) == 0) return F::mem_source;
+      if (std::memcmp(key.data(), "spawned_by", 10) == 0) return F::spawned_by;
+      if (std::memcmp(key.data(), "vram_bytes", 10) == 0) return F::vram_bytes;
       break;
     case 11:
-      if (key == "io_read_bps") return F::io_read_bps;
-      if (key == "gpu_indices") return F::gpu_indices;
+      if (std::memcmp(key.data(), "io_read_bps", 11) == 0) return F::io_read_bps;
+      if (std::memcmp(key.data(), "gpu_indices", 11) == 0) return F::gpu_indices;
       break;
     case 12:
-      if (key == "io_write_bps") return F::io_write_bps;
-      if (key == "exited_at_ms") return F::exited_at_ms;
+      if (std::memcmp(key.data(), "io_write_bps", 12) == 0) return F::io_write_bps;
+      if (std::memcmp(key.data(), "exited_at_ms", 12) == 0) return F::exited_at_ms;
       break;
     case 13:
-      if (key == "io_read_bytes") return F::io_read_bytes;
-      if (key == "started_at_ms") return F::started_at_ms;
+      if (std::memcmp(key.data(), "io_read_bytes", 13) == 0) return F::io_read_bytes;
+      if (std::memcmp(key.data(), "started_at_ms", 13) == 0) return F::started_at_ms;
       break;
     case 14:
-      if (key == "cpu_usage_usec") return F::cpu_usage_usec;
-      if (key == "io_write_bytes") return F::io_write_bytes;
+      if (std::memcmp(key.data(), "cpu_usage_usec", 14) == 0) return F::cpu_usage_usec;
+      if (std::memcmp(key.data(), "io_write_bytes", 14) == 0) return F::io_write_bytes;
       break;
     case 16:
-      if (key == "memory_max_bytes") return F::memory_max_bytes;
+      if (std::memcmp(key.data(), "memory_max_bytes", 16) == 0) return F::memory_max_bytes;
       break;
     case 17:
-      if (key == "working_set_bytes") return F::working_set_bytes;
+      if (std::memcmp(key.data(), "working_set_bytes", 17) == 0) return F::working_set_bytes;
       break;
   }
   return F::unknown;
