@@ -282,9 +282,10 @@ http::Response QueenDaemon::ingest(const http::Request& req) {
     return reject("content_type", 415, "Content-Type must be application/json");
   json::DecodeLimits limits;
   limits.max_bytes = kMaxBodyBytes;
-  auto snap = json::decode_snapshot(req.body, limits);
-  if (!snap) return reject("malformed", 400, snap.error().message);
-  auto result = registry_.ingest(std::move(*snap), req.remote.to_string(), now());
+  // Decoded into the storage of the workers the previous accepted snapshot replaced.
+  if (auto st = json::decode_snapshot_into(req.body, scratch_, limits); !st)
+    return reject("malformed", 400, st.error().message);
+  auto result = registry_.ingest(std::move(scratch_), req.remote.to_string(), now());
   metrics_.observe_latency(std::chrono::duration<double>(Clock::now() - t0).count());
   switch (result.outcome) {
     case IngestOutcome::accepted:

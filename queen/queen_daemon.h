@@ -82,6 +82,7 @@ class QueenDaemon {
   Registry registry_;
   std::unique_ptr<HiveProber> prober_;
   QueenMetrics metrics_;
+  telemetry::Snapshot scratch_;  // ingest decodes into it; holds the workers last replaced
   http::Router router_;
   std::unique_ptr<http::Server> server_;
   std::shared_ptr<http::EventStream> events_;

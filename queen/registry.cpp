@@ -10,8 +10,51 @@ namespace {
 
 constexpr std::size_t kMaxRetiredInstances = 8;
 
-std::string worker_key(const telemetry::Worker& w) {
-  return w.service + "/" + w.instance;
+// Workers are the same worker when their "service/instance" keys are equal. Compares those keys
+// as the joined strings would compare, without joining them.
+int compare_joined(const telemetry::Worker& a, const telemetry::Worker& b) {
+  if (a.service.size() == b.service.size()) {
+    // The '/' sits at the same place in both: service first, then instance.
+    if (int c = a.service.compare(b.service)) return c;
+    return a.instance.compare(b.instance);
+  }
+  const std::size_t na = a.service.size() + 1 + a.instance.size();
+  const std::size_t nb = b.service.size() + 1 + b.instance.size();
+  auto at = [](const telemetry::Worker& w, std::size_t i) -> unsigned char {
+    if (i < w.service.size()) return static_cast<unsigned char>(w.service[i]);
+    if (i == w.service.size()) return '/';
+    return static_cast<unsigned char>(w.instance[i - w.service.size() - 1]);
+  };
+  for (std::size_t i = 0, n = std::min(na, nb); i < n; ++i) {
+    const unsigned char ca = at(a, i), cb = at(b, i);
+    if (ca != cb) return ca < cb ? -1 : 1;
+  }
+  return na < nb ? -1 : na > nb ? 1 : 0;
+}
+
+// (service, instance): the order a Hive lists its workers in. When no service holds a '/', two
+// workers have equal joined keys exactly when their pairs are equal, so this order serves too.
+int compare_pairs(const telemetry::Worker& a, const telemetry::Worker& b) {
+  if (int c = a.service.compare(b.service)) return c;
+  return a.instance.compare(b.instance);
+}
+
+bool any_slash_in_service(const std::vector<telemetry::Worker>& workers) {
+  return std::any_of(workers.begin(), workers.end(), [](const telemetry::Worker& w) {
+    return w.service.find('/') != std::string::npos;
+  });
+}
+
+// Indices of `workers` ordered by `cmp`, equal keys in their original order. Hives send their
+// workers sorted, so this is usually just the check.
+template <class Cmp>
+void sorted_order(const std::vector<telemetry::Worker>& workers, Cmp cmp,
+                  std::vector<uint32_t>& order) {
+  order.resize(workers.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto less = [&](uint32_t a, uint32_t b) { return cmp(workers[a], workers[b]) < 0; };
+  if (!std::is_sorted(order.begin(), order.end(), less))
+    std::stable_sort(order.begin(), order.end(), less);
 }
 
 std::string bracket(const std::string& host) {
@@ -117,36 +160,69 @@ void Registry::set_status(HiveEntry& h, HiveStatus status) {
   }
 }
 
-void Registry::replace_workers(HiveEntry& h, std::vector<telemetry::Worker> workers) {
-  std::unordered_map<std::string, const telemetry::Worker*> old;
-  old.reserve(h.workers.size());
-  for (const auto& w : h.workers) old.emplace(worker_key(w), &w);
-  auto worker_event = [&](const char* name, const telemetry::Worker& w,
-                          std::optional<telemetry::WorkerState> previous) {
-    Event e;
-    e.name = name;
-    e.hive_id = h.id;
-    e.alias = h.alias;
-    e.worker = w;
-    e.previous_state = previous;
-    if (w.port) e.url = h.worker_url(*w.port);
-    emit(std::move(e));
-  };
+void Registry::replace_workers(HiveEntry& h, std::vector<telemetry::Worker>& workers) {
   if (on_event) {
-    for (const auto& w : workers) {
-      auto it = old.find(worker_key(w));
-      if (it == old.end()) {
-        worker_event("worker_added", w, std::nullopt);
+    // Pairs each new worker with the held one of the same key by walking both lists in key
+    // order. With repeated keys (never sent by a Hive) the first new one is paired with the
+    // first held one, later new ones are added, and held ones go only when no new one has
+    // their key.
+    thread_local std::vector<uint32_t> old_order, new_order;
+    thread_local std::vector<int64_t> match;  // per new worker: the held index, or -1
+    thread_local std::vector<char> removed;   // per held worker
+    const auto& old = h.workers;
+    const bool joined = any_slash_in_service(old) || any_slash_in_service(workers);
+    auto compare_keys = [joined](const telemetry::Worker& a, const telemetry::Worker& b) {
+      return joined ? compare_joined(a, b) : compare_pairs(a, b);
+    };
+    sorted_order(old, compare_keys, old_order);
+    sorted_order(workers, compare_keys, new_order);
+    match.assign(workers.size(), -1);
+    removed.assign(old.size(), 0);
+    std::size_t i = 0, j = 0;
+    while (i < old_order.size() || j < new_order.size()) {
+      int c;
+      if (i == old_order.size())
+        c = 1;
+      else if (j == new_order.size())
+        c = -1;
+      else
+        c = compare_keys(old[old_order[i]], workers[new_order[j]]);
+      if (c < 0) {
+        removed[old_order[i++]] = 1;
+      } else if (c > 0) {
+        ++j;
       } else {
-        if (it->second->state != w.state) worker_event("worker_state", w, it->second->state);
-        old.erase(it);
+        const auto& key_worker = old[old_order[i]];
+        match[new_order[j++]] = old_order[i++];
+        while (i < old_order.size() && compare_keys(old[old_order[i]], key_worker) == 0) ++i;
+        while (j < new_order.size() && compare_keys(workers[new_order[j]], key_worker) == 0) ++j;
       }
     }
-    for (const auto& w : h.workers) {
-      if (old.count(worker_key(w))) worker_event("worker_removed", w, std::nullopt);
+    auto worker_event = [&](const char* name, const telemetry::Worker& w,
+                            std::optional<telemetry::WorkerState> previous) {
+      Event e;
+      e.name = name;
+      e.hive_id = h.id;
+      e.alias = h.alias;
+      e.worker = w;
+      e.previous_state = previous;
+      if (w.port) e.url = h.worker_url(*w.port);
+      emit(std::move(e));
+    };
+    for (std::size_t n = 0; n < workers.size(); ++n) {
+      const auto& w = workers[n];
+      if (match[n] < 0) {
+        worker_event("worker_added", w, std::nullopt);
+      } else if (const auto& prev = old[static_cast<std::size_t>(match[n])];
+                 prev.state != w.state) {
+        worker_event("worker_state", w, prev.state);
+      }
+    }
+    for (std::size_t n = 0; n < old.size(); ++n) {
+      if (removed[n]) worker_event("worker_removed", old[n], std::nullopt);
     }
   }
-  h.workers = std::move(workers);
+  h.workers.swap(workers);
 }
 
 uint64_t Registry::create(HiveEntry entry) {
@@ -186,7 +262,8 @@ CandidateChanges Registry::set_candidates(const std::vector<Candidate>& candidat
   for (uint64_t key : gone) {
     HiveEntry& h = entries_.at(key);
     changes.removed.push_back(h.alias);
-    replace_workers(h, {});
+    std::vector<telemetry::Worker> none;
+    replace_workers(h, none);
     emit_hive("hive_removed", h, h.status);
     forget_id(h.id);
     erase(key);
@@ -231,7 +308,8 @@ BindResult Registry::handshake_ok(const std::string& alias, const json::Capabili
 
   if (!h->id.empty() && h->id != caps.hive_id) {
     // The host behind this alias now answers as another Hive: start over.
-    replace_workers(*h, {});
+    std::vector<telemetry::Worker> none;
+    replace_workers(*h, none);
     by_id_.erase(h->id);
     h->id.clear();
     h->instance_id.clear();
@@ -284,7 +362,7 @@ void Registry::handshake_failed(const std::string& alias, std::string error, Now
   h.last_probe_wall_ms = now.wall_ms;
 }
 
-IngestResult Registry::ingest(telemetry::Snapshot s, const std::string& sender, Now now) {
+IngestResult Registry::ingest(telemetry::Snapshot&& s, const std::string& sender, Now now) {
   if (forgotten_.count(s.hive_id))
     return {IngestOutcome::gone, "hive " + s.hive_id + " is no longer watched by this Queen"};
   auto it = by_id_.find(s.hive_id);
@@ -334,7 +412,7 @@ IngestResult Registry::ingest(telemetry::Snapshot s, const std::string& sender, 
   ++h.snapshots;
   set_status(h, HiveStatus::healthy);
   if (restarted) emit_hive("hive_restarted", h, h.status);
-  replace_workers(h, std::move(s.workers));
+  replace_workers(h, s.workers);
   return {};
 }
 

@@ -126,8 +126,10 @@ class Registry {
                           std::string raw_json, Now now);
   void handshake_failed(const std::string& alias, std::string error, Now now);
 
-  // A snapshot pushed by a Hive (sender: the peer address).
-  IngestResult ingest(telemetry::Snapshot snapshot, const std::string& sender, Now now);
+  // A snapshot pushed by a Hive (sender: the peer address). When it is accepted, the snapshot's
+  // workers vector comes back holding the workers it replaced (storage for the next decode, see
+  // json::decode_snapshot_into); its other members are left moved-from.
+  IngestResult ingest(telemetry::Snapshot&& snapshot, const std::string& sender, Now now);
 
   // Re-evaluates every status by the age of the last snapshot; emits events on change.
   void evaluate(Now now);
@@ -150,7 +152,8 @@ class Registry {
   void emit(Event e);
   void emit_hive(const char* name, const HiveEntry& h, HiveStatus previous);
   void set_status(HiveEntry& h, HiveStatus status);
-  void replace_workers(HiveEntry& h, std::vector<telemetry::Worker> workers);
+  // Emits the worker events, then swaps `workers` with the held ones.
+  void replace_workers(HiveEntry& h, std::vector<telemetry::Worker>& workers);
   void forget_id(const std::string& id);
 
   RegistryOptions options_;

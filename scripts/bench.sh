@@ -26,7 +26,7 @@ run() {  # name command...
   "$@" 2>&1 | tee "$OUT/$name.txt"
 }
 if ((quick)); then
-  reps=(--benchmark_min_time=0.05) events=40 workers=0,100 cgtop=3 ingest=(--quick)
+  reps=(--benchmark_min_time=0.05) events=40 workers=0,100 cgtop=3 ingest=(--smoke)
 else
   reps=(--benchmark_min_time=0.5 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true)
   events=300 workers=0,100,1000 cgtop=10 ingest=()

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace rbee::json {
@@ -17,6 +18,33 @@ struct Fail {
   std::string message;
 };
 
+// Where a value sits, put into words only when there is an error to report:
+// {"workers", 3, "port"} is "workers[3].port". Decoding a valid document builds no path string.
+struct Path {
+  static constexpr std::size_t kNoIndex = static_cast<std::size_t>(-1);
+  std::string_view base;
+  std::size_t index = kNoIndex;
+  std::string_view key;
+
+  Path field(std::string_view k) const { return {base, index, k}; }
+  std::string str() const {
+    std::string out(base);
+    if (index != kNoIndex) out += "[" + std::to_string(index) + "]";
+    if (!key.empty()) {
+      if (!out.empty()) out += '.';
+      out += key;
+    }
+    return out;
+  }
+};
+
+inline std::string path_text(const std::string& p) {
+  return p;
+}
+inline std::string path_text(const Path& p) {
+  return p.str();
+}
+
 class Reader {
  public:
   explicit Reader(const DecodeLimits& l) : limits_(l) {}
@@ -27,52 +55,63 @@ class Reader {
     if (!fail) fail = Fail{std::move(path) + ": " + std::move(what)};
   }
 
-  std::optional<std::string> str(element e, const std::string& path) {
+  // The string as it sits in the parsed document: valid until the parser's next document.
+  template <class P>
+  std::optional<std::string_view> str(element e, const P& path) {
     std::string_view v;
-    if (e.get_string().get(v)) return error(path, "must be a string"), std::nullopt;
+    if (e.get_string().get(v)) return error(path_text(path), "must be a string"), std::nullopt;
     if (v.size() > limits_.max_string)
-      return error(path, "is longer than " + std::to_string(limits_.max_string) + " bytes"),
+      return error(path_text(path),
+                   "is longer than " + std::to_string(limits_.max_string) + " bytes"),
              std::nullopt;
-    return std::string(v);
-  }
-
-  std::optional<uint64_t> u64(element e, const std::string& path,
-                              uint64_t max = std::numeric_limits<uint64_t>::max()) {
-    uint64_t v;
-    if (e.get_uint64().get(v)) return error(path, "must be a non-negative integer"), std::nullopt;
-    if (v > max) return error(path, "must be at most " + std::to_string(max)), std::nullopt;
     return v;
   }
 
-  std::optional<int64_t> i64(element e, const std::string& path, int64_t min, int64_t max) {
+  template <class P>
+  std::optional<uint64_t> u64(element e, const P& path,
+                              uint64_t max = std::numeric_limits<uint64_t>::max()) {
+    uint64_t v;
+    if (e.get_uint64().get(v))
+      return error(path_text(path), "must be a non-negative integer"), std::nullopt;
+    if (v > max)
+      return error(path_text(path), "must be at most " + std::to_string(max)), std::nullopt;
+    return v;
+  }
+
+  template <class P>
+  std::optional<int64_t> i64(element e, const P& path, int64_t min, int64_t max) {
     int64_t v;
     if (e.get_int64().get(v) || v < min || v > max)
-      return error(path,
+      return error(path_text(path),
                    "must be an integer from " + std::to_string(min) + " to " + std::to_string(max)),
              std::nullopt;
     return v;
   }
 
-  std::optional<double> num(element e, const std::string& path, double min, double max) {
+  template <class P>
+  std::optional<double> num(element e, const P& path, double min, double max) {
     double v;
     if (e.get_double().get(v) || !std::isfinite(v) || v < min || v > max)
-      return error(path,
+      return error(path_text(path),
                    "must be a number from " + std::to_string(min) + " to " + std::to_string(max)),
              std::nullopt;
     return v;
   }
 
-  std::optional<array> arr(element e, const std::string& path, std::size_t max) {
+  template <class P>
+  std::optional<array> arr(element e, const P& path, std::size_t max) {
     array a;
-    if (e.get_array().get(a)) return error(path, "must be an array"), std::nullopt;
+    if (e.get_array().get(a)) return error(path_text(path), "must be an array"), std::nullopt;
     if (a.size() > max)
-      return error(path, "has more than " + std::to_string(max) + " entries"), std::nullopt;
+      return error(path_text(path), "has more than " + std::to_string(max) + " entries"),
+             std::nullopt;
     return a;
   }
 
-  std::optional<object> obj(element e, const std::string& path) {
+  template <class P>
+  std::optional<object> obj(element e, const P& path) {
     object o;
-    if (e.get_object().get(o)) return error(path, "must be an object"), std::nullopt;
+    if (e.get_object().get(o)) return error(path_text(path), "must be an object"), std::nullopt;
     return o;
   }
 
@@ -84,85 +123,222 @@ void set(std::optional<T>& out, std::optional<T> v) {
   if (v) out = std::move(v);
 }
 
-void read_worker(Reader& r, element e, const std::string& path, telemetry::Worker& w) {
+void set(std::optional<std::string>& out, std::optional<std::string_view> v) {
+  if (v) out.emplace(*v);
+}
+
+// A worker as default-constructed, keeping the storage of its strings and lists.
+void reset_worker(telemetry::Worker& w) {
+  // Every member is reset here: a new member of telemetry::Worker must be added below.
+  static_assert(sizeof(void*) != 8 || sizeof(telemetry::Worker) == 520,
+                "telemetry::Worker changed: update reset_worker");
+  w.service.clear();
+  w.instance.clear();
+  w.port.reset();
+  w.cgroup.clear();
+  w.unit.reset();
+  w.state = telemetry::WorkerState::unknown;
+  w.cpu_usage_usec.reset();
+  w.cpu_pct.reset();
+  w.rss_bytes.reset();
+  w.working_set_bytes.reset();
+  w.mem_source.reset();
+  w.memory_max_bytes.reset();
+  w.pids.clear();
+  w.pid_count = 0;
+  w.main_pid.reset();
+  w.io_read_bytes.reset();
+  w.io_write_bytes.reset();
+  w.io_read_bps.reset();
+  w.io_write_bps.reset();
+  w.oom_kills.reset();
+  w.exit_code.reset();
+  w.signal.reset();
+  w.started_at_ms.reset();
+  w.exited_at_ms.reset();
+  w.spawned_by = "external";
+  w.restarts = 0;
+  w.vram_bytes.reset();
+  w.gpu_indices.clear();
+}
+
+// The members of a worker object, found by length first, then compared with a length known at
+// compile time (inlined, no memcmp call): one or two comparisons a key rather than a walk down
+// every name.
+enum class WorkerField {
+  unknown,
+  service,
+  instance,
+  port,
+  cgroup,
+  unit,
+  state,
+  cpu_usage_usec,
+  cpu_pct,
+  rss_bytes,
+  working_set_bytes,
+  mem_source,
+  memory_max_bytes,
+  pids,
+  pid_count,
+  main_pid,
+  io_read_bytes,
+  io_write_bytes,
+  io_read_bps,
+  io_write_bps,
+  oom_kills,
+  exit_code,
+  signal,
+  started_at_ms,
+  exited_at_ms,
+  spawned_by,
+  restarts,
+  vram_bytes,
+  gpu_indices,
+};
+
+WorkerField worker_field(std::string_view key) {
+  using F = WorkerField;
+  switch (key.size()) {
+    case 4:
+      if (std::memcmp(key.data(), "port", 4) == 0) return F::port;
+      if (std::memcmp(key.data(), "unit", 4) == 0) return F::unit;
+      if (std::memcmp(key.data(), "pids", 4) == 0) return F::pids;
+      break;
+    case 5:
+      if (std::memcmp(key.data(), "state", 5) == 0) return F::state;
+      break;
+    case 6:
+      if (std::memcmp(key.data(), "cgroup", 6) == 0) return F::cgroup;
+      if (std::memcmp(key.data(), "signal", 6) == 0) return F::signal;
+      break;
+    case 7:
+      if (std::memcmp(key.data(), "service", 7) == 0) return F::service;
+      if (std::memcmp(key.data(), "cpu_pct", 7) == 0) return F::cpu_pct;
+      break;
+    case 8:
+      if (std::memcmp(key.data(), "instance", 8) == 0) return F::instance;
+      if (std::memcmp(key.data(), "main_pid", 8) == 0) return F::main_pid;
+      if (std::memcmp(key.data(), "restarts", 8) == 0) return F::restarts;
+      break;
+    case 9:
+      if (std::memcmp(key.data(), "rss_bytes", 9) == 0) return F::rss_bytes;
+      if (std::memcmp(key.data(), "pid_count", 9) == 0) return F::pid_count;
+      if (std::memcmp(key.data(), "oom_kills", 9) == 0) return F::oom_kills;
+      if (std::memcmp(key.data(), "exit_code", 9) == 0) return F::exit_code;
+      break;
+    case 10:
+      if (std::memcmp(key.data(), "mem_source", 10) == 0) return F::mem_source;
+      if (std::memcmp(key.data(), "spawned_by", 10) == 0) return F::spawned_by;
+      if (std::memcmp(key.data(), "vram_bytes", 10) == 0) return F::vram_bytes;
+      break;
+    case 11:
+      if (std::memcmp(key.data(), "io_read_bps", 11) == 0) return F::io_read_bps;
+      if (std::memcmp(key.data(), "gpu_indices", 11) == 0) return F::gpu_indices;
+      break;
+    case 12:
+      if (std::memcmp(key.data(), "io_write_bps", 12) == 0) return F::io_write_bps;
+      if (std::memcmp(key.data(), "exited_at_ms", 12) == 0) return F::exited_at_ms;
+      break;
+    case 13:
+      if (std::memcmp(key.data(), "io_read_bytes", 13) == 0) return F::io_read_bytes;
+      if (std::memcmp(key.data(), "started_at_ms", 13) == 0) return F::started_at_ms;
+      break;
+    case 14:
+      if (std::memcmp(key.data(), "cpu_usage_usec", 14) == 0) return F::cpu_usage_usec;
+      if (std::memcmp(key.data(), "io_write_bytes", 14) == 0) return F::io_write_bytes;
+      break;
+    case 16:
+      if (std::memcmp(key.data(), "memory_max_bytes", 16) == 0) return F::memory_max_bytes;
+      break;
+    case 17:
+      if (std::memcmp(key.data(), "working_set_bytes", 17) == 0) return F::working_set_bytes;
+      break;
+  }
+  return F::unknown;
+}
+
+void read_worker(Reader& r, element e, const Path& path, telemetry::Worker& w) {
   auto o = r.obj(e, path);
   if (!o) return;
   bool have_service = false, have_instance = false, have_state = false;
   for (auto [key, v] : *o) {
     if (r.fail) return;
-    const std::string p = path + "." + std::string(key);
-    if (key == "service") {
+    const Path p = path.field(key);
+    const WorkerField f = worker_field(key);
+    if (f == WorkerField::service) {
       if (auto s = r.str(v, p)) w.service = *s, have_service = true;
-    } else if (key == "instance") {
+    } else if (f == WorkerField::instance) {
       if (auto s = r.str(v, p)) w.instance = *s, have_instance = true;
-    } else if (key == "port") {
+    } else if (f == WorkerField::port) {
       if (auto n = r.i64(v, p, 1, 65535)) w.port = static_cast<uint16_t>(*n);
-    } else if (key == "cgroup") {
+    } else if (f == WorkerField::cgroup) {
       if (auto s = r.str(v, p)) w.cgroup = *s;
-    } else if (key == "unit") {
+    } else if (f == WorkerField::unit) {
       set(w.unit, r.str(v, p));
-    } else if (key == "state") {
+    } else if (f == WorkerField::state) {
       if (auto s = r.str(v, p)) {
         auto st = telemetry::parse_worker_state(*s);
         if (!st)
-          r.error(p, "is not a known state");
+          r.error(p.str(), "is not a known state");
         else
           w.state = *st, have_state = true;
       }
-    } else if (key == "cpu_usage_usec") {
+    } else if (f == WorkerField::cpu_usage_usec) {
       set(w.cpu_usage_usec, r.u64(v, p));
-    } else if (key == "cpu_pct") {
+    } else if (f == WorkerField::cpu_pct) {
       set(w.cpu_pct, r.num(v, p, 0, 1e6));
-    } else if (key == "rss_bytes") {
+    } else if (f == WorkerField::rss_bytes) {
       set(w.rss_bytes, r.u64(v, p));
-    } else if (key == "working_set_bytes") {
+    } else if (f == WorkerField::working_set_bytes) {
       set(w.working_set_bytes, r.u64(v, p));
-    } else if (key == "mem_source") {
+    } else if (f == WorkerField::mem_source) {
       set(w.mem_source, r.str(v, p));
-    } else if (key == "memory_max_bytes") {
+    } else if (f == WorkerField::memory_max_bytes) {
       set(w.memory_max_bytes, r.u64(v, p));
-    } else if (key == "pids") {
+    } else if (f == WorkerField::pids) {
       if (auto a = r.arr(v, p, r.limits_.max_pids_per_worker)) {
+        w.pids.reserve(a->size());
         for (element pe : *a) {
           if (auto n = r.i64(pe, p, 1, std::numeric_limits<int32_t>::max()))
             w.pids.push_back(static_cast<int32_t>(*n));
         }
       }
-    } else if (key == "pid_count") {
+    } else if (f == WorkerField::pid_count) {
       if (auto n = r.u64(v, p, 1u << 30)) w.pid_count = static_cast<uint32_t>(*n);
-    } else if (key == "main_pid") {
+    } else if (f == WorkerField::main_pid) {
       if (auto n = r.i64(v, p, 1, std::numeric_limits<int32_t>::max()))
         w.main_pid = static_cast<int32_t>(*n);
-    } else if (key == "io_read_bytes") {
+    } else if (f == WorkerField::io_read_bytes) {
       set(w.io_read_bytes, r.u64(v, p));
-    } else if (key == "io_write_bytes") {
+    } else if (f == WorkerField::io_write_bytes) {
       set(w.io_write_bytes, r.u64(v, p));
-    } else if (key == "io_read_bps") {
+    } else if (f == WorkerField::io_read_bps) {
       set(w.io_read_bps, r.num(v, p, 0, 1e15));
-    } else if (key == "io_write_bps") {
+    } else if (f == WorkerField::io_write_bps) {
       set(w.io_write_bps, r.num(v, p, 0, 1e15));
-    } else if (key == "oom_kills") {
+    } else if (f == WorkerField::oom_kills) {
       set(w.oom_kills, r.u64(v, p));
-    } else if (key == "exit_code") {
+    } else if (f == WorkerField::exit_code) {
       if (auto n = r.i64(v, p, 0, 255)) w.exit_code = static_cast<int32_t>(*n);
-    } else if (key == "signal") {
+    } else if (f == WorkerField::signal) {
       if (auto n = r.i64(v, p, 1, 128)) w.signal = static_cast<int32_t>(*n);
-    } else if (key == "started_at_ms") {
+    } else if (f == WorkerField::started_at_ms) {
       set(w.started_at_ms, r.i64(v, p, 0, std::numeric_limits<int64_t>::max()));
-    } else if (key == "exited_at_ms") {
+    } else if (f == WorkerField::exited_at_ms) {
       set(w.exited_at_ms, r.i64(v, p, 0, std::numeric_limits<int64_t>::max()));
-    } else if (key == "spawned_by") {
+    } else if (f == WorkerField::spawned_by) {
       if (auto s = r.str(v, p)) {
         if (*s != "hive" && *s != "external")
-          r.error(p, "must be \"hive\" or \"external\"");
+          r.error(p.str(), "must be \"hive\" or \"external\"");
         else
           w.spawned_by = *s;
       }
-    } else if (key == "restarts") {
+    } else if (f == WorkerField::restarts) {
       if (auto n = r.u64(v, p, 1u << 30)) w.restarts = static_cast<uint32_t>(*n);
-    } else if (key == "vram_bytes") {
+    } else if (f == WorkerField::vram_bytes) {
       set(w.vram_bytes, r.u64(v, p));
-    } else if (key == "gpu_indices") {
+    } else if (f == WorkerField::gpu_indices) {
       if (auto a = r.arr(v, p, r.limits_.max_gpus)) {
         for (element ge : *a) {
           if (auto n = r.u64(ge, p, 1023)) w.gpu_indices.push_back(static_cast<uint32_t>(*n));
@@ -173,14 +349,14 @@ void read_worker(Reader& r, element e, const std::string& path, telemetry::Worke
   }
   if (r.fail) return;
   if (!have_service || !have_instance || !have_state)
-    r.error(path, "must have service, instance and state");
+    r.error(path.str(), "must have service, instance and state");
 }
 
 void read_host(Reader& r, element e, telemetry::Host& h) {
   auto o = r.obj(e, "host");
   if (!o) return;
   for (auto [key, v] : *o) {
-    const std::string p = "host." + std::string(key);
+    const Path p{"host", Path::kNoIndex, key};
     if (key == "hostname") {
       if (auto s = r.str(v, p)) h.hostname = *s;
     } else if (key == "cpus") {
@@ -199,11 +375,11 @@ void read_host(Reader& r, element e, telemetry::Host& h) {
   }
 }
 
-void read_gpu(Reader& r, element e, const std::string& path, telemetry::Gpu& g) {
+void read_gpu(Reader& r, element e, const Path& path, telemetry::Gpu& g) {
   auto o = r.obj(e, path);
   if (!o) return;
   for (auto [key, v] : *o) {
-    const std::string p = path + "." + std::string(key);
+    const Path p = path.field(key);
     if (key == "index") {
       if (auto n = r.u64(v, p, 1023)) g.index = static_cast<uint32_t>(*n);
     } else if (key == "uuid") {
@@ -243,28 +419,46 @@ Result<element> parse(std::string_view json, const DecodeLimits& limits) {
 }  // namespace
 
 Result<telemetry::Snapshot> decode_snapshot(std::string_view json, const DecodeLimits& limits) {
+  telemetry::Snapshot s;
+  if (auto st = decode_snapshot_into(json, s, limits); !st) return st.error();
+  return s;
+}
+
+Status decode_snapshot_into(std::string_view json, telemetry::Snapshot& s,
+                            const DecodeLimits& limits) {
   auto doc = parse(json, limits);
   if (!doc) return doc.error();
   Reader r(limits);
   auto o = r.obj(*doc, "snapshot");
   if (!o) return make_error(r.fail->message);
-  telemetry::Snapshot s;
+  // Everything but the workers' storage back to a default-constructed snapshot.
+  s.schema_version = telemetry::kSchemaVersion;
+  s.hive_id.clear();
+  s.instance_id.clear();
+  s.seq = 0;
+  s.timestamp_ms = 0;
+  s.interval_ms = telemetry::Snapshot{}.interval_ms;
+  s.backend.clear();
+  s.host = {};
+  s.gpus.clear();
+  s.gpus_stale = false;
+  std::size_t workers = 0;  // decoded so far; s.workers beyond are spare storage
   bool have_version = false, have_hive = false, have_instance = false, have_seq = false,
        have_workers = false;
   for (auto [key, v] : *o) {
     if (r.fail) break;
-    const std::string p(key);
+    const Path p{{}, Path::kNoIndex, key};
     if (key == "schema_version") {
       if (auto n = r.i64(v, p, 1, 1000)) {
         if (*n != telemetry::kSchemaVersion)
-          r.error(p, std::to_string(*n) + " is not supported (this build speaks " +
-                         std::to_string(telemetry::kSchemaVersion) + ")");
+          r.error(p.str(), std::to_string(*n) + " is not supported (this build speaks " +
+                               std::to_string(telemetry::kSchemaVersion) + ")");
         s.schema_version = static_cast<int>(*n);
         have_version = true;
       }
     } else if (key == "hive_id") {
       if (auto id = r.str(v, p)) {
-        if (id->empty()) r.error(p, "must not be empty");
+        if (id->empty()) r.error(p.str(), "must not be empty");
         s.hive_id = *id;
         have_hive = true;
       }
@@ -282,21 +476,29 @@ Result<telemetry::Snapshot> decode_snapshot(std::string_view json, const DecodeL
       read_host(r, v, s.host);
     } else if (key == "gpus") {
       if (auto a = r.arr(v, p, limits.max_gpus)) {
+        s.gpus.reserve(a->size());
         std::size_t i = 0;
-        for (element g : *a)
-          read_gpu(r, g, "gpus[" + std::to_string(i++) + "]", s.gpus.emplace_back());
+        for (element g : *a) read_gpu(r, g, Path{"gpus", i++, {}}, s.gpus.emplace_back());
       }
     } else if (key == "gpus_stale") {
       bool b = false;
-      if (v.get_bool().get(b)) r.error(p, "must be true or false");
+      if (v.get_bool().get(b)) r.error(p.str(), "must be true or false");
       s.gpus_stale = b;
     } else if (key == "workers") {
       if (auto a = r.arr(v, p, limits.max_workers)) {
         have_workers = true;
-        s.workers.reserve(a->size());
+        if (s.workers.size() < workers + a->size()) s.workers.reserve(workers + a->size());
         std::size_t i = 0;
         for (element w : *a) {
-          read_worker(r, w, "workers[" + std::to_string(i++) + "]", s.workers.emplace_back());
+          telemetry::Worker* target;
+          if (workers < s.workers.size()) {
+            target = &s.workers[workers];
+            reset_worker(*target);
+          } else {
+            target = &s.workers.emplace_back();
+          }
+          ++workers;
+          read_worker(r, w, Path{"workers", i++, {}}, *target);
           if (r.fail) break;
         }
       }
@@ -305,7 +507,8 @@ Result<telemetry::Snapshot> decode_snapshot(std::string_view json, const DecodeL
   if (r.fail) return make_error(r.fail->message);
   if (!have_version || !have_hive || !have_instance || !have_seq || !have_workers)
     return make_error("snapshot must have schema_version, hive_id, instance_id, seq and workers");
-  return s;
+  s.workers.resize(workers);
+  return Ok{};
 }
 
 Result<std::vector<telemetry::Worker>> decode_worker_list(std::string_view json,
@@ -318,8 +521,9 @@ Result<std::vector<telemetry::Worker>> decode_worker_list(std::string_view json,
   std::vector<telemetry::Worker> out;
   if (auto a = r.arr(workers, "workers", limits.max_workers)) {
     std::size_t i = 0;
+    out.reserve(a->size());
     for (element w : *a) {
-      read_worker(r, w, "workers[" + std::to_string(i++) + "]", out.emplace_back());
+      read_worker(r, w, Path{"workers", i++, {}}, out.emplace_back());
       if (r.fail) break;
     }
   }
@@ -332,7 +536,7 @@ Result<telemetry::Worker> decode_worker(std::string_view json, const DecodeLimit
   if (!doc) return doc.error();
   Reader r(limits);
   telemetry::Worker w;
-  read_worker(r, *doc, "worker", w);
+  read_worker(r, *doc, Path{"worker", Path::kNoIndex, {}}, w);
   if (r.fail) return make_error(r.fail->message);
   return w;
 }
@@ -436,7 +640,7 @@ Result<Capabilities> decode_capabilities(std::string_view json, const DecodeLimi
     } else if (key == "controllers") {
       if (auto a = r.arr(v, p, 64)) {
         for (element ce : *a) {
-          if (auto s = r.str(ce, p)) c.controllers.push_back(*s);
+          if (auto s = r.str(ce, p)) c.controllers.emplace_back(*s);
         }
       }
     } else if (key == "interval_ms") {
@@ -480,7 +684,7 @@ Result<Capabilities> decode_capabilities(std::string_view json, const DecodeLimi
             url_limits.max_string = 2048;
             Reader ur(url_limits);
             if (auto s = ur.str(sv, "subscription.queen_url"))
-              c.subscription_queen_url = *s;
+              c.subscription_queen_url = std::string(*s);
             else
               r.error("subscription.queen_url", "must be a string of at most 2048 bytes");
           } else if (sk == "drop_after_ms") {
@@ -507,9 +711,8 @@ Result<std::vector<HostedWorker>> decode_hosted_workers(std::string_view json,
   if (auto a = r.arr(workers, "workers", limits.max_workers * 16)) {
     std::size_t i = 0;
     for (element w : *a) {
-      const std::string path = "workers[" + std::to_string(i++) + "]";
       HostedWorker& hw = out.emplace_back();
-      read_worker(r, w, path, hw.worker);
+      read_worker(r, w, Path{"workers", i++, {}}, hw.worker);
       if (r.fail) break;
       std::string_view s;
       if (!w.at_key("hive_id").get_string().get(s)) hw.hive_id = std::string(s.substr(0, 256));

@@ -27,6 +27,11 @@ struct DecodeLimits {
 };
 
 Result<telemetry::Snapshot> decode_snapshot(std::string_view json, const DecodeLimits& = {});
+// The same into `out`, reusing the storage of the workers already in it (their strings and
+// lists) instead of allocating new ones: a Queen decodes a snapshot per Hive per tick. On
+// success `out` equals what decode_snapshot returns; on error its contents are unspecified.
+Status decode_snapshot_into(std::string_view json, telemetry::Snapshot& out,
+                            const DecodeLimits& = {});
 // {"workers": [...]} as served by GET /v1/workers.
 Result<std::vector<telemetry::Worker>> decode_worker_list(std::string_view json,
                                                           const DecodeLimits& = {});

@@ -260,3 +260,58 @@ TEST_CASE("queen registry: a Hive that answers the handshake but never pushes go
   reg.evaluate(at(10002));
   CHECK(reg.find("h1")->status == HiveStatus::down);
 }
+
+TEST_CASE("queen registry: worker events follow the snapshot's order whatever it is", "[queen]") {
+  Registry reg;
+  Recorder rec;
+  rec.attach(reg);
+  auto svc = [](std::string service, std::string instance, WorkerState state) {
+    auto w = worker("8000", state);
+    w.service = std::move(service);
+    w.instance = std::move(instance);
+    return w;
+  };
+  // Unsorted, services of different lengths, and a "service/instance" key shared by two pairs.
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 1,
+                              {svc("llm", "8082", WorkerState::ready),
+                               svc("embed", "8080", WorkerState::ready),
+                               svc("llm", "8081", WorkerState::starting),
+                               svc("a/b", "1", WorkerState::ready)}),
+                     "10.0.0.9", at(0))
+              .outcome == IngestOutcome::accepted);
+  CHECK(rec.names() == std::vector<std::string>{"hive_joined", "worker_added", "worker_added",
+                                                "worker_added", "worker_added"});
+  rec.clear();
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 2,
+                              {svc("llm", "8081", WorkerState::ready),
+                               svc("a", "b/1", WorkerState::failed),
+                               svc("llm", "8083", WorkerState::starting),
+                               svc("llm", "8082", WorkerState::ready)}),
+                     "10.0.0.9", at(1000))
+              .outcome == IngestOutcome::accepted);
+  // "a"/"b/1" has the key of "a/b"/"1": the same worker, whose state changed.
+  REQUIRE(rec.names() == std::vector<std::string>{"worker_state", "worker_state", "worker_added",
+                                                  "worker_removed"});
+  CHECK(rec.events[0].worker->instance == "8081");
+  CHECK(rec.events[1].worker->service == "a");
+  CHECK(rec.events[1].previous_state == WorkerState::ready);
+  CHECK(rec.events[2].worker->instance == "8083");
+  CHECK(rec.events[3].worker->service == "embed");
+  CHECK(reg.find("h1")->workers.size() == 4);
+  CHECK(reg.find("h1")->workers[1].service == "a");
+  rec.clear();
+  // No '/' in any service now; "llm-x" sorts before "llm" as a joined key, after it as a pair.
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 3,
+                              {svc("llm", "8083", WorkerState::ready),
+                               svc("llm-x", "1", WorkerState::starting),
+                               svc("embed", "8080", WorkerState::ready)}),
+                     "10.0.0.9", at(2000))
+              .outcome == IngestOutcome::accepted);
+  REQUIRE(rec.names() == std::vector<std::string>{"worker_state", "worker_added", "worker_added",
+                                                  "worker_removed", "worker_removed",
+                                                  "worker_removed"});
+  CHECK(rec.events[1].worker->service == "llm-x");
+  CHECK(rec.events[3].worker->instance == "8081");
+  CHECK(rec.events[4].worker->service == "a");
+  CHECK(rec.events[5].worker->instance == "8082");
+}

@@ -60,6 +60,39 @@ TEST_CASE("snapshot survives an encode/decode round trip unchanged") {
   CHECK(*back == s);
 }
 
+TEST_CASE("decoding into a used snapshot gives what a fresh decode gives") {
+  auto full = sample_snapshot();
+  full.workers[0].unit = "rbee-llm@8080.service";
+  full.workers[0].io_read_bps = 10.5;
+  full.workers[0].exited_at_ms = 1700000000500;
+  full.workers[0].restarts = 4;
+  full.gpus_stale = true;
+  for (int i = 0; i < 3; ++i) full.workers.push_back(full.workers[0]);
+  telemetry::Snapshot used;
+  REQUIRE(json::decode_snapshot_into(json::encode_snapshot(full), used));
+  CHECK(used == full);
+
+  // Fewer workers with fewer fields, no GPUs, no host: nothing of the first may remain.
+  telemetry::Snapshot small;
+  small.hive_id = "gpu-02";
+  small.instance_id = "def";
+  small.seq = 7;
+  small.workers.push_back(sample_snapshot().workers[1]);
+  small.workers[0].gpu_indices.clear();
+  small.workers[0].vram_bytes.reset();
+  const auto text = json::encode_snapshot(small);
+  auto fresh = json::decode_snapshot(text);
+  REQUIRE(fresh);
+  REQUIRE(json::decode_snapshot_into(text, used));
+  CHECK(used == *fresh);
+  CHECK(used.workers.size() == 1);
+
+  // A bad document is an error, and the next good one still decodes in full.
+  CHECK_FALSE(json::decode_snapshot_into("{\"seq\":1}", used));
+  REQUIRE(json::decode_snapshot_into(json::encode_snapshot(full), used));
+  CHECK(used == full);
+}
+
 TEST_CASE("absent measurements are omitted, not written as zero") {
   auto s = sample_snapshot();
   auto json = json::encode_worker(s.workers[1]);

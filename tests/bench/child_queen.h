@@ -1,0 +1,30 @@
+#pragma once
+// rbee-queen serve as a child process for the benchmarks: its own config in a temp dir, an SSH
+// config with no Hives (every Hive is one the load generator plays, known from its pushes), a
+// token, log level info, and status thresholds long enough that no simulated Hive turns degraded
+// between two configurations of a run. Killed (SIGTERM, then SIGKILL) when the object goes.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace rbee::bench {
+
+class ChildQueen {
+ public:
+  ChildQueen(const std::string& binary, const std::string& token);
+  ~ChildQueen();
+  ChildQueen(const ChildQueen&) = delete;
+  ChildQueen& operator=(const ChildQueen&) = delete;
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::string log() const;
+
+ private:
+  std::filesystem::path dir_;
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace rbee::bench

@@ -1,0 +1,13 @@
+# Queen ingest load generator (docs/performance.md, "Queen ingest"): K simulated Hives push
+# snapshots to a real rbee-queen child. The ctest entry is a few seconds long and checks only
+# that every configuration got answers and printed figures.
+add_executable(rbee-bench-queen-ingest
+  ${CMAKE_CURRENT_LIST_DIR}/queen_ingest_load.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/ingest_load.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/child_queen.cpp)
+target_link_libraries(rbee-bench-queen-ingest PRIVATE rbee_queen)
+target_compile_definitions(rbee-bench-queen-ingest PRIVATE
+  RBEE_QUEEN_BIN="$<TARGET_FILE:rbee-queen>")
+add_dependencies(rbee-bench-queen-ingest rbee-queen)
+add_test(NAME bench:queen-ingest COMMAND rbee-bench-queen-ingest --smoke)
+set_tests_properties(bench:queen-ingest PROPERTIES LABELS bench TIMEOUT 60)
