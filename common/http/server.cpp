@@ -39,6 +39,7 @@ struct Server::State {
   net::steady_timer retry_timer;  // backs off after accept errors such as EMFILE
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
   std::atomic<std::size_t> count{0};
+  std::size_t kept_bytes = 0;  // under kKeptTotalBytes; the io_context's thread only
   bool stopped = false;
 };
 
@@ -58,6 +59,10 @@ constexpr std::size_t kLargeReadBytes = 64 * 1024;
 // sends bodies of about the same size each tick, and reusing the storage saves an allocation
 // (and a free) of that size per request.
 constexpr std::size_t kKeptBodyBytes = 1024 * 1024;
+// What all connections together may keep between requests (large read buffers and kept body
+// storage): beyond it a connection reads and allocates as a new one does. Without this cap 1024
+// connections that each sent one large body would pin a gigabyte.
+constexpr std::size_t kKeptTotalBytes = 32 * 1024 * 1024;
 
 void set_cloexec(int fd) {
   int flags = ::fcntl(fd, F_GETFD);
@@ -102,6 +107,8 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
   void close() {
     if (closed_) return;
     closed_ = true;
+    release_kept(kept_bytes_);
+    spare_body_ = std::string();
     if (registered_) {
       state_->sessions.erase(this);
       --state_->count;
@@ -137,9 +144,24 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
 
   // --- HTTP requests -------------------------------------------------------------------------
 
+  bool take_kept(std::size_t bytes) {
+    if (state_->kept_bytes + bytes > kKeptTotalBytes) return false;
+    state_->kept_bytes += bytes;
+    kept_bytes_ += bytes;
+    return true;
+  }
+  void release_kept(std::size_t bytes) {
+    bytes = std::min(bytes, kept_bytes_);
+    state_->kept_bytes -= bytes;
+    kept_bytes_ -= bytes;
+  }
+
   void do_read() {
     parser_.emplace();
-    if (spare_body_.capacity()) parser_->get().body() = std::move(spare_body_);
+    if (spare_body_.capacity()) {
+      release_kept(spare_body_.capacity());
+      parser_->get().body() = std::move(spare_body_);
+    }
     parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
         limits().max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
     parser_->body_limit(static_cast<std::uint64_t>(limits().max_body_bytes));
@@ -175,7 +197,8 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
     if (ec) return close();  // timeout, reset, ...
 
     auto msg = parser_->release();
-    if (msg.body().size() > kSmallReadBytes && buffer_.capacity() < kLargeReadBytes)
+    if (msg.body().size() > kSmallReadBytes && buffer_.capacity() < kLargeReadBytes &&
+        take_kept(kLargeReadBytes))
       buffer_.reserve(kLargeReadBytes);
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
@@ -190,7 +213,8 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
     }
     dispatch(req);
     // Handlers copy what they keep: the body's storage can serve the next request.
-    if (req.body.capacity() <= kKeptBodyBytes) {
+    if (req.body.capacity() > kSmallReadBytes && req.body.capacity() <= kKeptBodyBytes &&
+        take_kept(req.body.capacity())) {
       spare_body_ = std::move(req.body);
       spare_body_.clear();
     }
@@ -337,7 +361,8 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
 
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::string spare_body_;  // storage of the last request's body, for the next one
+  std::string spare_body_;      // storage of the last request's body, for the next one
+  std::size_t kept_bytes_ = 0;  // this session's share of State::kept_bytes
   bhttp::response<bhttp::string_body> res_;
   bool first_request_ = true;
   bool keep_alive_ = false;
