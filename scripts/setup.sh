@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache
   libsystemd-dev libboost1.81-dev libsimdjson-dev libcli11-dev libspdlog-dev
   catch2 libtomlplusplus-dev openssh-client iproute2 libbenchmark-dev
+  avahi-daemon dbus jq curl bc
 )
 
 missing=()
