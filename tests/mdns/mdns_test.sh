@@ -217,7 +217,7 @@ hive_is_mdns() {
   h=$(hive_json)
   [ -n "$h" ] && [ "$(jq -r .source <<<"$h")" = mdns ] && [ "$(jq -r .id <<<"$h")" = "$HIVE_ID" ]
 }
-wait_for 30 "the Queen did not list $HIVE_ID with source mdns" hive_is_mdns
+wait_for ${RBEE_MDNS_FIND_S:-30} "the Queen did not list $HIVE_ID with source mdns" hive_is_mdns
 h=$(hive_json)
 [ "$(jq -r .address <<<"$h")" = "http://$ADDR_A:7835" ] || fail "address is not the Hive's veth address: $h"
 step "the Queen found the Hive over mDNS: $(jq -c '{id, alias, source, address, status}' <<<"$h")"
