@@ -11,6 +11,7 @@ namespace {
 
 constexpr const char* kAvahi = "org.freedesktop.Avahi";
 constexpr const char* kServer = "org.freedesktop.Avahi.Server";
+constexpr const char* kServer2 = "org.freedesktop.Avahi.Server2";  // Avahi 0.8: *Prepare
 constexpr const char* kEntryGroup = "org.freedesktop.Avahi.EntryGroup";
 constexpr const char* kBrowser = "org.freedesktop.Avahi.ServiceBrowser";
 constexpr int kIfUnspec = -1;
@@ -229,7 +230,7 @@ void AvahiBrowser::start() {
                                  });
   if (!match) return fail(match.error().message);
   match_ = std::move(*match);
-  auto m = method(bus_, "/", kServer, "ServiceBrowserPrepare");
+  auto m = method(bus_, "/", kServer2, "ServiceBrowserPrepare");
   if (!m) return fail(m.error().message);
   int r = sd_bus_message_append(m->get(), "iissu", kIfUnspec, kProtoUnspec, type_.c_str(), "", 0u);
   if (r < 0) return fail(std::string("D-Bus message: ") + strerror(-r));
