@@ -57,8 +57,11 @@ cleanup() {
   done
   if [ -d "$CG" ]; then
     [ -e "$CG/cgroup.kill" ] && echo 1 >"$CG/cgroup.kill"
-    sleep 0.2
-    find "$CG" -depth -type d -exec rmdir {} + 2>/dev/null
+    for _ in $(seq 50); do
+      find "$CG" -depth -type d -exec rmdir {} + 2>/dev/null
+      [ -d "$CG" ] || break
+      sleep 0.1
+    done
   fi
   for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
   if [ "$rc" -ne 0 ]; then
@@ -217,7 +220,7 @@ hive_is_mdns() {
   h=$(hive_json)
   [ -n "$h" ] && [ "$(jq -r .source <<<"$h")" = mdns ] && [ "$(jq -r .id <<<"$h")" = "$HIVE_ID" ]
 }
-wait_for ${RBEE_MDNS_FIND_S:-30} "the Queen did not list $HIVE_ID with source mdns" hive_is_mdns
+wait_for 30 "the Queen did not list $HIVE_ID with source mdns" hive_is_mdns
 h=$(hive_json)
 [ "$(jq -r .address <<<"$h")" = "http://$ADDR_A:7835" ] || fail "address is not the Hive's veth address: $h"
 step "the Queen found the Hive over mDNS: $(jq -c '{id, alias, source, address, status}' <<<"$h")"
