@@ -101,6 +101,11 @@ in_ns() {  # in_ns NS cmd...: only the network namespace changes (cgroupfs stays
   shift
   nsenter --net="/run/netns/$ns" "$@"
 }
+bg_in_ns() {  # as in_ns, in the background; $! is the command itself (exec), so PIDS can stop it
+  local ns=$1
+  shift
+  (exec nsenter --net="/run/netns/$ns" "$@") &
+}
 
 # --- a private system bus and an avahi-daemon in each namespace ---
 start_bus_and_avahi() {  # side(a|b) ns iface
@@ -121,8 +126,8 @@ start_bus_and_avahi() {  # side(a|b) ns iface
   </policy>
 </busconfig>
 CONF
-  in_ns "$ns" dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile \
-    >"$T/dbus-$side.log" 2>&1 &
+  bg_in_ns "$ns" dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile \
+    >"$T/dbus-$side.log" 2>&1
   PIDS+=($!)
   for _ in $(seq 100); do [ -S "$dir/system_bus_socket" ] && break; sleep 0.05; done
   [ -S "$dir/system_bus_socket" ] || fail "the D-Bus daemon in $ns did not start"
@@ -145,9 +150,9 @@ CONF
   # avahi-daemon keeps its pid file and socket in /run/avahi-daemon: a private tmpfs on /run in
   # its own mount namespace keeps the two daemons (and any host daemon) apart.
   DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/system_bus_socket \
-    in_ns "$ns" unshare -m --propagation private sh -c \
+    bg_in_ns "$ns" unshare -m --propagation private sh -c \
     'mount -t tmpfs rbee-mdns /run && mkdir -p /run/avahi-daemon && exec avahi-daemon --no-chroot --no-drop-root --no-rlimits -f "$0"' \
-    "$dir/avahi.conf" >"$T/avahi-$side.log" 2>&1 &
+    "$dir/avahi.conf" >"$T/avahi-$side.log" 2>&1
   PIDS+=($!)
   local state=""
   for _ in $(seq 200); do
@@ -192,11 +197,11 @@ mdns = true
 CONF
 
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/b/system_bus_socket \
-  in_ns "$NS_B" "$QUEEN_BIN" serve --config "$T/queen.toml" --log-level debug >"$T/queen.log" 2>&1 &
+  bg_in_ns "$NS_B" "$QUEEN_BIN" serve --config "$T/queen.toml" --log-level debug >"$T/queen.log" 2>&1
 QUEEN_PID=$!
 PIDS+=($QUEEN_PID)
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/a/system_bus_socket \
-  in_ns "$NS_A" "$HIVE_BIN" serve --config "$T/hive.toml" >"$T/hive.log" 2>&1 &
+  bg_in_ns "$NS_A" "$HIVE_BIN" serve --config "$T/hive.toml" >"$T/hive.log" 2>&1
 HIVE_PID=$!
 PIDS+=($HIVE_PID)
 
