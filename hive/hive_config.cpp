@@ -205,7 +205,7 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
             check_keys(*t, "hive",
                        {"listen", "hive_id", "token_file", "backend", "cgroup_root", "interval_ms",
                         "log_dir", "stop_timeout_ms", "retention_s", "full_read_every",
-                        "subscriber_drop_after_s", "nvml_library", "nvml_keep_open"});
+                        "subscriber_drop_after_s", "nvml_library", "nvml_keep_open", "mdns"});
         !st)
       return st.error();
     std::string token_file, cgroup_root, log_dir = c.log_dir.string();
@@ -218,6 +218,7 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
           read_string(*t, "hive", "log_dir", log_dir),
           read_string(*t, "hive", "nvml_library", c.nvml_library),
           read_bool(*t, "hive", "nvml_keep_open", c.nvml_keep_open),
+          read_bool(*t, "hive", "mdns", c.mdns),
           read_uint(*t, "hive", "interval_ms", 100, 60000, c.interval_ms),
           read_uint(*t, "hive", "stop_timeout_ms", 0, 600000, c.stop_timeout_ms),
           read_uint(*t, "hive", "retention_s", 0, 86400, c.retention_s),

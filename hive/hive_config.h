@@ -46,6 +46,7 @@ struct HiveConfig {
   uint32_t subscriber_drop_after_s = 120;          // a Queen whose pushes fail this long is dropped
   std::string nvml_library = "libnvidia-ml.so.1";  // dlopen'ed at run time; see docs/gpu.md
   bool nvml_keep_open = true;  // false: nvmlInit/nvmlShutdown around every GPU sample
+  bool mdns = false;           // announce _rbee-hive._tcp through the host's Avahi daemon
   std::map<std::string, ServiceSpec> services;
 };
 

@@ -106,6 +106,7 @@ Status HiveDaemon::start() {
   spdlog::info("hive {} listening on http://{}:{} (backend {}, root {}, {} workers found)",
                config_.hive_id, bound.address().to_string(), bound.port(),
                supervisor_->backend_name(), root.string(), current_->snapshot.workers.size());
+  if (config_.mdns) start_mdns(bound);
   sys::notify_ready(status_line());
   if (auto every = sys::watchdog_interval()) {
     watchdog_every_ = *every;
@@ -144,10 +145,39 @@ void HiveDaemon::schedule_watchdog() {
 
 void HiveDaemon::stop() {
   sys::notify_stopping();
+  if (mdns_) mdns_->stop();  // the goodbye, before the API goes away
   watchdog_timer_.cancel();
   tick_timer_.cancel();
   readiness_timer_.cancel();
   if (server_) server_->stop();
+}
+
+// Announces _rbee-hive._tcp on the bound port through Avahi. Without Avahi: one warning.
+void HiveDaemon::start_mdns(const asio::ip::tcp::endpoint& bound) {
+  if (bound.address().is_loopback()) {
+    spdlog::warn("hive.mdns: listening on {} (loopback only): not announcing over mDNS",
+                 bound.address().to_string());
+    return;
+  }
+  auto txt = sys::encode_txt(
+      {{"hive_id", config_.hive_id}, {"version", RBEE_VERSION}, {"api", "/capabilities"}});
+  if (!txt) {
+    spdlog::warn("hive.mdns: {}; not announcing", txt.error().message);
+    return;
+  }
+  auto bus = sys::BusConnection::open_system(io_);
+  if (!bus) {
+    spdlog::warn("hive.mdns: {}; not announcing (is the system bus and Avahi running?)",
+                 bus.error().message);
+    return;
+  }
+  mdns_bus_ = std::move(*bus);
+  // A DNS label holds at most 63 bytes; the TXT record carries the whole id.
+  std::string name = config_.hive_id.substr(0, 63);
+  mdns_ = std::make_unique<sys::AvahiPublisher>(
+      *mdns_bus_, sys::AvahiPublisher::Service{std::move(name), std::string(sys::kMdnsServiceType),
+                                               bound.port(), std::move(*txt)});
+  mdns_->start();
 }
 
 void HiveDaemon::schedule_tick() {

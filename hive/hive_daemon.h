@@ -12,6 +12,8 @@
 #include "common/http/router.h"
 #include "common/http/server.h"
 #include "common/result.h"
+#include "common/sys/avahi.h"
+#include "common/sys/bus.h"
 #include "common/telemetry.h"
 #include "hive/gpu_monitor.h"
 #include "hive/hive_config.h"
@@ -58,6 +60,7 @@ class HiveDaemon {
   std::string status_line() const;
   void schedule_watchdog();
   void add_gpu_telemetry(telemetry::Snapshot& s);
+  void start_mdns(const boost::asio::ip::tcp::endpoint& bound);
 
   boost::asio::io_context& io_;
   HiveConfig config_;
@@ -80,7 +83,9 @@ class HiveDaemon {
   uint64_t ticks_ = 0;
   double last_tick_seconds_ = 0;
   std::shared_ptr<const PublishedSnapshot> current_;
-  std::unique_ptr<GpuMonitor> gpus_;  // NVML off the loop; see docs/gpu.md
+  std::unique_ptr<GpuMonitor> gpus_;              // NVML off the loop; see docs/gpu.md
+  std::unique_ptr<sys::BusConnection> mdns_bus_;  // declared before what uses it
+  std::unique_ptr<sys::AvahiPublisher> mdns_;
 };
 
 // Registers the Hive's HTTP API on the router.

@@ -49,7 +49,8 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
                                     "include",
                                     "exclude",
                                     "stale_after_intervals",
-                                    "down_after_intervals"};
+                                    "down_after_intervals",
+                                    "mdns"};
       bool ok = false;
       for (auto* name : known) ok = ok || k == name;
       if (!ok) return make_error("unknown key queen." + std::string(k.str()));
@@ -80,6 +81,10 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
                  uint("stale_after_intervals", 1000, c.stale_after_intervals),
                  uint("down_after_intervals", 100000, c.down_after_intervals)}) {
     if (!s) return s.error();
+  }
+  if (auto n = q["mdns"]; n) {
+    if (!n.is_boolean()) return make_error("queen.mdns must be true or false");
+    c.mdns = *n.value<bool>();
   }
   c.token_file = token_file;
   c.ssh_config = ssh_config;

@@ -10,6 +10,7 @@
 #include "common/json/writer.h"
 #include "common/token.h"
 #include "queen/discovery.h"
+#include "queen/mdns_discovery.h"
 
 namespace rbee::queen {
 
@@ -107,6 +108,19 @@ Status QueenDaemon::start() {
   prober_ = std::make_unique<HiveProber>(io_, po);
   prober_->on_success = [this](const std::string& alias, const json::Capabilities& caps,
                                std::string raw) {
+    if (auto src = candidate_sources_.find(alias);
+        src != candidate_sources_.end() && src->second == "ssh_config") {
+      // An SSH alias named a hive_id an mDNS candidate also has: drop that one, keep the alias.
+      auto& known = ssh_hive_ids_[alias];
+      if (known != caps.hive_id) {
+        known = caps.hive_id;
+        if (candidate_sources_.count(caps.hive_id) && candidate_sources_.at(caps.hive_id) == "mdns")
+          asio::post(io_, [this, alias] {
+            apply_candidates();
+            if (prober_) prober_->probe_now(alias);
+          });
+      }
+    }
     auto bound = registry_.handshake_ok(alias, caps, std::move(raw), now());
     auto& logged = last_probe_error_[alias];
     if (bound.outcome == BindOutcome::bound) {
@@ -129,6 +143,7 @@ Status QueenDaemon::start() {
   };
 
   rediscover();
+  if (config_.mdns) start_mdns();
   schedule_status();
   schedule_watch();
   auto bound = server_->local_endpoint();
@@ -162,6 +177,7 @@ Status QueenDaemon::compute_advertise_url(const std::string& listen_host) {
 }
 
 void QueenDaemon::stop() {
+  mdns_browser_.reset();
   status_timer_.cancel();
   watch_timer_.cancel();
   if (prober_) prober_->stop();
@@ -201,16 +217,70 @@ void QueenDaemon::rediscover() {
   for (const auto& w : found.warnings) {
     if (logged_warnings_.insert(w).second) spdlog::warn("ssh config: {}", w);
   }
-  auto changes = registry_.set_candidates(found.candidates, now());
+  ssh_candidates_ = std::move(found.candidates);
+  apply_candidates();
+}
+
+void QueenDaemon::apply_candidates() {
+  std::vector<MdnsHive> found;
+  for (const auto& [name, items] : mdns_items_) {
+    std::vector<sys::FoundService> all;
+    for (const auto& [where, f] : items) all.push_back(f);
+    if (auto h = pick_mdns_hive(all)) found.push_back(std::move(*h));
+  }
+  auto merged = merge_mdns_candidates(ssh_candidates_, found, ssh_hive_ids_);
+  for (const auto& why : merged.skipped) {
+    if (logged_warnings_.insert(why).second) spdlog::info("{}: not added again", why);
+  }
+  auto changes = registry_.set_candidates(merged.candidates, now());
+  auto previous = std::move(candidate_sources_);
+  candidate_sources_.clear();
+  for (const auto& c : merged.candidates) candidate_sources_[c.alias] = c.source;
   for (const auto& alias : changes.removed) {
     prober_->remove(alias);
     last_probe_error_.erase(alias);
-    spdlog::info("hive {} is gone from the ssh config: dropped", alias);
+    ssh_hive_ids_.erase(alias);
+    if (previous[alias] == "mdns")
+      spdlog::info("hive {} left mDNS (goodbye or expiry): dropped", alias);
+    else
+      spdlog::info("hive {} is gone from the ssh config: dropped", alias);
   }
   for (const auto& c : changes.added) {
-    spdlog::info("hive candidate {} at {}:{}", c.alias, c.hostname, c.port);
+    spdlog::info("hive candidate {} at {}:{} ({})", c.alias, c.hostname, c.port, c.source);
     add_candidate(c);
   }
+}
+
+void QueenDaemon::start_mdns() {
+  auto bus = sys::BusConnection::open_system(io_);
+  if (!bus) {
+    spdlog::warn("queen.mdns: {}; not browsing (is the system bus and Avahi running?)",
+                 bus.error().message);
+    return;
+  }
+  mdns_bus_ = std::move(*bus);
+  mdns_browser_ =
+      std::make_unique<sys::AvahiBrowser>(*mdns_bus_, std::string(sys::kMdnsServiceType));
+  mdns_browser_->on_found = [this](const sys::FoundService& f) { on_mdns_found(f); };
+  mdns_browser_->on_removed = [this](const std::string& name, int interface, int protocol) {
+    on_mdns_removed(name, interface, protocol);
+  };
+  mdns_browser_->start();
+}
+
+void QueenDaemon::on_mdns_found(const sys::FoundService& f) {
+  spdlog::debug("mDNS: {} at {} ({}) port {}, interface {} protocol {}", f.name, f.address, f.host,
+                f.port, f.interface, f.protocol);
+  mdns_items_[f.name][{f.interface, f.protocol}] = f;
+  apply_candidates();
+}
+
+void QueenDaemon::on_mdns_removed(const std::string& name, int interface, int protocol) {
+  auto it = mdns_items_.find(name);
+  if (it == mdns_items_.end()) return;
+  it->second.erase({interface, protocol});
+  if (it->second.empty()) mdns_items_.erase(it);
+  apply_candidates();
 }
 
 void QueenDaemon::refresh() {

@@ -17,6 +17,8 @@
 #include "common/http/router.h"
 #include "common/http/server.h"
 #include "common/result.h"
+#include "common/sys/avahi.h"
+#include "common/sys/bus.h"
 #include "queen/hive_prober.h"
 #include "queen/queen_config.h"
 #include "queen/registry.h"
@@ -68,6 +70,11 @@ class QueenDaemon {
  private:
   Status compute_advertise_url(const std::string& listen_host);
   void rediscover();
+  // The registry's candidates: the last good SSH discovery plus what mDNS found.
+  void apply_candidates();
+  void start_mdns();
+  void on_mdns_found(const sys::FoundService& f);
+  void on_mdns_removed(const std::string& name, int interface, int protocol);
   void add_candidate(const Candidate& c);
   void on_event(const Event& e);
   void schedule_status();
@@ -92,7 +99,14 @@ class QueenDaemon {
   std::string fingerprint_;
   std::string last_discovery_error_;
   std::set<std::string> logged_warnings_;
-  std::map<std::string, std::string> last_probe_error_;  // alias -> last error logged
+  std::map<std::string, std::string> last_probe_error_;   // alias -> last error logged
+  std::vector<Candidate> ssh_candidates_;                 // the last good SSH discovery
+  std::map<std::string, std::string> candidate_sources_;  // alias -> source, as last applied
+  std::map<std::string, std::string> ssh_hive_ids_;       // SSH alias -> hive_id it answered
+  // mDNS: instance name -> (interface, protocol) -> what Avahi resolved there.
+  std::map<std::string, std::map<std::pair<int, int>, sys::FoundService>> mdns_items_;
+  std::unique_ptr<sys::BusConnection> mdns_bus_;  // declared before what uses it
+  std::unique_ptr<sys::AvahiBrowser> mdns_browser_;
 };
 
 // Registers the Queen's HTTP API on the router.

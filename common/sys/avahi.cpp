@@ -1,0 +1,336 @@
+#include "common/sys/avahi.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <cstring>
+
+namespace rbee::sys {
+
+namespace {
+
+constexpr const char* kAvahi = "org.freedesktop.Avahi";
+constexpr const char* kServer = "org.freedesktop.Avahi.Server";
+constexpr const char* kServer2 = "org.freedesktop.Avahi.Server2";  // Avahi 0.8: *Prepare
+constexpr const char* kEntryGroup = "org.freedesktop.Avahi.EntryGroup";
+constexpr const char* kBrowser = "org.freedesktop.Avahi.ServiceBrowser";
+constexpr int kIfUnspec = -1;
+constexpr int kProtoUnspec = -1;
+constexpr uint64_t kCallTimeoutUs = 10'000'000;
+constexpr std::size_t kMaxTxtRecord = 255;
+constexpr std::size_t kMaxTxtRecords = 64;
+
+Result<MessagePtr> method(BusConnection& bus, const char* path, const char* iface,
+                          const char* member) {
+  sd_bus_message* m = nullptr;
+  int r = sd_bus_message_new_method_call(bus.bus(), &m, kAvahi, path, iface, member);
+  if (r < 0) return make_error(std::string("D-Bus message: ") + strerror(-r));
+  return MessagePtr(m);
+}
+
+// "Avahi is not running" rather than the bus's error name for the common case.
+std::string explain(const std::string& error) {
+  if (error.starts_with("org.freedesktop.DBus.Error.ServiceUnknown") ||
+      error.starts_with("org.freedesktop.DBus.Error.NameHasNoOwner") ||
+      error.starts_with("org.freedesktop.systemd1.NoSuchUnit"))
+    return "the Avahi daemon is not running (" + error + ")";
+  return error;
+}
+
+std::string entry_group_state(int32_t s) {
+  switch (s) {
+    case 0:
+      return "uncommitted";
+    case 1:
+      return "registering";
+    case 2:
+      return "established";
+    case 3:
+      return "collision";
+    case 4:
+      return "failure";
+  }
+  return "unknown";
+}
+
+std::string item_key(const std::string& name, int interface, int protocol) {
+  return name + '\n' + std::to_string(interface) + '\n' + std::to_string(protocol);
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> encode_txt(
+    const std::vector<std::pair<std::string, std::string>>& records) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : records) {
+    if (k.empty() || k.find('=') != std::string::npos)
+      return make_error("TXT key \"" + k + "\" is empty or holds '='");
+    for (unsigned char c : k) {
+      if (c < 0x20 || c > 0x7e) return make_error("TXT key \"" + k + "\" is not printable ASCII");
+    }
+    std::string rec = k + "=" + v;
+    if (rec.size() > kMaxTxtRecord)
+      return make_error("TXT record " + k + " is longer than 255 bytes");
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> decode_txt(const std::vector<std::string>& records) {
+  std::map<std::string, std::string> out;
+  std::size_t n = 0;
+  for (const auto& rec : records) {
+    if (++n > kMaxTxtRecords) break;
+    if (rec.size() > kMaxTxtRecord) continue;
+    auto eq = rec.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    std::string key = rec.substr(0, eq);
+    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.emplace(std::move(key), rec.substr(eq + 1));
+  }
+  return out;
+}
+
+// --- publisher ---
+
+AvahiPublisher::AvahiPublisher(BusConnection& bus, Service service)
+    : bus_(bus), service_(std::move(service)) {}
+
+AvahiPublisher::~AvahiPublisher() {
+  stop();
+  *alive_ = false;
+}
+
+void AvahiPublisher::fail(const std::string& what) {
+  if (stopped_) return;
+  spdlog::warn("mDNS: cannot announce {} {}: {}; carrying on without it", service_.type,
+               service_.name, explain(what));
+  state_ = "failure";
+}
+
+void AvahiPublisher::start() {
+  auto m = method(bus_, "/", kServer, "EntryGroupNew");
+  if (!m) return fail(m.error().message);
+  auto st = bus_.call_async(
+      m->get(),
+      [this, alive = alive_](sd_bus_message* reply, const std::string& error) {
+        if (!*alive || stopped_) return;
+        if (!error.empty()) return fail(error);
+        const char* path = nullptr;
+        if (int r = sd_bus_message_read(reply, "o", &path); r < 0 || !path)
+          return fail("bad EntryGroupNew reply");
+        group_path_ = path;
+        auto match = bus_.match_signal(
+            nullptr, group_path_.c_str(), kEntryGroup, "StateChanged",
+            [this, alive](sd_bus_message* sig) {
+              if (!*alive) return;
+              int32_t s = 0;
+              const char* err = nullptr;
+              if (sd_bus_message_read(sig, "is", &s, &err) < 0) return;
+              state_ = entry_group_state(s);
+              if (s == 2)
+                spdlog::info("mDNS: announcing {} {} on port {}", service_.type, service_.name,
+                             service_.port);
+              else if (s == 3)
+                spdlog::warn(
+                    "mDNS: the name {} is already announced by another host; not "
+                    "announcing (set a unique hive_id)",
+                    service_.name);
+              else if (s == 4)
+                spdlog::warn("mDNS: Avahi failed to announce {}: {}", service_.name,
+                             err && *err ? err : "no reason given");
+            });
+        if (!match) return fail(match.error().message);
+        state_match_ = std::move(*match);
+        add_service();
+      },
+      kCallTimeoutUs);
+  if (!st) fail(st.error().message);
+}
+
+void AvahiPublisher::add_service() {
+  auto m = method(bus_, group_path_.c_str(), kEntryGroup, "AddService");
+  if (!m) return fail(m.error().message);
+  sd_bus_message* msg = m->get();
+  int r = sd_bus_message_append(msg, "iiussssq", kIfUnspec, kProtoUnspec, 0u, service_.name.c_str(),
+                                service_.type.c_str(), "", "", service_.port);
+  if (r >= 0) r = sd_bus_message_open_container(msg, 'a', "ay");
+  for (const auto& rec : service_.txt) {
+    if (r >= 0) r = sd_bus_message_append_array(msg, 'y', rec.data(), rec.size());
+  }
+  if (r >= 0) r = sd_bus_message_close_container(msg);
+  if (r < 0) return fail(std::string("D-Bus message: ") + strerror(-r));
+  auto st = bus_.call_async(
+      msg,
+      [this, alive = alive_](sd_bus_message*, const std::string& error) {
+        if (!*alive || stopped_) return;
+        if (!error.empty()) return fail("AddService: " + error);
+        auto commit = method(bus_, group_path_.c_str(), kEntryGroup, "Commit");
+        if (!commit) return fail(commit.error().message);
+        auto st = bus_.call_async(
+            commit->get(),
+            [this, alive](sd_bus_message*, const std::string& error) {
+              if (*alive && !error.empty()) fail("Commit: " + error);
+            },
+            kCallTimeoutUs);
+        if (!st) fail(st.error().message);
+      },
+      kCallTimeoutUs);
+  if (!st) fail(st.error().message);
+}
+
+void AvahiPublisher::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  state_match_.reset();
+  if (group_path_.empty()) return;  // Avahi frees what a client left when its connection closes
+  // Free withdraws the records: Avahi sends the goodbye (TTL 0) packets. No reply is awaited.
+  sd_bus_message* m = nullptr;
+  if (sd_bus_message_new_method_call(bus_.bus(), &m, kAvahi, group_path_.c_str(), kEntryGroup,
+                                     "Free") < 0)
+    return;
+  MessagePtr msg(m);
+  sd_bus_message_set_expect_reply(m, 0);
+  sd_bus_send(bus_.bus(), m, nullptr);
+  sd_bus_flush(bus_.bus());
+  group_path_.clear();
+}
+
+// --- browser ---
+
+AvahiBrowser::AvahiBrowser(BusConnection& bus, std::string type)
+    : bus_(bus), type_(std::move(type)) {}
+
+AvahiBrowser::~AvahiBrowser() {
+  *alive_ = false;
+  match_.reset();
+  if (browser_path_.empty()) return;
+  sd_bus_message* m = nullptr;
+  if (sd_bus_message_new_method_call(bus_.bus(), &m, kAvahi, browser_path_.c_str(), kBrowser,
+                                     "Free") < 0)
+    return;
+  MessagePtr msg(m);
+  sd_bus_message_set_expect_reply(m, 0);
+  sd_bus_send(bus_.bus(), m, nullptr);
+}
+
+void AvahiBrowser::fail(const std::string& what) {
+  const std::string msg = explain(what);
+  spdlog::warn("mDNS: cannot browse {}: {}; carrying on without it", type_, msg);
+  if (on_error) on_error(msg);
+}
+
+void AvahiBrowser::start() {
+  // One match for every browser signal, installed before the browser exists; signals for other
+  // browsers are ignored by path. With ServiceBrowserPrepare + Start (Avahi 0.8) no item can be
+  // sent before we know our browser's path.
+  auto match = bus_.match_signal(nullptr, nullptr, kBrowser, nullptr,
+                                 [this, alive = alive_](sd_bus_message* m) {
+                                   if (*alive) on_signal(m);
+                                 });
+  if (!match) return fail(match.error().message);
+  match_ = std::move(*match);
+  auto m = method(bus_, "/", kServer2, "ServiceBrowserPrepare");
+  if (!m) return fail(m.error().message);
+  int r = sd_bus_message_append(m->get(), "iissu", kIfUnspec, kProtoUnspec, type_.c_str(), "", 0u);
+  if (r < 0) return fail(std::string("D-Bus message: ") + strerror(-r));
+  auto st = bus_.call_async(
+      m->get(),
+      [this, alive = alive_](sd_bus_message* reply, const std::string& error) {
+        if (!*alive) return;
+        if (!error.empty()) return fail(error);
+        const char* path = nullptr;
+        if (sd_bus_message_read(reply, "o", &path) < 0 || !path)
+          return fail("bad ServiceBrowserPrepare reply");
+        browser_path_ = path;
+        auto start = method(bus_, browser_path_.c_str(), kBrowser, "Start");
+        if (!start) return fail(start.error().message);
+        auto st = bus_.call_async(
+            start->get(),
+            [this, alive](sd_bus_message*, const std::string& error) {
+              if (!*alive) return;
+              if (!error.empty()) return fail("ServiceBrowser.Start: " + error);
+              spdlog::info("mDNS: browsing {}", type_);
+            },
+            kCallTimeoutUs);
+        if (!st) fail(st.error().message);
+      },
+      kCallTimeoutUs);
+  if (!st) fail(st.error().message);
+}
+
+void AvahiBrowser::on_signal(sd_bus_message* m) {
+  const char* path = sd_bus_message_get_path(m);
+  if (browser_path_.empty() || !path || browser_path_ != path) return;
+  const char* member = sd_bus_message_get_member(m);
+  if (!member) return;
+  const std::string_view what = member;
+  if (what == "ItemNew" || what == "ItemRemove") {
+    int32_t interface = 0, protocol = 0;
+    const char *name = nullptr, *type = nullptr, *domain = nullptr;
+    uint32_t flags = 0;
+    if (sd_bus_message_read(m, "iisssu", &interface, &protocol, &name, &type, &domain, &flags) < 0)
+      return;
+    const std::string key = item_key(name, interface, protocol);
+    if (what == "ItemNew") {
+      present_.insert(key);
+      resolve(interface, protocol, name, type, domain);
+    } else if (present_.erase(key) && on_removed) {
+      on_removed(name, interface, protocol);
+    }
+  } else if (what == "Failure") {
+    const char* error = nullptr;
+    sd_bus_message_read(m, "s", &error);
+    fail(error ? error : "browser failure");
+  }
+}
+
+void AvahiBrowser::resolve(int interface, int protocol, const std::string& name,
+                           const std::string& type, const std::string& domain) {
+  auto m = method(bus_, "/", kServer, "ResolveService");
+  if (!m) return;
+  if (sd_bus_message_append(m->get(), "iisssiu", interface, protocol, name.c_str(), type.c_str(),
+                            domain.c_str(), protocol, 0u) < 0)
+    return;
+  auto st = bus_.call_async(
+      m->get(),
+      [this, alive = alive_, name, interface, protocol](sd_bus_message* reply,
+                                                        const std::string& error) {
+        if (!*alive || !present_.count(item_key(name, interface, protocol))) return;
+        if (!error.empty()) {
+          spdlog::debug("mDNS: cannot resolve {}: {}", name, error);
+          return;
+        }
+        FoundService f;
+        const char *rname = nullptr, *rtype = nullptr, *rdomain = nullptr, *host = nullptr,
+                   *address = nullptr;
+        int32_t ifi = 0, proto = 0, aproto = 0;
+        uint16_t port = 0;
+        if (sd_bus_message_read(reply, "iissssisq", &ifi, &proto, &rname, &rtype, &rdomain, &host,
+                                &aproto, &address, &port) < 0)
+          return;
+        std::vector<std::string> records;
+        if (sd_bus_message_enter_container(reply, 'a', "ay") > 0) {
+          for (std::size_t i = 0; i < kMaxTxtRecords; ++i) {
+            const void* data = nullptr;
+            size_t size = 0;
+            if (sd_bus_message_read_array(reply, 'y', &data, &size) <= 0) break;
+            records.emplace_back(static_cast<const char*>(data), size);
+          }
+        }
+        f.name = rname;
+        f.type = rtype;
+        f.domain = rdomain;
+        f.host = host;
+        f.address = address;
+        f.port = port;
+        f.interface = ifi;
+        f.protocol = proto;
+        f.txt = decode_txt(records);
+        if (on_found) on_found(f);
+      },
+      kCallTimeoutUs);
+  (void)st;
+}
+
+}  // namespace rbee::sys
