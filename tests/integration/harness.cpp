@@ -98,8 +98,28 @@ pid_t CgroupSubtree::start_external(const std::string& service, const std::strin
   return pid;
 }
 
+bool port_free(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (fd >= 0) ::close(fd);
+  return ok;
+}
+
+// A base port whose next 40 ports are free now: the machine runs other tests and daemons, and a
+// test that holds or spawns on base + k must not collide with them.
 uint16_t unique_base_port() {
-  return static_cast<uint16_t>(20000 + ((::getpid() * 131 + counter++ * 40) % 30000));
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const auto base =
+        static_cast<uint16_t>(20000 + ((::getpid() * 131 + counter++ * 40) % 30000));
+    bool all = true;
+    for (uint16_t k = 0; k < 40 && all; ++k) all = port_free(static_cast<uint16_t>(base + k));
+    if (all) return base;
+  }
+  throw std::runtime_error("no range of 40 free ports found");
 }
 
 Process::Process(const std::vector<std::string>& argv, const fs::path& output_file,
