@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log.h"
+#include "common/sys/spawn.h"
 #include "common/token.h"
 #include "hive/cli.h"
 #include "hive/hive_daemon.h"
@@ -16,6 +17,10 @@ namespace {
 
 int serve(const std::string& config_path, const std::string& log_level) {
   rbee::setup_logging(log_level);
+  // Room for the server's 1024 connections besides the daemon's own files (the usual soft
+  // limit is 1024); processes the daemon starts get the original limit back.
+  if (auto n = rbee::sys::raise_fd_limit(8192); n < 2048)
+    spdlog::warn("RLIMIT_NOFILE allows only {} open files: idle connections can use them up", n);
   rbee::hive::HiveConfig config;
   if (!config_path.empty()) {
     auto loaded = rbee::hive::load_hive_config(config_path);

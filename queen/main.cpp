@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/sys/notify.h"
+#include "common/sys/spawn.h"
 #include "common/token.h"
 #include "queen/cli.h"
 #include "queen/queen_daemon.h"
@@ -19,6 +20,10 @@ namespace {
 
 int serve(const std::string& config_path, const std::string& log_level) {
   rbee::setup_logging(log_level);
+  // Room for the server's 1024 connections besides the daemon's own files (the usual soft
+  // limit is 1024); processes the daemon starts get the original limit back.
+  if (auto n = rbee::sys::raise_fd_limit(8192); n < 2048)
+    spdlog::warn("RLIMIT_NOFILE allows only {} open files: idle connections can use them up", n);
   rbee::queen::QueenConfig config;
   if (!config_path.empty()) {
     auto loaded = rbee::queen::load_queen_config(config_path);

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,10 @@
 
 namespace rbee::sys {
 namespace {
+
+// The soft RLIMIT_NOFILE before raise_fd_limit, restored in children; valid when saved.
+rlimit g_original_nofile{};
+bool g_nofile_saved = false;
 
 [[noreturn]] void child_fail(int report_fd, int err) {
   (void)!::write(report_fd, &err, sizeof err);
@@ -45,6 +50,9 @@ namespace {
     child_fail(report_fd, errno);
   // Our own fds are O_CLOEXEC; this also covers any a library opened without it.
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  // Last: the daemon's descriptors may already fill the original limit (they close at exec).
+  if (g_nofile_saved && ::setrlimit(RLIMIT_NOFILE, &g_original_nofile) < 0)
+    child_fail(report_fd, errno);
   ::execvpe(argv[0], argv, envp);
   child_fail(report_fd, errno);
 }
@@ -58,6 +66,22 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 }
 
 }  // namespace
+
+std::size_t raise_fd_limit(std::size_t want) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) < 0) return 0;
+  if (!g_nofile_saved) {
+    g_original_nofile = lim;
+    g_nofile_saved = true;
+  }
+  rlim_t target = static_cast<rlim_t>(want);
+  if (lim.rlim_max != RLIM_INFINITY && target > lim.rlim_max) target = lim.rlim_max;
+  if (target > lim.rlim_cur) {
+    lim.rlim_cur = target;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) < 0) (void)::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  return static_cast<std::size_t>(lim.rlim_cur);
+}
 
 Result<Child> spawn_in_cgroup(const SpawnSpec& spec) {
   if (spec.argv.empty()) return make_error("spawn: empty command");

@@ -2,6 +2,7 @@
 // Starting a process directly inside a cgroup (clone3 CLONE_INTO_CGROUP), tracked by pidfd.
 #include <sys/types.h>
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,12 @@ struct ExitStatus {
 };
 // Non-blocking reap through the pidfd (waitid P_PIDFD, WNOHANG).
 Result<ExitStatus> reap(int pidfd);
+
+// Raises this process's soft RLIMIT_NOFILE to min(want, hard limit): a daemon that holds up to
+// 1024 connections plus its own files needs more than the usual soft limit of 1024. Children
+// started by spawn_in_cgroup get the original soft limit back (programs using select() rely on
+// it). Returns the soft limit in force afterwards.
+std::size_t raise_fd_limit(std::size_t want);
 
 Status send_signal(int pidfd, int sig);
 // Opens a pidfd for a process we did not start (re-adoption); never signals a bare pid.
