@@ -46,7 +46,7 @@ bool wait_tree_empty(Hive& hive, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-TEST_CASE("soak: spawn/stop cycles return fds, memory, cgroups and processes to baseline",
+TEST_CASE("1000 spawn/stop cycles return fds, memory, cgroups and processes to baseline",
           "[soak]") {
   Hive hive({.tag = "soak", .interval_ms = 500, .stop_timeout_ms = 2000, .retention_s = 1});
   const pid_t hp = hive.process()->pid();
