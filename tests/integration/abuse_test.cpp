@@ -287,7 +287,7 @@ TEST_CASE("a thousand idle connections: the Hive answers others promptly, memory
   CHECK(hive.process()->running());
 }
 
-TEST_CASE("every mutating and subscribing call needs the token; reads stay open",
+TEST_CASE("every mutating and subscribing call needs the token, reads stay open",
           "[abuse][auth]") {
   const std::string token = "abuse-tok3n-hive";
   // The token comes through the environment here, so a leak into workers would show.
