@@ -19,7 +19,8 @@ namespace {
 int serve(const std::string& config_path, const std::string& log_level) {
   rbee::sys::tune_malloc_for_daemon();
   rbee::setup_logging(log_level);
-  // A few fds per worker are kept open: 1000 workers do not fit in the usual soft limit of 1024.
+  // A few fds per worker are kept open, and up to 1024 API connections: neither fits in the usual
+  // soft limit of 1024. Workers get the original limit back (spawn.cpp).
   if (auto lim = rbee::sys::raise_fd_limit(); !lim)
     spdlog::warn("cannot raise the open-file limit: {}", lim.error().message);
   else if (lim->now != lim->before)

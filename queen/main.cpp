@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log.h"
+#include "common/sys/fd_limit.h"
 #include "common/sys/notify.h"
 #include "common/token.h"
 #include "queen/cli.h"
@@ -19,6 +20,12 @@ namespace {
 
 int serve(const std::string& config_path, const std::string& log_level) {
   rbee::setup_logging(log_level);
+  // Room for the server's 1024 connections besides the daemon's own files (the usual soft
+  // limit is 1024).
+  if (auto lim = rbee::sys::raise_fd_limit(); !lim)
+    spdlog::warn("cannot raise the open-file limit: {}", lim.error().message);
+  else if (lim->now < 2048)
+    spdlog::warn("open-file limit is {} (hard limit): idle connections can use it up", lim->now);
   rbee::queen::QueenConfig config;
   if (!config_path.empty()) {
     auto loaded = rbee::queen::load_queen_config(config_path);

@@ -1,5 +1,7 @@
 #include "queen/registry.h"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <algorithm>
 
 #include "common/json/writer.h"
@@ -55,6 +57,24 @@ void sorted_order(const std::vector<telemetry::Worker>& workers, Cmp cmp,
   auto less = [&](uint32_t a, uint32_t b) { return cmp(workers[a], workers[b]) < 0; };
   if (!std::is_sorted(order.begin(), order.end(), less))
     std::stable_sort(order.begin(), order.end(), less);
+}
+
+// Whether a snapshot from `sender` may speak for a Hive known at `host`. Every Hive holds the
+// same token, so the token alone does not say which Hive is talking: where the Hive's address is
+// an IP literal, its snapshots must come from that address. A host name is not resolved here
+// (this is pure logic), so such Hives are not pinned.
+bool sender_matches(const std::string& host, const std::string& sender) {
+  namespace ip = boost::asio::ip;
+  boost::system::error_code e1, e2;
+  auto a = ip::make_address(host, e1);
+  auto b = ip::make_address(sender, e2);
+  if (e1 || e2) return true;
+  auto v4 = [](const ip::address& x) {
+    if (x.is_v6() && x.to_v6().is_v4_mapped())
+      return ip::address(ip::make_address_v4(ip::v4_mapped, x.to_v6()));
+    return x;
+  };
+  return v4(a) == v4(b);
 }
 
 std::string bracket(const std::string& host) {
@@ -329,15 +349,22 @@ BindResult Registry::handshake_ok(const std::string& alias, const json::Capabili
                              : "hive_id " + caps.hive_id + " is already used by alias " + o.alias;
         return {same ? BindOutcome::duplicate : BindOutcome::conflict, h->last_error};
       }
-      // Its pushes arrived before the handshake answered: adopt that entry's telemetry.
-      HiveEntry merged = std::move(o);
-      erase(other->second);
-      h = &entries_.at(key);
-      merged.alias = h->alias;
-      merged.host = h->host;
-      merged.port = h->port;
-      merged.source = h->source;
-      *h = std::move(merged);
+      // Its pushes arrived before the handshake answered: adopt that entry's telemetry, unless
+      // they came from another address than this alias's (someone else claimed the id first).
+      if (!sender_matches(h->host, o.host)) {
+        replace_workers(o, {});
+        erase(other->second);
+        h = &entries_.at(key);
+      } else {
+        HiveEntry merged = std::move(o);
+        erase(other->second);
+        h = &entries_.at(key);
+        merged.alias = h->alias;
+        merged.host = h->host;
+        merged.port = h->port;
+        merged.source = h->source;
+        *h = std::move(merged);
+      }
     }
     h->id = caps.hive_id;
     by_id_[h->id] = key;
@@ -381,6 +408,9 @@ IngestResult Registry::ingest(telemetry::Snapshot&& s, const std::string& sender
     key = it->second;
   }
   HiveEntry& h = entries_.at(key);
+  if (!sender_matches(h.host, sender))
+    return {IngestOutcome::conflict, "hive_id " + s.hive_id + " belongs to the Hive at " + h.host +
+                                         ", not to the sender " + sender};
 
   bool restarted = false;
   if (h.instance_id == s.instance_id) {

@@ -37,7 +37,6 @@ namespace {
     if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
   }
   if (::setsid() < 0) child_fail(report_fd, errno);
-  restore_fd_limit_in_child();
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0 || ::dup2(devnull, 0) < 0) child_fail(report_fd, errno);
   if (spec.output_fd >= 0) {
@@ -48,6 +47,8 @@ namespace {
     child_fail(report_fd, errno);
   // Our own fds are O_CLOEXEC; this also covers any a library opened without it.
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  // Last: the daemon's descriptors may already fill the original limit (they close at exec).
+  restore_fd_limit_in_child();
   ::execvpe(argv[0], argv, envp);
   child_fail(report_fd, errno);
 }

@@ -227,6 +227,50 @@ TEST_CASE("queen registry: one Hive never overwrites another alias's entry", "[q
   CHECK(dup.outcome == BindOutcome::duplicate);
 }
 
+TEST_CASE("queen registry: a Hive's id is tied to its address, not only to the shared token",
+          "[queen]") {
+  Registry reg;
+  reg.set_candidates({{"a", "10.0.0.1", 7835, "ssh_config"}}, at(0));
+  REQUIRE(reg.handshake_ok("a", caps("h1", "i1"), "{}", at(1)).outcome == BindOutcome::bound);
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 1, {worker("8080", WorkerState::ready)}), "10.0.0.1",
+                     at(2))
+              .outcome == IngestOutcome::accepted);
+  // Another sender: neither its live instance with a far-ahead seq nor a "restart" is taken.
+  CHECK(reg.ingest(snapshot("h1", "i1", 1u << 30, {}), "10.0.0.66", at(3)).outcome ==
+        IngestOutcome::conflict);
+  CHECK(reg.ingest(snapshot("h1", "i9", 1, {}), "10.0.0.66", at(4)).outcome ==
+        IngestOutcome::conflict);
+  CHECK(reg.find("h1")->workers.size() == 1);
+  CHECK(reg.find("h1")->seq == 1);
+  // The real Hive goes on, also through an IPv4-mapped IPv6 peer address.
+  CHECK(reg.ingest(snapshot("h1", "i1", 2, {}), "::ffff:10.0.0.1", at(5)).outcome ==
+        IngestOutcome::accepted);
+  // A push-only Hive is tied to its first sender.
+  REQUIRE(reg.ingest(snapshot("p1", "x", 1, {}), "10.0.0.7", at(6)).outcome ==
+          IngestOutcome::accepted);
+  CHECK(reg.ingest(snapshot("p1", "y", 1, {}), "10.0.0.8", at(7)).outcome ==
+        IngestOutcome::conflict);
+}
+
+TEST_CASE("queen registry: pushes from another address are not adopted by the handshake",
+          "[queen]") {
+  Registry reg;
+  reg.set_candidates({{"a", "10.0.0.1", 7835, "ssh_config"}}, at(0));
+  REQUIRE(reg.ingest(snapshot("h1", "i1", 1u << 30, {worker("6666", WorkerState::ready)}),
+                     "10.0.0.66", at(1))
+              .outcome == IngestOutcome::accepted);
+  REQUIRE(reg.handshake_ok("a", caps("h1", "i1"), "{}", at(2)).outcome == BindOutcome::bound);
+  CHECK(reg.size() == 1);
+  const HiveEntry* h = reg.find("h1");
+  REQUIRE(h);
+  CHECK(h->alias == "a");
+  CHECK(h->workers.empty());
+  CHECK(reg.ingest(snapshot("h1", "i1", 1, {worker("8080", WorkerState::ready)}), "10.0.0.1",
+                   at(3))
+            .outcome == IngestOutcome::accepted);
+  CHECK(reg.find("h1")->workers.size() == 1);
+}
+
 TEST_CASE("queen registry: a candidate removed from discovery is dropped and refused", "[queen]") {
   Registry reg;
   Recorder rec;
