@@ -352,7 +352,8 @@ BindResult Registry::handshake_ok(const std::string& alias, const json::Capabili
       // Its pushes arrived before the handshake answered: adopt that entry's telemetry, unless
       // they came from another address than this alias's (someone else claimed the id first).
       if (!sender_matches(h->host, o.host)) {
-        replace_workers(o, {});
+        std::vector<telemetry::Worker> none;
+        replace_workers(o, none);
         erase(other->second);
         h = &entries_.at(key);
       } else {
