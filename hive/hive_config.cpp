@@ -49,8 +49,9 @@ Status read_uint(const toml::table& t, std::string_view prefix, const char* key,
                  int64_t max, T& out) {
   auto n = t[key];
   if (!n) return Ok{};
-  auto v = n.value<int64_t>();
-  if (!n.is_integer() || !v || *v < min || *v > max)
+  // value<int64_t>() would convert a float like 2e20 without a range check (undefined).
+  auto v = n.is_integer() ? n.value<int64_t>() : std::nullopt;
+  if (!v || *v < min || *v > max)
     return key_error(
         std::string(prefix) + "." + key,
         "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
@@ -124,8 +125,8 @@ Result<ServiceSpec> parse_service(std::string name, const toml::table& t) {
     const auto* ga = g.as_array();
     if (!ga) return key_error(p + ".gpus", "must be an array of GPU indices");
     for (const auto& el : *ga) {
-      auto v = el.value<int64_t>();
-      if (!el.is_integer() || !v || *v < 0 || *v > 1023)
+      auto v = el.is_integer() ? el.value<int64_t>() : std::nullopt;
+      if (!v || *v < 0 || *v > 1023)
         return key_error(p + ".gpus", "must be an array of GPU indices");
       s.gpus.push_back(static_cast<uint32_t>(*v));
     }

@@ -67,7 +67,8 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
   auto uint = [&](const char* key, uint64_t max, auto& out) -> Status {
     auto n = q[key];
     if (!n) return Ok{};
-    auto v = n.value<int64_t>();
+    // Integers only: value<int64_t>() of a float like 2e20 is an unchecked conversion.
+    auto v = n.is_integer() ? n.value<int64_t>() : std::nullopt;
     if (!v || *v < 1 || static_cast<uint64_t>(*v) > max)
       return make_error(std::string("queen.") + key + " must be an integer from 1 to " +
                         std::to_string(max));
@@ -106,7 +107,7 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
       if (!ht) return make_error("[hives." + std::string(alias.str()) + "] must be a table");
       HiveOverride o;
       if (auto p = (*ht)["port"]; p) {
-        auto n = p.value<int64_t>();
+        auto n = p.is_integer() ? p.value<int64_t>() : std::nullopt;
         if (!n || *n < 1 || *n > 65535)
           return make_error("hives." + std::string(alias.str()) + ".port must be 1-65535");
         o.port = static_cast<uint16_t>(*n);

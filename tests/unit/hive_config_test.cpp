@@ -68,3 +68,17 @@ TEST_CASE("byte sizes and cpu cores parse with units and max") {
   CHECK_FALSE(parse_cpu_cores("0"));
   CHECK_FALSE(parse_cpu_cores("abc"));
 }
+
+TEST_CASE("catalog refuses a float where an integer is expected, however large") {
+  // Found by the hive_config fuzzer: 2e20 used to reach an unchecked float-to-int conversion.
+  for (const char* v : {"2e20", "8080.0", "-1e300", "inf", "nan"}) {
+    auto c = parse_hive_config(
+        std::string("[services.llm]\ncommand = [\"x\"]\nbase_port = ") + v + "\n", "t.toml");
+    REQUIRE_FALSE(c);
+    CHECK(c.error().message.find("base_port") != std::string::npos);
+  }
+  auto g = parse_hive_config("[services.llm]\ncommand = [\"x\"]\nbase_port = 8080\ngpus = [1e10]\n",
+                             "t.toml");
+  REQUIRE_FALSE(g);
+  CHECK(g.error().message.find("gpus") != std::string::npos);
+}
