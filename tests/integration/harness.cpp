@@ -113,8 +113,7 @@ bool port_free(uint16_t port) {
 // test that holds or spawns on base + k must not collide with them.
 uint16_t unique_base_port() {
   for (int attempt = 0; attempt < 100; ++attempt) {
-    const auto base =
-        static_cast<uint16_t>(20000 + ((::getpid() * 131 + counter++ * 40) % 30000));
+    const auto base = static_cast<uint16_t>(20000 + ((::getpid() * 131 + counter++ * 40) % 30000));
     bool all = true;
     for (uint16_t k = 0; k < 40 && all; ++k) all = port_free(static_cast<uint16_t>(base + k));
     if (all) return base;

@@ -232,9 +232,9 @@ TEST_CASE("queen registry: a Hive's id is tied to its address, not only to the s
   Registry reg;
   reg.set_candidates({{"a", "10.0.0.1", 7835, "ssh_config"}}, at(0));
   REQUIRE(reg.handshake_ok("a", caps("h1", "i1"), "{}", at(1)).outcome == BindOutcome::bound);
-  REQUIRE(reg.ingest(snapshot("h1", "i1", 1, {worker("8080", WorkerState::ready)}), "10.0.0.1",
-                     at(2))
-              .outcome == IngestOutcome::accepted);
+  REQUIRE(
+      reg.ingest(snapshot("h1", "i1", 1, {worker("8080", WorkerState::ready)}), "10.0.0.1", at(2))
+          .outcome == IngestOutcome::accepted);
   // Another sender: neither its live instance with a far-ahead seq nor a "restart" is taken.
   CHECK(reg.ingest(snapshot("h1", "i1", 1u << 30, {}), "10.0.0.66", at(3)).outcome ==
         IngestOutcome::conflict);
@@ -265,8 +265,7 @@ TEST_CASE("queen registry: pushes from another address are not adopted by the ha
   REQUIRE(h);
   CHECK(h->alias == "a");
   CHECK(h->workers.empty());
-  CHECK(reg.ingest(snapshot("h1", "i1", 1, {worker("8080", WorkerState::ready)}), "10.0.0.1",
-                   at(3))
+  CHECK(reg.ingest(snapshot("h1", "i1", 1, {worker("8080", WorkerState::ready)}), "10.0.0.1", at(3))
             .outcome == IngestOutcome::accepted);
   CHECK(reg.find("h1")->workers.size() == 1);
 }
