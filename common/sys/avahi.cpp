@@ -53,11 +53,21 @@ std::string entry_group_state(int32_t s) {
   return "unknown";
 }
 
-std::string item_key(const std::string& name, int interface, int protocol) {
-  return name + '\n' + std::to_string(interface) + '\n' + std::to_string(protocol);
-}
-
 }  // namespace
+
+Result<std::shared_ptr<void>> watch_avahi(BusConnection& bus,
+                                          std::function<void(bool running)> on_change) {
+  return bus.match_signal("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                          "NameOwnerChanged",
+                          [on_change = std::move(on_change)](sd_bus_message* m) {
+                            const char *name = nullptr, *old_owner = nullptr, *new_owner = nullptr;
+                            if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
+                                !name || std::strcmp(name, kAvahi) != 0)
+                              return;
+                            if (old_owner && *old_owner) on_change(false);
+                            if (new_owner && *new_owner) on_change(true);
+                          });
+}
 
 Result<std::vector<std::string>> encode_txt(
     const std::vector<std::pair<std::string, std::string>>& records) {
@@ -103,18 +113,44 @@ AvahiPublisher::~AvahiPublisher() {
 
 void AvahiPublisher::fail(const std::string& what) {
   if (stopped_) return;
-  spdlog::warn("mDNS: cannot announce {} {}: {}; carrying on without it", service_.type,
-               service_.name, explain(what));
+  spdlog::warn(
+      "mDNS: cannot announce {} {}: {}; carrying on without it (announcing when Avahi "
+      "starts)",
+      service_.type, service_.name, explain(what));
   state_ = "failure";
 }
 
 void AvahiPublisher::start() {
+  if (!owner_watch_) {
+    auto watch = watch_avahi(bus_, [this, alive = alive_](bool running) {
+      if (*alive && !stopped_) on_avahi(running);
+    });
+    if (watch) owner_watch_ = std::move(*watch);
+  }
+  announce();
+}
+
+void AvahiPublisher::on_avahi(bool running) {
+  if (!running) {
+    spdlog::warn("mDNS: Avahi left the bus; {} is not announced until it is back", service_.name);
+    ++attempt_;
+    group_path_.clear();
+    state_match_.reset();
+    state_.clear();
+    return;
+  }
+  spdlog::info("mDNS: Avahi is on the bus; announcing {} again", service_.name);
+  announce();
+}
+
+void AvahiPublisher::announce() {
+  const uint64_t attempt = ++attempt_;
   auto m = method(bus_, "/", kServer, "EntryGroupNew");
   if (!m) return fail(m.error().message);
   auto st = bus_.call_async(
       m->get(),
-      [this, alive = alive_](sd_bus_message* reply, const std::string& error) {
-        if (!*alive || stopped_) return;
+      [this, alive = alive_, attempt](sd_bus_message* reply, const std::string& error) {
+        if (!*alive || stopped_ || attempt != attempt_) return;
         if (!error.empty()) return fail(error);
         const char* path = nullptr;
         if (int r = sd_bus_message_read(reply, "o", &path); r < 0 || !path)
@@ -122,8 +158,8 @@ void AvahiPublisher::start() {
         group_path_ = path;
         auto match = bus_.match_signal(
             nullptr, group_path_.c_str(), kEntryGroup, "StateChanged",
-            [this, alive](sd_bus_message* sig) {
-              if (!*alive) return;
+            [this, alive, attempt](sd_bus_message* sig) {
+              if (!*alive || attempt != attempt_) return;
               int32_t s = 0;
               const char* err = nullptr;
               if (sd_bus_message_read(sig, "is", &s, &err) < 0) return;
@@ -142,13 +178,13 @@ void AvahiPublisher::start() {
             });
         if (!match) return fail(match.error().message);
         state_match_ = std::move(*match);
-        add_service();
+        add_service(attempt);
       },
       kCallTimeoutUs);
   if (!st) fail(st.error().message);
 }
 
-void AvahiPublisher::add_service() {
+void AvahiPublisher::add_service(uint64_t attempt) {
   auto m = method(bus_, group_path_.c_str(), kEntryGroup, "AddService");
   if (!m) return fail(m.error().message);
   sd_bus_message* msg = m->get();
@@ -162,15 +198,15 @@ void AvahiPublisher::add_service() {
   if (r < 0) return fail(std::string("D-Bus message: ") + strerror(-r));
   auto st = bus_.call_async(
       msg,
-      [this, alive = alive_](sd_bus_message*, const std::string& error) {
-        if (!*alive || stopped_) return;
+      [this, alive = alive_, attempt](sd_bus_message*, const std::string& error) {
+        if (!*alive || stopped_ || attempt != attempt_) return;
         if (!error.empty()) return fail("AddService: " + error);
         auto commit = method(bus_, group_path_.c_str(), kEntryGroup, "Commit");
         if (!commit) return fail(commit.error().message);
         auto st = bus_.call_async(
             commit->get(),
-            [this, alive](sd_bus_message*, const std::string& error) {
-              if (*alive && !error.empty()) fail("Commit: " + error);
+            [this, alive, attempt](sd_bus_message*, const std::string& error) {
+              if (*alive && attempt == attempt_ && !error.empty()) fail("Commit: " + error);
             },
             kCallTimeoutUs);
         if (!st) fail(st.error().message);
@@ -183,6 +219,7 @@ void AvahiPublisher::stop() {
   if (stopped_) return;
   stopped_ = true;
   state_match_.reset();
+  owner_watch_.reset();
   if (group_path_.empty()) return;  // Avahi frees what a client left when its connection closes
   // Free withdraws the records: Avahi sends the goodbye (TTL 0) packets. No reply is awaited.
   sd_bus_message* m = nullptr;
@@ -204,6 +241,7 @@ AvahiBrowser::AvahiBrowser(BusConnection& bus, std::string type)
 AvahiBrowser::~AvahiBrowser() {
   *alive_ = false;
   match_.reset();
+  owner_watch_.reset();
   if (browser_path_.empty()) return;
   sd_bus_message* m = nullptr;
   if (sd_bus_message_new_method_call(bus_.bus(), &m, kAvahi, browser_path_.c_str(), kBrowser,
@@ -216,7 +254,8 @@ AvahiBrowser::~AvahiBrowser() {
 
 void AvahiBrowser::fail(const std::string& what) {
   const std::string msg = explain(what);
-  spdlog::warn("mDNS: cannot browse {}: {}; carrying on without it", type_, msg);
+  spdlog::warn("mDNS: cannot browse {}: {}; carrying on without it (browsing when Avahi starts)",
+               type_, msg);
   if (on_error) on_error(msg);
 }
 
@@ -230,14 +269,39 @@ void AvahiBrowser::start() {
                                  });
   if (!match) return fail(match.error().message);
   match_ = std::move(*match);
+  auto watch = watch_avahi(bus_, [this, alive = alive_](bool running) {
+    if (*alive) on_avahi(running);
+  });
+  if (watch) owner_watch_ = std::move(*watch);
+  browse();
+}
+
+void AvahiBrowser::on_avahi(bool running) {
+  ++attempt_;
+  browser_path_.clear();
+  if (!running) {
+    spdlog::warn("mDNS: Avahi left the bus; browsing {} again when it is back ({} found kept)",
+                 type_, present_.size());
+    return;
+  }
+  // A new Avahi knows nothing of the old browser: what it lists again is found again, the rest
+  // is dropped once it has answered in full (AllForNow).
+  stale_.insert(present_.begin(), present_.end());
+  present_.clear();
+  spdlog::info("mDNS: Avahi is on the bus; browsing {} again", type_);
+  browse();
+}
+
+void AvahiBrowser::browse() {
+  const uint64_t attempt = ++attempt_;
   auto m = method(bus_, "/", kServer2, "ServiceBrowserPrepare");
   if (!m) return fail(m.error().message);
   int r = sd_bus_message_append(m->get(), "iissu", kIfUnspec, kProtoUnspec, type_.c_str(), "", 0u);
   if (r < 0) return fail(std::string("D-Bus message: ") + strerror(-r));
   auto st = bus_.call_async(
       m->get(),
-      [this, alive = alive_](sd_bus_message* reply, const std::string& error) {
-        if (!*alive) return;
+      [this, alive = alive_, attempt](sd_bus_message* reply, const std::string& error) {
+        if (!*alive || attempt != attempt_) return;
         if (!error.empty()) return fail(error);
         const char* path = nullptr;
         if (sd_bus_message_read(reply, "o", &path) < 0 || !path)
@@ -247,8 +311,8 @@ void AvahiBrowser::start() {
         if (!start) return fail(start.error().message);
         auto st = bus_.call_async(
             start->get(),
-            [this, alive](sd_bus_message*, const std::string& error) {
-              if (!*alive) return;
+            [this, alive, attempt](sd_bus_message*, const std::string& error) {
+              if (!*alive || attempt != attempt_) return;
               if (!error.empty()) return fail("ServiceBrowser.Start: " + error);
               spdlog::info("mDNS: browsing {}", type_);
             },
@@ -257,6 +321,16 @@ void AvahiBrowser::start() {
       },
       kCallTimeoutUs);
   if (!st) fail(st.error().message);
+}
+
+void AvahiBrowser::drop_stale() {
+  auto stale = std::move(stale_);
+  stale_.clear();
+  for (const auto& item : stale) {
+    if (present_.count(item) || !on_removed) continue;
+    const auto& [name, interface, protocol] = item;
+    on_removed(name, interface, protocol);
+  }
 }
 
 void AvahiBrowser::on_signal(sd_bus_message* m) {
@@ -271,13 +345,16 @@ void AvahiBrowser::on_signal(sd_bus_message* m) {
     uint32_t flags = 0;
     if (sd_bus_message_read(m, "iisssu", &interface, &protocol, &name, &type, &domain, &flags) < 0)
       return;
-    const std::string key = item_key(name, interface, protocol);
+    Item item{name, interface, protocol};
     if (what == "ItemNew") {
-      present_.insert(key);
+      stale_.erase(item);
+      present_.insert(std::move(item));
       resolve(interface, protocol, name, type, domain);
-    } else if (present_.erase(key) && on_removed) {
+    } else if ((present_.erase(item) || stale_.erase(item)) && on_removed) {
       on_removed(name, interface, protocol);
     }
+  } else if (what == "AllForNow") {
+    drop_stale();
   } else if (what == "Failure") {
     const char* error = nullptr;
     sd_bus_message_read(m, "s", &error);
@@ -296,7 +373,7 @@ void AvahiBrowser::resolve(int interface, int protocol, const std::string& name,
       m->get(),
       [this, alive = alive_, name, interface, protocol](sd_bus_message* reply,
                                                         const std::string& error) {
-        if (!*alive || !present_.count(item_key(name, interface, protocol))) return;
+        if (!*alive || !present_.count(Item{name, interface, protocol})) return;
         if (!error.empty()) {
           spdlog::debug("mDNS: cannot resolve {}: {}", name, error);
           return;

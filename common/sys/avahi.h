@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "common/sys/bus.h"
@@ -27,8 +28,14 @@ Result<std::vector<std::string>> encode_txt(
 // skipped (a bare key is a boolean attribute we do not use).
 std::map<std::string, std::string> decode_txt(const std::vector<std::string>& records);
 
+// Calls on_change(false) when Avahi leaves the bus (stopped, crashed, restarting) and
+// on_change(true) when it takes its name again. Dropping the result ends the watch.
+Result<std::shared_ptr<void>> watch_avahi(BusConnection& bus,
+                                          std::function<void(bool running)> on_change);
+
 // Announces one service while it lives; stop() (or the destructor) withdraws it, which makes
-// Avahi send the goodbye packets.
+// Avahi send the goodbye packets. Announces again whenever Avahi (re)starts: a restarted daemon
+// has forgotten every entry group.
 class AvahiPublisher {
  public:
   struct Service {
@@ -39,7 +46,8 @@ class AvahiPublisher {
   };
   AvahiPublisher(BusConnection& bus, Service service);
   ~AvahiPublisher();
-  // Creates the entry group, adds the service and commits it. Errors are logged (once).
+  // Creates the entry group, adds the service and commits it. Errors are logged (once per
+  // attempt); without Avahi, the announcement waits for it to start.
   void start();
   // Frees the entry group (the goodbye) and flushes the bus.
   void stop();
@@ -47,14 +55,17 @@ class AvahiPublisher {
   const std::string& state() const { return state_; }
 
  private:
-  void add_service();
+  void announce();
+  void add_service(uint64_t attempt);
   void fail(const std::string& what);
+  void on_avahi(bool running);
 
   BusConnection& bus_;
   Service service_;
   std::string group_path_;
-  std::shared_ptr<void> state_match_;
+  std::shared_ptr<void> state_match_, owner_watch_;
   std::string state_;
+  uint64_t attempt_ = 0;  // replies to an earlier attempt (an Avahi since gone) are ignored
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
@@ -72,7 +83,9 @@ struct FoundService {
   std::map<std::string, std::string> txt;
 };
 
-// Browses one service type on every interface Avahi uses; each item is resolved once.
+// Browses one service type on every interface Avahi uses; each item is resolved once. When Avahi
+// restarts, browses again: items seen before are kept until the new browser's first full answer
+// (AllForNow) and only those it does not list again are reported removed.
 class AvahiBrowser {
  public:
   AvahiBrowser(BusConnection& bus, std::string type);
@@ -86,7 +99,12 @@ class AvahiBrowser {
   void start();
 
  private:
+  using Item = std::tuple<std::string, int, int>;  // name, interface, protocol
+
+  void browse();
   void on_signal(sd_bus_message* m);
+  void on_avahi(bool running);
+  void drop_stale();
   void resolve(int interface, int protocol, const std::string& name, const std::string& type,
                const std::string& domain);
   void fail(const std::string& what);
@@ -94,8 +112,10 @@ class AvahiBrowser {
   BusConnection& bus_;
   std::string type_;
   std::string browser_path_;
-  std::shared_ptr<void> match_;
-  std::set<std::string> present_;  // items announced and not yet removed
+  std::shared_ptr<void> match_, owner_watch_;
+  std::set<Item> present_;  // items announced and not yet removed
+  std::set<Item> stale_;    // items of the browser of an Avahi that has gone
+  uint64_t attempt_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

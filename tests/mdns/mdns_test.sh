@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # mDNS end to end: two network namespaces joined by a veth pair, each with its own D-Bus system
 # bus and avahi-daemon. A Hive announces _rbee-hive._tcp in one; a Queen in the other finds it,
-# subscribes over the veth link and receives its telemetry (a worker the Hive runs). Then the Hive
-# stops and the Queen must drop it on the goodbye. Nothing outside the two namespaces, the temp
+# subscribes over the veth link and receives its telemetry (a worker the Hive runs). Each
+# avahi-daemon is then restarted: the Queen browses again without dropping the Hive, the Hive
+# announces again. Then the Hive stops and the Queen must drop it on the goodbye. Nothing outside the two namespaces, the temp
 # directory and the test's own cgroup subtree is touched; only processes started here are killed.
 #
 #   tests/mdns/mdns_test.sh BUILD_DIR        (root; ctest -L mdns)
@@ -108,6 +109,12 @@ bg_in_ns() {  # as in_ns, in the background; $! is the command itself (exec), so
 }
 
 # --- a private system bus and an avahi-daemon in each namespace ---
+declare -A AVAHI_PID
+forget_pid() {  # an ended process leaves PIDS: its number may be reused by someone else's
+  local keep=() p
+  for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
 start_bus_and_avahi() {  # side(a|b) ns iface
   local side=$1 ns=$2 iface=$3 dir=$T/$1
   mkdir -p "$dir"
@@ -131,7 +138,10 @@ CONF
   PIDS+=($!)
   for _ in $(seq 100); do [ -S "$dir/system_bus_socket" ] && break; sleep 0.05; done
   [ -S "$dir/system_bus_socket" ] || fail "the D-Bus daemon in $ns did not start"
-
+  start_avahi "$@"
+}
+start_avahi() {  # side(a|b) ns iface
+  local side=$1 ns=$2 iface=$3 dir=$T/$1
   cat >"$dir/avahi.conf" <<CONF
 [server]
 host-name=rbee-mdns-$side
@@ -152,8 +162,9 @@ CONF
   DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/system_bus_socket \
     bg_in_ns "$ns" unshare -m --propagation private sh -c \
     'mount -t tmpfs rbee-mdns /run && mkdir -p /run/avahi-daemon && exec avahi-daemon --no-chroot --no-drop-root --no-rlimits -f "$0"' \
-    "$dir/avahi.conf" >"$T/avahi-$side.log" 2>&1
+    "$dir/avahi.conf" >>"$T/avahi-$side.log" 2>&1
   PIDS+=($!)
+  AVAHI_PID[$side]=$!
   local state=""
   for _ in $(seq 200); do
     state=$(busctl --address="unix:path=$dir/system_bus_socket" call org.freedesktop.Avahi / \
@@ -162,6 +173,14 @@ CONF
     sleep 0.05
   done
   [ "$state" = "i 2" ] || fail "avahi-daemon in $ns is not running (state: '${state:-no answer}')"
+}
+stop_avahi() {  # side(a|b): SIGTERM, as systemctl stop does; Avahi sends its goodbyes
+  local pid=${AVAHI_PID[$1]}
+  kill -TERM "$pid"
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  kill -0 "$pid" 2>/dev/null && fail "avahi-daemon ($1) did not exit on SIGTERM"
+  wait "$pid" 2>/dev/null || true
+  forget_pid "$pid"
 }
 start_bus_and_avahi a "$NS_A" rbee-a
 start_bus_and_avahi b "$NS_B" rbee-b
@@ -247,7 +266,36 @@ worker_at_queen() {
 wait_for 20 "the worker the Hive runs did not reach the Queen as ready" worker_at_queen
 step "telemetry flows: healthy, pushed from $ADDR_A, worker sleeper/8400 ready at the Queen"
 
+# --- Avahi restarts ---
+hive_gone() { [ -z "$(hive_json)" ]; }
+count() { grep -c -- "$1" "$2" || true; }
+more_than() { [ "$(count "$1" "$2")" -gt "$3" ]; }
+FOUND_LINE="mDNS: $HIVE_ID at $ADDR_A"
+FOUND_BEFORE=$(count "$FOUND_LINE" "$T/queen.log")
+stop_avahi b
+start_avahi b "$NS_B" rbee-b
+wait_for 15 "the Queen did not find $HIVE_ID again after its own avahi-daemon restarted" \
+  more_than "$FOUND_LINE" "$T/queen.log" "$FOUND_BEFORE"
+sleep 2 # past the new browser's first full answer (AllForNow), when stale items are dropped
+hive_is_mdns || fail "the Queen lost $HIVE_ID when its own avahi-daemon restarted: $(hive_json)"
+grep -q "hive $HIVE_ID left mDNS" "$T/queen.log" &&
+  fail "the Queen dropped $HIVE_ID when its own avahi-daemon restarted"
+step "the Queen's avahi-daemon restarted: it browses again, found $HIVE_ID again, never dropped it"
+
+ANNOUNCED_LINE="mDNS: announcing _rbee-hive._tcp $HIVE_ID"
+ANNOUNCED_BEFORE=$(count "$ANNOUNCED_LINE" "$T/hive.log")
+stop_avahi a
+# The stopping daemon says goodbye for what it announced: the Queen drops the Hive.
+wait_for 10 "the Queen still lists $HIVE_ID after the Hive's avahi-daemon stopped" hive_gone
+start_avahi a "$NS_A" rbee-a
+wait_for 15 "the Hive did not announce again after its avahi-daemon restarted" \
+  more_than "$ANNOUNCED_LINE" "$T/hive.log" "$ANNOUNCED_BEFORE"
+wait_for 20 "the Queen did not find $HIVE_ID again after the Hive announced again" hive_is_mdns
+wait_for 20 "no telemetry from $HIVE_ID after it was found again" snapshots_flow
+step "the Hive's avahi-daemon restarted: dropped on its goodbye, announced again, found again"
+
 # --- the goodbye ---
+LEFT_BEFORE=$(count "hive $HIVE_ID left mDNS" "$T/queen.log")
 in_ns "$NS_A" env RBEE_TOKEN="$TOKEN" "$HIVE_BIN" stop sleeper/8400 --hive "http://$ADDR_A:7835" \
   >/dev/null 2>&1 || true
 kill -TERM "$HIVE_PID"
@@ -255,11 +303,11 @@ for _ in $(seq 100); do kill -0 "$HIVE_PID" 2>/dev/null || break; sleep 0.05; do
 kill -0 "$HIVE_PID" 2>/dev/null && fail "the Hive did not exit on SIGTERM"
 T_STOP=$(date +%s.%N)
 step "Hive stopped (SIGTERM)"
-hive_gone() { [ -z "$(hive_json)" ]; }
 # The Hive would only turn degraded after 1.5 s and down after 5 s without pushes; the goodbye
 # removes it outright, so it must be gone (not merely down) well before a TTL could expire.
 wait_for 10 "the Queen still lists $HIVE_ID after the Hive's goodbye" hive_gone
 GONE_S=$(echo "$(date +%s.%N) - $T_STOP" | bc)
-grep -q "hive $HIVE_ID left mDNS" "$T/queen.log" || fail "the Queen did not log the mDNS removal"
+more_than "hive $HIVE_ID left mDNS" "$T/queen.log" "$LEFT_BEFORE" ||
+  fail "the Queen did not log the mDNS removal"
 step "the Queen dropped the Hive ${GONE_S}s after its goodbye"
 echo "mdns test: PASS"
