@@ -202,9 +202,7 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 
 int run(const Options& o) {
   Hive hive({.tag = "evlat", .interval_ms = o.interval_ms});
-  const auto hive_port =
-      static_cast<uint16_t>(std::stoi(hive.url().substr(hive.url().rfind(':') + 1)));
-  Queen queen({.tag = "evlat", .hives = {{"ev", "127.0.0.1", hive_port}}});
+  Queen queen({.tag = "evlat", .hives = {{"ev", "127.0.0.1", port_of(hive.url())}}});
   if (!queen.wait_hive("ev", [](const json::HiveSummary& h) { return h.status == "healthy"; })) {
     std::fprintf(stderr, "the Queen never saw the Hive healthy\n%s\n", queen.daemon_log().c_str());
     return 1;

@@ -296,6 +296,17 @@ std::string spawn_body(const std::string& service, std::optional<uint16_t> port,
   return w.take();
 }
 
+std::string instance_of(const std::string& body) {
+  auto pos = body.find("\"instance\":\"");
+  if (pos == std::string::npos) return {};
+  pos += 12;
+  return body.substr(pos, body.find('"', pos) - pos);
+}
+
+uint16_t port_of(const std::string& url) {
+  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+}
+
 // --- rbee-queen -------------------------------------------------------------------------------
 
 uint16_t free_port() {

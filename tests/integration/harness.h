@@ -128,6 +128,10 @@ std::string read_file(const std::filesystem::path& p);
 // Spawn request body for the test worker's service.
 std::string spawn_body(const std::string& service, std::optional<uint16_t> port,
                        const std::vector<std::string>& args = {});
+// The "instance" of a spawn answer; empty when it has none.
+std::string instance_of(const std::string& body);
+// The port of a daemon's URL (http://127.0.0.1:PORT).
+uint16_t port_of(const std::string& url);
 
 // --- rbee-queen -------------------------------------------------------------------------------
 
