@@ -3,25 +3,15 @@
 #include <charconv>
 #include <string>
 
+#include "hive/text_scan.h"
+
 namespace rbee::hive {
 namespace {
 
-constexpr std::string_view kSpace = " \t\r\n\v\f";
+using scan::trim;
 
-std::string_view trim(std::string_view s) {
-  const auto b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(kSpace);
-  return s.substr(b, e - b + 1);
-}
-
-// Exact parse of a whole (already trimmed) token; nullopt on anything else.
 std::optional<uint64_t> to_u64(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  uint64_t v = 0;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
+  return scan::to_num<uint64_t>(s);
 }
 
 // Calls fn(key, value) for every "key value" line of a flat-keyed file.

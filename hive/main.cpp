@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/daemon_main.h"
 #include "common/log.h"
 #include "common/sys/fd_limit.h"
 #include "common/sys/malloc_tuning.h"
@@ -28,17 +29,11 @@ int serve(const std::string& config_path, const std::string& log_level) {
   else if (lim->now < 8192)
     spdlog::warn("open-file limit is {} (hard limit): about {} workers fit", lim->now,
                  lim->now / 6);
-  rbee::hive::HiveConfig config;
-  if (!config_path.empty()) {
-    auto loaded = rbee::hive::load_hive_config(config_path);
-    if (!loaded) throw std::runtime_error(loaded.error().message);
-    config = std::move(*loaded);
-  }
-  auto token = rbee::load_token(config.token_file);
-  if (!token) throw std::runtime_error(token.error().message);
+  auto [config, token] = rbee::cli::load_config_and_token<rbee::hive::HiveConfig>(
+      config_path, rbee::hive::load_hive_config);
 
   boost::asio::io_context io;
-  rbee::hive::HiveDaemon daemon(io, std::move(config), std::move(*token));
+  rbee::hive::HiveDaemon daemon(io, std::move(config), std::move(token));
   if (auto st = daemon.start(); !st) throw std::runtime_error(st.error().message);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int sig) {
@@ -59,10 +54,7 @@ int main(int argc, char** argv) {
   rbee::hive::ClientContext ctx;
   if (const char* t = std::getenv("RBEE_TOKEN")) ctx.token = t;
 
-  std::string config_path, log_level = "info";
-  auto* serve_cmd = app.add_subcommand("serve", "run the Hive daemon");
-  serve_cmd->add_option("--config", config_path, "TOML config file")->check(CLI::ExistingFile);
-  serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  rbee::cli::ServeCommand serve_cmd(app, "run the Hive daemon");
 
   auto add_client = [&](CLI::App* cmd) {
     cmd->add_option("--hive", ctx.hive_url, "Hive URL")->capture_default_str();
@@ -95,13 +87,8 @@ int main(int argc, char** argv) {
   logs->add_option("worker", worker, "SERVICE/INSTANCE")->required();
   logs->add_option("--tail", tail, "lines")->capture_default_str();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  try {
-    if (*serve_cmd) return serve(config_path, log_level);
+  return rbee::cli::run_app(app, argc, argv, "rbee-hive", [&] {
+    if (serve_cmd) return serve(serve_cmd.config_path, serve_cmd.log_level);
     if (*ps) return rbee::hive::cli_ps(ctx, json, watch);
     if (*spawn)
       return rbee::hive::cli_spawn(
@@ -109,9 +96,6 @@ int main(int argc, char** argv) {
           args);
     if (*stop) return rbee::hive::cli_stop(ctx, worker);
     if (*logs) return rbee::hive::cli_logs(ctx, worker, tail);
-  } catch (const std::exception& e) {
-    std::cerr << "rbee-hive: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

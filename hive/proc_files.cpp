@@ -1,43 +1,17 @@
 #include "hive/proc_files.h"
 
 #include <array>
-#include <charconv>
 #include <string>
+
+#include "hive/text_scan.h"
 
 namespace rbee::hive {
 namespace {
 
-constexpr std::string_view kSpace = " \t\r\n\v\f";
-
-std::string_view trim(std::string_view s) {
-  const auto b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(kSpace);
-  return s.substr(b, e - b + 1);
-}
-
-// Pops the next whitespace-separated token off s; empty when none is left.
-std::string_view next_token(std::string_view& s) {
-  const auto b = s.find_first_not_of(kSpace);
-  if (b == std::string_view::npos) {
-    s = {};
-    return {};
-  }
-  s.remove_prefix(b);
-  const auto e = s.find_first_of(kSpace);
-  const auto tok = s.substr(0, e);
-  s = e == std::string_view::npos ? std::string_view{} : s.substr(e);
-  return tok;
-}
-
-template <class T>
-std::optional<T> to_num(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  T v{};
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
-}
+using scan::kSpace;
+using scan::next_token;
+using scan::to_num;
+using scan::trim;
 
 // "Key:   1234 kB" -> bytes. A bare number (no unit) is taken as it is.
 std::optional<uint64_t> kb_value(std::string_view rest) {

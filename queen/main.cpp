@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/daemon_main.h"
 #include "common/log.h"
 #include "common/sys/fd_limit.h"
 #include "common/sys/notify.h"
@@ -26,17 +27,11 @@ int serve(const std::string& config_path, const std::string& log_level) {
     spdlog::warn("cannot raise the open-file limit: {}", lim.error().message);
   else if (lim->now < 2048)
     spdlog::warn("open-file limit is {} (hard limit): idle connections can use it up", lim->now);
-  rbee::queen::QueenConfig config;
-  if (!config_path.empty()) {
-    auto loaded = rbee::queen::load_queen_config(config_path);
-    if (!loaded) throw std::runtime_error(loaded.error().message);
-    config = std::move(*loaded);
-  }
-  auto token = rbee::load_token(config.token_file);
-  if (!token) throw std::runtime_error(token.error().message);
+  auto [config, token] = rbee::cli::load_config_and_token<rbee::queen::QueenConfig>(
+      config_path, rbee::queen::load_queen_config);
 
   boost::asio::io_context io;
-  rbee::queen::QueenDaemon daemon(io, std::move(config), std::move(*token));
+  rbee::queen::QueenDaemon daemon(io, std::move(config), std::move(token));
   if (auto st = daemon.start(); !st) throw std::runtime_error(st.error().message);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int sig) {
@@ -72,10 +67,7 @@ int main(int argc, char** argv) {
   rbee::queen::ClientContext ctx;
   if (const char* t = std::getenv("RBEE_TOKEN")) ctx.token = t;
 
-  std::string config_path, log_level = "info";
-  auto* serve_cmd = app.add_subcommand("serve", "run the Queen daemon");
-  serve_cmd->add_option("--config", config_path, "TOML config file")->check(CLI::ExistingFile);
-  serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  rbee::cli::ServeCommand serve_cmd(app, "run the Queen daemon");
 
   auto add_client = [&](CLI::App* cmd) {
     cmd->add_option("--queen", ctx.queen_url, "Queen URL")->capture_default_str();
@@ -98,7 +90,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("refresh", "re-read the SSH config and contact every Hive now");
   add_client(refresh);
 
-  std::string ssh_config;
+  std::string config_path, ssh_config;
   auto* discover = app.add_subcommand(
       "discover", "print the Hives the Queen would contact, without contacting any");
   discover->add_option("--config", config_path, "Queen TOML config file")->check(CLI::ExistingFile);
@@ -106,20 +98,12 @@ int main(int argc, char** argv) {
                        "SSH config (default: queen.ssh_config or ~/.ssh/config)");
   discover->add_flag("--json", json, "print JSON");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  try {
-    if (*serve_cmd) return serve(config_path, log_level);
+  return rbee::cli::run_app(app, argc, argv, "rbee-queen", [&] {
+    if (serve_cmd) return serve(serve_cmd.config_path, serve_cmd.log_level);
     if (*hives) return rbee::queen::cli_hives(ctx, json);
     if (*workers) return rbee::queen::cli_workers(ctx, service, state, hive, json);
     if (*refresh) return rbee::queen::cli_refresh(ctx);
     if (*discover) return rbee::queen::cli_discover(config_path, ssh_config, json);
-  } catch (const std::exception& e) {
-    std::cerr << "rbee-queen: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -1,6 +1,6 @@
 #pragma once
-// Small helpers shared by the Hive benchmarks: root/cgroup2 checks, sleeping children placed
-// straight into a cgroup with clone3, percentiles.
+// Small helpers shared by the Hive benchmarks: root/cgroup2 checks and their main(), sleeping
+// children placed straight into a cgroup with clone3, percentiles.
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <signal.h>
@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,22 @@ inline bool can_make_cgroups(const char* prog) {
     return false;
   }
   return true;
+}
+
+// main() of a benchmark that makes cgroups: parses the options, exits kSkip without root or a
+// writable cgroup2 mount, ignores SIGPIPE and runs; an exception is printed and fails the run.
+template <class Options>
+int cgroup_bench_main(int argc, char** argv, Options (*parse)(int, char**),
+                      int (*run)(const Options&)) {
+  const Options o = parse(argc, argv);
+  if (!can_make_cgroups(argv[0])) return kSkip;
+  ::signal(SIGPIPE, SIG_IGN);
+  try {
+    return run(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+    return 1;
+  }
 }
 
 // Starts a child directly in the cgroup whose directory fd is cgroup_fd (clone3 with

@@ -6,8 +6,13 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <filesystem>
+#include <memory>
 #include <string>
+
+namespace rbee::test {
+class TempDir;
+class Process;
+}  // namespace rbee::test
 
 namespace rbee::bench {
 
@@ -18,13 +23,13 @@ class ChildQueen {
   ChildQueen(const ChildQueen&) = delete;
   ChildQueen& operator=(const ChildQueen&) = delete;
   uint16_t port() const { return port_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const;
   std::string log() const;
 
  private:
-  std::filesystem::path dir_;
+  std::unique_ptr<test::TempDir> dir_;
   uint16_t port_ = 0;
-  pid_t pid_ = -1;
+  std::unique_ptr<test::Process> process_;
 };
 
 }  // namespace rbee::bench

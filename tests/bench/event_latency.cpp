@@ -202,9 +202,7 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 
 int run(const Options& o) {
   Hive hive({.tag = "evlat", .interval_ms = o.interval_ms});
-  const auto hive_port =
-      static_cast<uint16_t>(std::stoi(hive.url().substr(hive.url().rfind(':') + 1)));
-  Queen queen({.tag = "evlat", .hives = {{"ev", "127.0.0.1", hive_port}}});
+  Queen queen({.tag = "evlat", .hives = {{"ev", "127.0.0.1", port_of(hive.url())}}});
   if (!queen.wait_hive("ev", [](const json::HiveSummary& h) { return h.status == "healthy"; })) {
     std::fprintf(stderr, "the Queen never saw the Hive healthy\n%s\n", queen.daemon_log().c_str());
     return 1;
@@ -308,13 +306,5 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = parse(argc, argv);
-  if (!bench::can_make_cgroups(argv[0])) return bench::kSkip;
-  ::signal(SIGPIPE, SIG_IGN);
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
-    return 1;
-  }
+  return bench::cgroup_bench_main(argc, argv, parse, run);
 }

@@ -308,13 +308,5 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = parse(argc, argv);
-  if (!bench::can_make_cgroups(argv[0])) return bench::kSkip;
-  ::signal(SIGPIPE, SIG_IGN);
-  try {
-    return run(o);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
-    return 1;
-  }
+  return bench::cgroup_bench_main(argc, argv, parse, run);
 }

@@ -5,9 +5,7 @@ add_executable(rbee-bench-queen-ingest
   ${CMAKE_CURRENT_LIST_DIR}/queen_ingest_load.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ingest_load.cpp
   ${CMAKE_CURRENT_LIST_DIR}/child_queen.cpp)
-target_link_libraries(rbee-bench-queen-ingest PRIVATE rbee_queen)
-target_compile_definitions(rbee-bench-queen-ingest PRIVATE
-  RBEE_QUEEN_BIN="$<TARGET_FILE:rbee-queen>")
-add_dependencies(rbee-bench-queen-ingest rbee-queen)
+# The child Queen is started with the integration harness (tests/integration/harness.h).
+target_link_libraries(rbee-bench-queen-ingest PRIVATE rbee_test_harness)
 add_test(NAME bench:queen-ingest COMMAND rbee-bench-queen-ingest --smoke)
 set_tests_properties(bench:queen-ingest PROPERTIES LABELS bench TIMEOUT 60)

@@ -22,6 +22,7 @@
 
 #include "common/json/telemetry_json.h"
 #include "common/telemetry.h"
+#include "sample_snapshot.h"
 
 namespace rbee::bench {
 
@@ -44,37 +45,6 @@ constexpr std::size_t kSeqDigits = 16;
 std::map<std::string, uint64_t>& next_seq() {
   static std::map<std::string, uint64_t> m;
   return m;
-}
-
-telemetry::Worker make_worker(int i) {
-  telemetry::Worker w;
-  w.service = (i % 3 == 0) ? "llm-inference" : (i % 3 == 1) ? "embedder" : "reranker";
-  w.instance = std::to_string(8000 + i);
-  w.port = static_cast<uint16_t>(8000 + i);
-  w.cgroup = "rbee.slice/" + w.service + "/" + w.instance;
-  w.state = telemetry::WorkerState::ready;
-  w.cpu_usage_usec = 123456789ull + static_cast<uint64_t>(i) * 1000;
-  w.cpu_pct = 37.25 + i % 50;
-  w.rss_bytes = 1'234'567'890ull + static_cast<uint64_t>(i) * 4096;
-  w.working_set_bytes = 1'100'000'000ull + static_cast<uint64_t>(i) * 4096;
-  w.mem_source = "cgroup";
-  w.memory_max_bytes = 8ull << 30;
-  w.pids = {100000 + i * 4, 100001 + i * 4, 100002 + i * 4};
-  w.pid_count = 3;
-  w.main_pid = 100000 + i * 4;
-  w.io_read_bytes = 987654321ull;
-  w.io_write_bytes = 12345678ull;
-  w.io_read_bps = 1048576.5;
-  w.io_write_bps = 4096.0;
-  w.oom_kills = 0;
-  w.started_at_ms = 1'718'000'000'000 + i;
-  w.spawned_by = "hive";
-  w.restarts = static_cast<uint32_t>(i % 2);
-  if (i % 4 == 0) {
-    w.vram_bytes = 20ull << 30;
-    w.gpu_indices = {static_cast<uint32_t>(i % 8)};
-  }
-  return w;
 }
 
 double cpu_seconds_self() {
@@ -243,30 +213,9 @@ double percentile(const std::vector<double>& sorted, double p) {
 }  // namespace
 
 std::string make_snapshot_body(const std::string& hive_id, int workers, uint64_t seq) {
-  telemetry::Snapshot s;
-  s.hive_id = hive_id;
-  s.instance_id = "0f8c2a4e-5b1d-4c7a-9e21-" + std::to_string(::getpid());
-  s.seq = seq;
-  s.timestamp_ms = 1'718'000'123'456;
+  auto s =
+      make_snapshot(hive_id, "0f8c2a4e-5b1d-4c7a-9e21-" + std::to_string(::getpid()), seq, workers);
   s.interval_ms = 1000;
-  s.backend = "cgroupfs";
-  s.host = {.hostname = hive_id,
-            .cpus = 64,
-            .memory_total_bytes = 512ull << 30,
-            .memory_available_bytes = 300ull << 30,
-            .load1 = 12.5,
-            .load5 = 11.0,
-            .load15 = 10.25};
-  for (uint32_t g = 0; g < 8; ++g) {
-    s.gpus.push_back({.index = g,
-                      .uuid = "GPU-5a1b2c3d-0000-1111-2222-33334444555" + std::to_string(g),
-                      .name = "NVIDIA H100 80GB HBM3",
-                      .memory_total_bytes = 80ull << 30,
-                      .memory_used_bytes = 40ull << 30,
-                      .util_pct = 87.0,
-                      .temperature_c = 61.0});
-  }
-  for (int i = 0; i < workers; ++i) s.workers.push_back(make_worker(i));
   // In the order a Hive lists them: by service, then instance.
   std::sort(s.workers.begin(), s.workers.end(), [](const auto& a, const auto& b) {
     return std::tie(a.service, a.instance) < std::tie(b.service, b.instance);

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "checks.h"
 #include "common/http/client.h"
 #include "common/json/decode.h"
 #include "common/json/telemetry_json.h"
@@ -26,22 +27,6 @@ using telemetry::WorkerState;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string spawn_ok(const Hive& hive, const std::vector<std::string>& args,
-                     const std::string& token = "") {
-  auto r = hive.post("/v1/workers", spawn_body("tw", std::nullopt, args), token);
-  REQUIRE(r);
-  INFO(r->body);
-  REQUIRE(r->status == 201);
-  auto pos = r->body.find("\"instance\":\"");
-  REQUIRE(pos != std::string::npos);
-  pos += 12;
-  return r->body.substr(pos, r->body.find('"', pos) - pos);
-}
-
-uint16_t port_of(const std::string& url) {
-  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
-}
 
 // The soft "Max open files" of a process.
 long soft_nofile(pid_t pid) {

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "checks.h"
 #include "common/http/client.h"
 #include "common/json/decode.h"
 #include "common/json/telemetry_json.h"
@@ -85,22 +86,6 @@ std::string wait_consistent(Hive& hive, std::chrono::milliseconds timeout) {
   return last;
 }
 
-std::string instance_of(const std::string& body) {
-  auto pos = body.find("\"instance\":\"");
-  if (pos == std::string::npos) return {};
-  pos += 12;
-  return body.substr(pos, body.find('"', pos) - pos);
-}
-
-std::string spawn_ok(const Hive& hive, const std::vector<std::string>& args,
-                     const std::string& token = "") {
-  auto r = hive.post("/v1/workers", spawn_body("tw", std::nullopt, args), token);
-  REQUIRE(r);
-  INFO(r->body);
-  REQUIRE(r->status == 201);
-  return instance_of(r->body);
-}
-
 // Stops every listed live worker through the API, then waits for the tree to empty.
 bool stop_all_and_wait_empty(Hive& hive, std::chrono::milliseconds timeout) {
   auto snap = hive.telemetry();
@@ -116,10 +101,6 @@ bool stop_all_and_wait_empty(Hive& hive, std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(100ms);
   }
   return false;
-}
-
-uint16_t port_of(const std::string& url) {
-  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
 }
 
 struct Continue {

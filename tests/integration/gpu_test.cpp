@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "checks.h"
 #include "harness.h"
 
 using namespace rbee;
@@ -58,17 +59,6 @@ struct FakeNvml {
     return n;
   }
 };
-
-std::string spawn_worker(const Hive& hive, const std::vector<std::string>& args) {
-  auto r = hive.post("/v1/workers", spawn_body("tw", std::nullopt, args), "");
-  REQUIRE(r);
-  INFO(r->body);
-  REQUIRE(r->status == 201);
-  auto pos = r->body.find("\"instance\":\"");
-  REQUIRE(pos != std::string::npos);
-  pos += 12;
-  return r->body.substr(pos, r->body.find('"', pos) - pos);
-}
 
 // A ready worker with `processes` processes; returns {main pid, the other pids}.
 std::pair<int32_t, std::vector<int32_t>> ready_worker(const Hive& hive, const std::string& inst,
@@ -118,8 +108,8 @@ TEST_CASE("VRAM is attributed to the worker whose processes use it, GPU totals a
           "[gpu]") {
   FakeNvml nvml(kGpus);
   Hive hive(nvml.options("gpu-attr"));
-  auto a = spawn_worker(hive, {"--children", "1"});
-  auto b = spawn_worker(hive, {});
+  auto a = spawn_ok(hive, {"--children", "1"});
+  auto b = spawn_ok(hive, {});
   auto [a_main, a_children] = ready_worker(hive, a, 2);
   auto [b_main, b_children] = ready_worker(hive, b, 1);
   REQUIRE(a_children.size() == 1);
@@ -181,7 +171,7 @@ TEST_CASE("the process list falls back from _v3 to _v2 and v1", "[gpu]") {
     INFO(c.name);
     FakeNvml nvml(kGpus + c.symbols);
     Hive hive(nvml.options("gpu-fallback", c.library));
-    auto inst = spawn_worker(hive, {"--children", "1"});
+    auto inst = spawn_ok(hive, {"--children", "1"});
     auto [main_pid, children] = ready_worker(hive, inst, 2);
     nvml.write(kGpus + c.symbols + proc(0, main_pid, 3 * GiB) + proc(0, children[0], 256 * MiB) +
                proc(0, ::getpid(), GiB));
@@ -201,8 +191,8 @@ TEST_CASE("the process list falls back from _v3 to _v2 and v1", "[gpu]") {
 TEST_CASE("R535's 32-byte _v3 entries are detected, not reported as garbage PIDs", "[gpu]") {
   FakeNvml nvml(kGpus + "bad_stride 1\n");
   Hive hive(nvml.options("gpu-stride"));
-  auto a = spawn_worker(hive, {"--children", "1"});
-  auto b = spawn_worker(hive, {});
+  auto a = spawn_ok(hive, {"--children", "1"});
+  auto b = spawn_ok(hive, {});
   auto [a_main, a_children] = ready_worker(hive, a, 2);
   auto [b_main, b_children] = ready_worker(hive, b, 1);
   nvml.write(kGpus + "bad_stride 1\n" + proc(0, a_main, 5 * GiB) + proc(0, a_children[0], GiB) +
@@ -228,7 +218,7 @@ TEST_CASE("a hung NVML call neither delays telemetry nor hides it, it marks the 
           "[gpu]") {
   FakeNvml nvml(kGpus);
   Hive hive(nvml.options("gpu-hang"));
-  auto inst = spawn_worker(hive, {});
+  auto inst = spawn_ok(hive, {});
   auto [main_pid, children] = ready_worker(hive, inst, 1);
   const std::string fresh = kGpus + proc(1, main_pid, 2 * GiB);
   nvml.write(fresh);
@@ -285,7 +275,7 @@ TEST_CASE("without NVML the Hive reports no GPUs, says why in /capabilities, and
     o.interval_ms = 300;
     o.extra_hive = "nvml_library = \"" + (dir.path() / "libnvidia-ml.so.1").string() + "\"\n";
     Hive hive(o);
-    auto inst = spawn_worker(hive, {});
+    auto inst = spawn_ok(hive, {});
     auto w =
         hive.wait_worker("tw", inst, [](const auto& w) { return w.state == WorkerState::ready; });
     REQUIRE(w);
@@ -325,7 +315,7 @@ TEST_CASE("without NVML the Hive reports no GPUs, says why in /capabilities, and
 TEST_CASE("nvml_keep_open = false shuts NVML down between samples", "[gpu]") {
   FakeNvml nvml(kGpus);
   Hive hive(nvml.options("gpu-close", RBEE_FAKE_NVML_LIB, "nvml_keep_open = false\n"));
-  auto inst = spawn_worker(hive, {});
+  auto inst = spawn_ok(hive, {});
   auto [main_pid, children] = ready_worker(hive, inst, 1);
   nvml.write(kGpus + proc(0, main_pid, 700 * MiB));
   REQUIRE(hive.wait_worker("tw", inst, vram_is(700 * MiB)));

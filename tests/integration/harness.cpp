@@ -183,8 +183,69 @@ std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
+std::string wait_listening(Process& process, const fs::path& log, const std::string& name) {
+  const auto end = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < end) {
+    auto text = read_file(log);
+    auto pos = text.find("listening on ");
+    if (pos != std::string::npos) {
+      auto start = pos + 13;
+      return text.substr(start, text.find(' ', start) - start);
+    }
+    if (!process.running()) throw std::runtime_error(name + " exited: " + text);
+    std::this_thread::sleep_for(20ms);
+  }
+  throw std::runtime_error(name + " did not start: " + read_file(log));
+}
+
+Daemon::Daemon(std::string name, std::string token)
+    : name_(std::move(name)), token_(std::move(token)) {}
+
+fs::path Daemon::log_path(int start) const {
+  return dir_.path() / (name_ + "-" + std::to_string(start) + ".log");
+}
+
+void Daemon::launch(const std::string& binary, const fs::path& config,
+                    const std::vector<std::string>& extra_env) {
+  const auto out = log_path(starts_++);
+  process_ =
+      std::make_unique<Process>(std::vector<std::string>{binary, "serve", "--config",
+                                                         config.string(), "--log-level", "debug"},
+                                out, extra_env);
+  url_ = wait_listening(*process_, out, "rbee-" + name_);
+}
+
+void Daemon::stop() {
+  if (process_) process_->kill(SIGTERM);
+  if (process_) process_->wait(5s);
+  process_.reset();
+}
+
+void Daemon::kill(int sig) {
+  process_->kill(sig);
+  process_->wait(10s);
+}
+
+std::string Daemon::daemon_log() const {
+  std::string all;
+  for (int i = 0; i < starts_; ++i) all += read_file(log_path(i));
+  return all;
+}
+
+Result<http::ClientResponse> Daemon::get(const std::string& path) const {
+  return http::fetch(verb::get, url_ + path, {}, token_);
+}
+
+Result<http::ClientResponse> Daemon::post(const std::string& path, const std::string& body,
+                                          const std::string& token) const {
+  return http::fetch(verb::post, url_ + path, body, token);
+}
+
 Hive::Hive(HiveOptions opts)
-    : opts_(std::move(opts)), cgroups_(opts_.tag), base_port_(unique_base_port()) {
+    : Daemon("hive", opts.token),
+      opts_(std::move(opts)),
+      cgroups_(opts_.tag),
+      base_port_(unique_base_port()) {
   log_dir_ = dir_.path() / "logs";
   config_ = dir_.path() / "hive.toml";
   std::ofstream cfg(config_);
@@ -208,54 +269,15 @@ Hive::Hive(HiveOptions opts)
 }
 
 Hive::~Hive() {
-  if (process_) process_->kill(SIGTERM);
-  if (process_) process_->wait(5s);
+  stop();
 }
 
 void Hive::start() {
-  const auto out = dir_.path() / ("hive-" + std::to_string(starts_++) + ".log");
-  process_ =
-      std::make_unique<Process>(std::vector<std::string>{RBEE_HIVE_BIN, "serve", "--config",
-                                                         config_.string(), "--log-level", "debug"},
-                                out, opts_.extra_env);
-  const auto end = std::chrono::steady_clock::now() + 15s;
-  while (std::chrono::steady_clock::now() < end) {
-    auto text = read_file(out);
-    auto pos = text.find("listening on ");
-    if (pos != std::string::npos) {
-      auto start = pos + 13;
-      url_ = text.substr(start, text.find(' ', start) - start);
-      return;
-    }
-    if (!process_->running()) throw std::runtime_error("rbee-hive exited: " + text);
-    std::this_thread::sleep_for(20ms);
-  }
-  throw std::runtime_error("rbee-hive did not start: " + read_file(out));
-}
-
-void Hive::kill(int sig) {
-  process_->kill(sig);
-  process_->wait(10s);
-}
-
-std::string Hive::daemon_log() const {
-  std::string all;
-  for (int i = 0; i < starts_; ++i)
-    all += read_file(dir_.path() / ("hive-" + std::to_string(i) + ".log"));
-  return all;
-}
-
-Result<http::ClientResponse> Hive::get(const std::string& path) const {
-  return http::fetch(verb::get, url_ + path, {}, opts_.token);
-}
-
-Result<http::ClientResponse> Hive::post(const std::string& path, const std::string& body,
-                                        const std::string& token) const {
-  return http::fetch(verb::post, url_ + path, body, token);
+  launch(RBEE_HIVE_BIN, config_, opts_.extra_env);
 }
 
 Result<http::ClientResponse> Hive::del(const std::string& path, const std::string& token) const {
-  return http::fetch(verb::delete_, url_ + path, {}, token);
+  return http::fetch(verb::delete_, url() + path, {}, token);
 }
 
 Result<telemetry::Snapshot> Hive::telemetry() const {
@@ -296,6 +318,17 @@ std::string spawn_body(const std::string& service, std::optional<uint16_t> port,
   return w.take();
 }
 
+std::string instance_of(const std::string& body) {
+  auto pos = body.find("\"instance\":\"");
+  if (pos == std::string::npos) return {};
+  pos += 12;
+  return body.substr(pos, body.find('"', pos) - pos);
+}
+
+uint16_t port_of(const std::string& url) {
+  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+}
+
 // --- rbee-queen -------------------------------------------------------------------------------
 
 uint16_t free_port() {
@@ -315,7 +348,9 @@ uint16_t free_port() {
 }
 
 Queen::Queen(QueenOptions opts)
-    : opts_(std::move(opts)), port_(opts_.listen_port ? opts_.listen_port : free_port()) {
+    : Daemon("queen", opts.token),
+      opts_(std::move(opts)),
+      port_(opts_.listen_port ? opts_.listen_port : free_port()) {
   config_ = dir_.path() / "queen.toml";
   ssh_config_ = dir_.path() / "ssh_config";
   write_config();
@@ -323,8 +358,7 @@ Queen::Queen(QueenOptions opts)
 }
 
 Queen::~Queen() {
-  if (process_) process_->kill(SIGTERM);
-  if (process_) process_->wait(5s);
+  stop();
 }
 
 void Queen::write_config() {
@@ -357,45 +391,7 @@ void Queen::set_hives(const std::vector<QueenHive>& hives) {
 }
 
 void Queen::start() {
-  const auto out = dir_.path() / ("queen-" + std::to_string(starts_++) + ".log");
-  process_ =
-      std::make_unique<Process>(std::vector<std::string>{RBEE_QUEEN_BIN, "serve", "--config",
-                                                         config_.string(), "--log-level", "debug"},
-                                out);
-  const auto end = std::chrono::steady_clock::now() + 15s;
-  while (std::chrono::steady_clock::now() < end) {
-    auto text = read_file(out);
-    auto pos = text.find("listening on ");
-    if (pos != std::string::npos) {
-      auto start = pos + 13;
-      url_ = text.substr(start, text.find(' ', start) - start);
-      return;
-    }
-    if (!process_->running()) throw std::runtime_error("rbee-queen exited: " + text);
-    std::this_thread::sleep_for(20ms);
-  }
-  throw std::runtime_error("rbee-queen did not start: " + read_file(out));
-}
-
-void Queen::kill(int sig) {
-  process_->kill(sig);
-  process_->wait(10s);
-}
-
-std::string Queen::daemon_log() const {
-  std::string all;
-  for (int i = 0; i < starts_; ++i)
-    all += read_file(dir_.path() / ("queen-" + std::to_string(i) + ".log"));
-  return all;
-}
-
-Result<http::ClientResponse> Queen::get(const std::string& path) const {
-  return http::fetch(verb::get, url_ + path, {}, opts_.token);
-}
-
-Result<http::ClientResponse> Queen::post(const std::string& path, const std::string& body,
-                                         const std::string& token) const {
-  return http::fetch(verb::post, url_ + path, body, token);
+  launch(RBEE_QUEEN_BIN, config_);
 }
 
 std::vector<json::HiveSummary> Queen::hives() const {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,6 +74,45 @@ class Process {
   bool reaped_ = false;
 };
 
+// Waits until the process writing to `log` says "listening on URL" and returns the URL; throws
+// when it exits first or 15 s pass. `name` names it in the message.
+std::string wait_listening(Process& process, const std::filesystem::path& log,
+                           const std::string& name);
+
+// What a Hive and a Queen under test share: the daemon as a child process in a temp dir of its
+// own, whose output goes to a new <name>-<n>.log on each start, and its URL, read from that log.
+class Daemon {
+ public:
+  Daemon(const Daemon&) = delete;
+  void kill(int sig);  // and wait up to 10 s for it to exit
+  std::string url() const { return url_; }
+  Process* process() { return process_.get(); }
+  std::string daemon_log() const;  // the output of every start so far
+
+  Result<http::ClientResponse> get(const std::string& path) const;  // with the daemon's token
+  Result<http::ClientResponse> post(const std::string& path, const std::string& body,
+                                    const std::string& token) const;
+
+ protected:
+  Daemon(std::string name, std::string token);
+  // Starts `binary serve --config config --log-level debug` and waits until it listens.
+  void launch(const std::string& binary, const std::filesystem::path& config,
+              const std::vector<std::string>& extra_env = {});
+  // SIGTERM, then up to 5 s for it to exit; SIGKILL when it has not.
+  void stop();
+
+  TempDir dir_;
+
+ private:
+  std::filesystem::path log_path(int start) const;
+
+  std::string name_;
+  std::string token_;
+  std::string url_;
+  std::unique_ptr<Process> process_;
+  int starts_ = 0;
+};
+
 struct HiveOptions {
   std::string tag = "hive";
   uint32_t interval_ms = 500;
@@ -86,22 +126,15 @@ struct HiveOptions {
 };
 
 // rbee-hive serve on 127.0.0.1:0 with a config of its own, a cgroup subtree and a log dir.
-class Hive {
+class Hive : public Daemon {
  public:
   explicit Hive(HiveOptions opts = {});
   ~Hive();
   void start();  // (re)start the daemon with the same config and subtree
-  void kill(int sig);
-  std::string url() const { return url_; }
   uint16_t base_port() const { return base_port_; }
   CgroupSubtree& cgroups() { return cgroups_; }
   const std::filesystem::path& log_dir() const { return log_dir_; }
-  Process* process() { return process_.get(); }
-  std::string daemon_log() const;
 
-  Result<http::ClientResponse> get(const std::string& path) const;
-  Result<http::ClientResponse> post(const std::string& path, const std::string& body,
-                                    const std::string& token) const;
   Result<http::ClientResponse> del(const std::string& path, const std::string& token) const;
   Result<telemetry::Snapshot> telemetry() const;
   std::optional<telemetry::Worker> worker(const std::string& service,
@@ -114,20 +147,20 @@ class Hive {
 
  private:
   HiveOptions opts_;
-  TempDir dir_;
   CgroupSubtree cgroups_;
   std::filesystem::path log_dir_;
   std::filesystem::path config_;
   uint16_t base_port_;
-  std::string url_;
-  std::unique_ptr<Process> process_;
-  int starts_ = 0;
 };
 
 std::string read_file(const std::filesystem::path& p);
 // Spawn request body for the test worker's service.
 std::string spawn_body(const std::string& service, std::optional<uint16_t> port,
                        const std::vector<std::string>& args = {});
+// The "instance" of a spawn answer; empty when it has none.
+std::string instance_of(const std::string& body);
+// The port of a daemon's URL (http://127.0.0.1:PORT).
+uint16_t port_of(const std::string& url);
 
 // --- rbee-queen -------------------------------------------------------------------------------
 
@@ -151,25 +184,18 @@ struct QueenOptions {
 };
 
 // rbee-queen serve on 127.0.0.1 with its own TOML config and SSH config in a temp dir.
-class Queen {
+class Queen : public Daemon {
  public:
   explicit Queen(QueenOptions opts = {});
   ~Queen();
   void start();  // (re)start on the same port with the current config
-  void kill(int sig);
   // Rewrites the SSH config (the running Queen notices) and the [hives.ALIAS] ports (read at
   // the next start).
   void set_hives(const std::vector<QueenHive>& hives);
-  std::string url() const { return url_; }
   const std::filesystem::path& config_path() const { return config_; }
   const std::filesystem::path& ssh_config_path() const { return ssh_config_; }
   const std::filesystem::path& dir() const { return dir_.path(); }
-  Process* process() { return process_.get(); }
-  std::string daemon_log() const;
 
-  Result<http::ClientResponse> get(const std::string& path) const;
-  Result<http::ClientResponse> post(const std::string& path, const std::string& body,
-                                    const std::string& token) const;
   std::vector<json::HiveSummary> hives() const;
   std::vector<json::HostedWorker> workers(const std::string& query = "") const;
   // Polls GET /v1/hives until the Hive (id or alias) satisfies pred.
@@ -186,13 +212,9 @@ class Queen {
   void write_config();
 
   QueenOptions opts_;
-  TempDir dir_;
   std::filesystem::path config_;
   std::filesystem::path ssh_config_;
   uint16_t port_;
-  std::string url_;
-  std::unique_ptr<Process> process_;
-  int starts_ = 0;
 };
 
 }  // namespace rbee::test

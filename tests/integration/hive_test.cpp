@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "checks.h"
 #include "common/http/client.h"
 #include "common/json/decode.h"
 #include "harness.h"
@@ -17,19 +18,6 @@ using namespace rbee::test;
 using telemetry::WorkerState;
 
 namespace {
-
-// Spawns through the API and returns the worker's instance (its port).
-std::string spawn_ok(const Hive& hive, const std::vector<std::string>& args,
-                     std::optional<uint16_t> port = std::nullopt, const std::string& token = "") {
-  auto r = hive.post("/v1/workers", spawn_body("tw", port, args), token);
-  REQUIRE(r);
-  INFO(r->body);
-  REQUIRE(r->status == 201);
-  auto pos = r->body.find("\"instance\":\"");
-  REQUIRE(pos != std::string::npos);
-  pos += 12;
-  return r->body.substr(pos, r->body.find('"', pos) - pos);
-}
 
 bool is_ready(const telemetry::Worker& w) {
   return w.state == WorkerState::ready;
@@ -341,7 +329,7 @@ TEST_CASE("hive with a token refuses unauthenticated mutations and keeps its sta
   auto snap = hive.telemetry();
   REQUIRE(snap);
   CHECK(snap->workers.empty());
-  auto inst = spawn_ok(hive, {}, std::nullopt, "s3cret-token");
+  auto inst = spawn_ok(hive, {}, "s3cret-token");
   CHECK(hive.wait_worker("tw", inst, is_ready));
   CHECK(hive.daemon_log().find("s3cret-token") == std::string::npos);
 }

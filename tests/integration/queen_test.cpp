@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "checks.h"
 #include "common/http/client.h"
 #include "common/json/decode.h"
 #include "common/json/telemetry_json.h"
@@ -22,18 +23,6 @@ using telemetry::WorkerState;
 namespace {
 
 constexpr uint32_t kInterval = 200;
-
-std::string spawn_ok(const Hive& hive, const std::vector<std::string>& args,
-                     const std::string& token = "") {
-  auto r = hive.post("/v1/workers", spawn_body("tw", std::nullopt, args), token);
-  REQUIRE(r);
-  INFO(r->body);
-  REQUIRE(r->status == 201);
-  auto pos = r->body.find("\"instance\":\"");
-  REQUIRE(pos != std::string::npos);
-  pos += 12;
-  return r->body.substr(pos, r->body.find('"', pos) - pos);
-}
 
 auto status_is(const std::string& s) {
   return [s](const json::HiveSummary& h) { return h.status == s; };
@@ -138,7 +127,7 @@ TEST_CASE("queen started after the workers lists them all in its first view", "[
   REQUIRE(
       hive.wait_worker("ext", ext, [](const auto& w) { return w.state == WorkerState::ready; }));
 
-  const auto port = static_cast<uint16_t>(std::stoi(hive.url().substr(hive.url().rfind(':') + 1)));
+  const auto port = port_of(hive.url());
   Queen queen({.tag = "wfirst", .hives = {{"wf", "127.0.0.1", port}}});
   // The handshake can answer before the first snapshot lands; wait for the first snapshot.
   auto h = queen.wait_hive("wf", [](const auto& h) { return h.seq > 0; });
@@ -176,7 +165,7 @@ TEST_CASE("queen follows a Hive killed with SIGKILL and restarted", "[queen]") {
 TEST_CASE("queen killed with SIGKILL rebuilds its view within a few ticks", "[queen]") {
   Hive hive({.tag = "qrestart", .interval_ms = kInterval});
   auto inst = spawn_ok(hive, {});
-  const auto port = static_cast<uint16_t>(std::stoi(hive.url().substr(hive.url().rfind(':') + 1)));
+  const auto port = port_of(hive.url());
   Queen queen({.tag = "qrestart", .hives = {{"qr", "127.0.0.1", port}}});
   REQUIRE(queen.wait_worker(hive_id("qrestart"), "tw", inst, state_is(WorkerState::ready)));
 
@@ -199,7 +188,7 @@ TEST_CASE("queen killed with SIGKILL rebuilds its view within a few ticks", "[qu
 TEST_CASE("queen marks a Hive that stops pushing degraded, then down, then healthy", "[queen]") {
   Hive hive({.tag = "stale", .interval_ms = kInterval});
   auto inst = spawn_ok(hive, {});
-  const auto port = static_cast<uint16_t>(std::stoi(hive.url().substr(hive.url().rfind(':') + 1)));
+  const auto port = port_of(hive.url());
   Queen queen({.tag = "stale", .hives = {{"st", "127.0.0.1", port}}});
   REQUIRE(queen.wait_worker(hive_id("stale"), "tw", inst, state_is(WorkerState::ready)));
   EventLog events(queen.url());
@@ -228,7 +217,7 @@ TEST_CASE("queen marks a Hive that stops pushing degraded, then down, then healt
 
 TEST_CASE("queen shows a worker crash with its exit reason", "[queen]") {
   Hive hive({.tag = "crash", .interval_ms = kInterval});
-  const auto port = static_cast<uint16_t>(std::stoi(hive.url().substr(hive.url().rfind(':') + 1)));
+  const auto port = port_of(hive.url());
   Queen queen({.tag = "crash", .hives = {{"cr", "127.0.0.1", port}}});
   REQUIRE(queen.wait_hive("cr", status_is("healthy")));
   EventLog events(queen.url());
@@ -254,7 +243,7 @@ TEST_CASE("queen refuses telemetry without the right token and keeps its view", 
   const std::string token = "queen-s3cret";
   Hive hive({.tag = "qauth", .interval_ms = kInterval, .token = token});
   auto inst = spawn_ok(hive, {}, token);
-  const auto port = static_cast<uint16_t>(std::stoi(hive.url().substr(hive.url().rfind(':') + 1)));
+  const auto port = port_of(hive.url());
   Queen queen({.tag = "qauth", .token = token, .hives = {{"qa", "127.0.0.1", port}}});
   REQUIRE(queen.wait_worker(hive_id("qauth"), "tw", inst, state_is(WorkerState::ready)));
 
@@ -298,7 +287,7 @@ TEST_CASE("queen refuses telemetry without the right token and keeps its view", 
 TEST_CASE("queen answers malformed and oversize telemetry with a 4xx and stays up", "[queen]") {
   Hive hive({.tag = "qbad", .interval_ms = kInterval});
   auto inst = spawn_ok(hive, {});
-  const auto port = static_cast<uint16_t>(std::stoi(hive.url().substr(hive.url().rfind(':') + 1)));
+  const auto port = port_of(hive.url());
   Queen queen({.tag = "qbad", .hives = {{"qb", "127.0.0.1", port}}});
   REQUIRE(queen.wait_worker(hive_id("qbad"), "tw", inst, state_is(WorkerState::ready)));
 
@@ -336,7 +325,7 @@ TEST_CASE("queen answers malformed and oversize telemetry with a 4xx and stays u
 
 TEST_CASE("queen follows edits of its SSH config", "[queen]") {
   Hive hive({.tag = "qwatch", .interval_ms = kInterval});
-  const auto port = static_cast<uint16_t>(std::stoi(hive.url().substr(hive.url().rfind(':') + 1)));
+  const auto port = port_of(hive.url());
   Queen queen({.tag = "qwatch", .extra_config = "hive_port = " + std::to_string(port)});
   CHECK(queen.hives().empty());
   queen.set_hives({{"later", "127.0.0.1", 0}});

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "checks.h"
 #include "common/json/decode.h"
 #include "fault_util.h"
 #include "harness.h"
@@ -13,13 +14,6 @@ using namespace rbee;
 using namespace rbee::test;
 
 namespace {
-
-std::string instance_of(const std::string& body) {
-  auto pos = body.find("\"instance\":\"");
-  if (pos == std::string::npos) return {};
-  pos += 12;
-  return body.substr(pos, body.find('"', pos) - pos);
-}
 
 // Processes anywhere under the subtree.
 std::size_t processes_under(const std::filesystem::path& root) {
@@ -54,11 +48,7 @@ TEST_CASE("1000 spawn/stop cycles return fds, memory, cgroups and processes to b
   // stop it while it is still starting.
   int n = 0;
   auto cycle = [&hive, &n] {
-    auto r = hive.post("/v1/workers", spawn_body("tw", std::nullopt, {"--children", "1"}), "");
-    REQUIRE(r);
-    INFO(r->body);
-    REQUIRE(r->status == 201);
-    const auto inst = instance_of(r->body);
+    const auto inst = spawn_ok(hive, {"--children", "1"});
     if (n++ % 2 == 0) {
       REQUIRE(hive.wait_worker("tw", inst, [](const telemetry::Worker& w) {
         return w.state == telemetry::WorkerState::ready && w.pid_count == 2;
