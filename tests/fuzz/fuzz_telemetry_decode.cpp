@@ -12,7 +12,12 @@ using namespace rbee;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view json(reinterpret_cast<const char*>(data), size);
-  if (auto snap = json::decode_snapshot(json)) {
+  // Decoding into the storage of earlier inputs (as a Queen does) must give a fresh decode.
+  static telemetry::Snapshot reused;
+  const bool reused_ok = json::decode_snapshot_into(json, reused).ok();
+  auto snap = json::decode_snapshot(json);
+  if (reused_ok != snap.ok() || (snap && !(reused == *snap))) __builtin_trap();
+  if (snap) {
     const std::string again = json::encode_snapshot(*snap);
     if (!json::decode_snapshot(again)) __builtin_trap();  // our own encoding must decode
   }

@@ -91,6 +91,15 @@ TEST_CASE("decoding into a used snapshot gives what a fresh decode gives") {
   CHECK_FALSE(json::decode_snapshot_into("{\"seq\":1}", used));
   REQUIRE(json::decode_snapshot_into(json::encode_snapshot(full), used));
   CHECK(used == full);
+
+  // So does one that fails half-way through the workers, after some were decoded into.
+  auto cut = json::encode_snapshot(full);
+  cut.replace(cut.rfind("\"state\":\"ready\""), 15, "\"state\":7");
+  CHECK_FALSE(json::decode_snapshot_into(cut, used));
+  REQUIRE(json::decode_snapshot_into(text, used));
+  CHECK(used == *fresh);
+  REQUIRE(json::decode_snapshot_into(json::encode_snapshot(full), used));
+  CHECK(used == full);
 }
 
 TEST_CASE("absent measurements are omitted, not written as zero") {
@@ -135,6 +144,100 @@ TEST_CASE("snapshot decoding rejects bad documents with the field named") {
   bad(R"({"schema_version":1,"hive_id":"x","instance_id":"y","seq":1})", "must have");
   std::string deep(100, '[');
   bad(deep, "malformed");
+}
+
+// What a snapshot decoder must reject even where it does not read (unknown members, trailing
+// content, nesting) and which field an error names: pinned here so that a decoder that parses as
+// it reads (simdjson On-Demand) cannot loosen it unnoticed.
+TEST_CASE("snapshot decoding checks the whole document, also what it does not read") {
+  auto bad = [](const std::string& json, const char* needle) {
+    auto r = json::decode_snapshot(json);
+    REQUIRE_FALSE(r);
+    INFO(json);
+    INFO(r.error().message);
+    CHECK(r.error().message.find(needle) != std::string::npos);
+  };
+  const auto s = sample_snapshot();
+  const auto good = json::encode_snapshot(s);
+  // Inserts `member` as the first member of the object that starts at `at`.
+  auto with = [&](const std::string& at, const std::string& member) {
+    auto out = good;
+    out.insert(out.find(at) + at.size(), member + ",");
+    return out;
+  };
+
+  SECTION("trailing content and truncation") {
+    for (const char* tail : {" x", "}", "]", ",", "{}", "[]", "1", "\"s\"", "null", "{"})
+      bad(good + tail, "malformed");
+    auto ok = json::decode_snapshot(good + " \n\t\r ");
+    REQUIRE(ok);
+    CHECK(*ok == s);
+    for (std::size_t n = 0; n < good.size(); ++n) {
+      INFO("first " << n << " bytes");
+      CHECK_FALSE(json::decode_snapshot(good.substr(0, n)));
+    }
+  }
+
+  SECTION("unknown members are ignored, but must be well-formed") {
+    const std::string future = R"("future":{"a":[1,2.5,-0,"x\u00e9",true,false,null,{},[]]})";
+    for (const char* at : {"{", "\"host\":{", "\"gpus\":[{", "\"workers\":[{"}) {
+      auto ok = json::decode_snapshot(with(at, future));
+      REQUIRE(ok);
+      CHECK(*ok == s);
+      for (const char* broken : {"tru", "nul", "fals", "01", "1.", "-", "1e", "\"\\x\"",
+                                 "\"\\u12\"", "[1,]", "{\"a\"}", "{\"a\":}", "[1 2]", "\"\x01\""}) {
+        INFO(broken);
+        bad(with(at, std::string("\"future\":") + broken), "malformed");
+        bad(with(at, std::string("\"future\":[[") + broken + "]]"), "malformed");
+      }
+    }
+    bad(with("{", "\"\\x\":1"), "malformed");  // a bad escape in an unknown key
+  }
+
+  SECTION("nesting is limited in unknown members too") {
+    auto nested = [](int depth) {
+      std::string v = "1";
+      for (int i = 0; i < depth; ++i) v = "{\"a\":" + v + "}";
+      return v;
+    };
+    // The root, "workers", a worker: 3 levels; 16 (max_depth) is too deep.
+    REQUIRE(json::decode_snapshot(with("\"workers\":[{", "\"u\":" + nested(12))));
+    bad(with("\"workers\":[{", "\"u\":" + nested(13)), "malformed");
+    bad(with("{", "\"u\":" + nested(15)), "malformed");
+    bad(with("{", "\"u\":" + std::string(10000, '[')), "malformed");
+  }
+
+  SECTION("wrong types and numbers out of range name the field") {
+    bad(with("\"workers\":[{", R"("port":"80")"), "workers[0].port");
+    bad(with("\"workers\":[{", R"("port":80.0)"), "workers[0].port");
+    bad(with("\"workers\":[{", R"("pids":5)"), "workers[0].pids: must be an array");
+    bad(with("\"workers\":[{", R"("pids":[2147483648])"), "workers[0].pids");
+    bad(with("\"workers\":[{", R"("cpu_pct":1e400)"),
+        "malformed");  // simdjson refuses it while parsing
+    bad(with("\"workers\":[{", R"("cpu_pct":1e7)"), "workers[0].cpu_pct");
+    bad(with("\"workers\":[{", R"("service":null)"), "workers[0].service: must be a string");
+    bad(with("{", R"("seq":18446744073709551616)"), "malformed");  // likewise
+    bad(with("{", R"("seq":-1)"), "seq: must be a non-negative integer");
+    bad(with("{", R"("timestamp_ms":1.0)"), "timestamp_ms");
+    bad(with("{", R"("host":[])"), "host: must be an object");
+    bad(with("{", R"("gpus":{})"), "gpus: must be an array");
+    bad(with("{", R"("workers":[1])"), "workers[0]: must be an object");
+    bad(with("{", R"("gpus_stale":1)"), "gpus_stale: must be true or false");
+    // "-0" is the integer 0, as it always was.
+    auto zero = json::decode_snapshot(with("\"workers\":[{", R"("exit_code":-0)"));
+    REQUIRE(zero);
+    CHECK(zero->workers[0].exit_code == 0);
+  }
+
+  SECTION("repeated and escaped keys") {
+    // Members are read in order: the last of a repeated key counts, and a bad one is an error.
+    auto twice = json::decode_snapshot(good.substr(0, good.size() - 1) + R"(,"seq":43})");
+    REQUIRE(twice);
+    CHECK(twice->seq == 43);
+    bad(good.substr(0, good.size() - 1) + R"(,"seq":"43"})", "seq");
+    // Keys are compared unescaped.
+    bad(with("\"workers\":[{", R"("p\u006frt":99999)"), "workers[0].port");
+  }
 }
 
 TEST_CASE("spawn requests are validated field by field") {
