@@ -109,11 +109,23 @@ bool port_free(uint16_t port) {
   return ok;
 }
 
+// The first port the kernel hands out to outgoing connections. Ports from there on fill with
+// client sockets and TIME_WAIT entries after a test makes thousands of requests (the soak test),
+// and a listener without SO_REUSEADDR cannot bind over those.
+int ephemeral_low() {
+  std::ifstream f("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0;
+  return f >> low ? low : 32768;
+}
+
 // A base port whose next 40 ports are free now: the machine runs other tests and daemons, and a
-// test that holds or spawns on base + k must not collide with them.
+// test that holds or spawns on base + k must not collide with them. Below the ephemeral range
+// when it leaves room there.
 uint16_t unique_base_port() {
+  const int low = ephemeral_low();
+  const int span = low - 40 - 20000 >= 4000 ? low - 40 - 20000 : 30000;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    const auto base = static_cast<uint16_t>(20000 + ((::getpid() * 131 + counter++ * 40) % 30000));
+    const auto base = static_cast<uint16_t>(20000 + ((::getpid() * 131 + counter++ * 40) % span));
     bool all = true;
     for (uint16_t k = 0; k < 40 && all; ++k) all = port_free(static_cast<uint16_t>(base + k));
     if (all) return base;
