@@ -50,6 +50,7 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
                                     "exclude",
                                     "stale_after_intervals",
                                     "down_after_intervals",
+                                    "max_push_hives_per_address",
                                     "mdns"};
       bool ok = false;
       for (auto* name : known) ok = ok || k == name;
@@ -80,7 +81,8 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
                  str("token_file", token_file), str("ssh_config", ssh_config),
                  uint("hive_port", 65535, c.hive_port),
                  uint("stale_after_intervals", 1000, c.stale_after_intervals),
-                 uint("down_after_intervals", 100000, c.down_after_intervals)}) {
+                 uint("down_after_intervals", 100000, c.down_after_intervals),
+                 uint("max_push_hives_per_address", 10000, c.max_push_hives_per_address)}) {
     if (!s) return s.error();
   }
   if (auto n = q["mdns"]; n) {

@@ -26,6 +26,7 @@ struct QueenConfig {
   std::vector<std::string> exclude;
   uint32_t stale_after_intervals = 3;
   uint32_t down_after_intervals = 10;
+  uint32_t max_push_hives_per_address = 64;  // Hives known only from pushes, per sender
   bool mdns = false;  // also browse _rbee-hive._tcp through the host's Avahi daemon
   std::map<std::string, HiveOverride> hives;
 };

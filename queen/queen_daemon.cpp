@@ -62,7 +62,8 @@ QueenDaemon::QueenDaemon(asio::io_context& io, QueenConfig config, std::string t
       options_(options),
       registry_(RegistryOptions{.stale_after_intervals = config_.stale_after_intervals,
                                 .down_after_intervals = config_.down_after_intervals,
-                                .default_hive_port = config_.hive_port}),
+                                .default_hive_port = config_.hive_port,
+                                .max_push_hives_per_sender = config_.max_push_hives_per_address}),
       events_(std::make_shared<http::EventStream>()),
       status_timer_(io),
       watch_timer_(io) {
@@ -372,6 +373,10 @@ http::Response QueenDaemon::ingest(const http::Request& req) {
       return reject("gone", 410, result.message);
     case IngestOutcome::full:
       return reject("full", 503, result.message);
+    case IngestOutcome::sender_full:
+      if (logged_warnings_.insert(result.message).second)
+        spdlog::warn("telemetry: {}", result.message);
+      return reject("sender_full", 429, result.message);
   }
   return http::json_error(500, "internal error");
 }

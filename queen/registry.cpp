@@ -253,6 +253,16 @@ uint64_t Registry::create(HiveEntry entry) {
   return key;
 }
 
+// Counted only when a new hive id arrives, which is rare; a walk keeps no count to drift when
+// an entry changes source.
+std::size_t Registry::push_hives_from(const std::string& sender) const {
+  std::size_t n = 0;
+  for (const auto& [key, h] : entries_) {
+    if (h.source == "push" && h.host == sender) ++n;
+  }
+  return n;
+}
+
 void Registry::erase(uint64_t key) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
@@ -399,6 +409,11 @@ IngestResult Registry::ingest(telemetry::Snapshot&& s, const std::string& sender
     if (entries_.size() >= options_.max_hives)
       return {IngestOutcome::full,
               "this Queen already holds " + std::to_string(options_.max_hives) + " Hives"};
+    if (push_hives_from(sender) >= options_.max_push_hives_per_sender)
+      return {IngestOutcome::sender_full, "this Queen already holds " +
+                                              std::to_string(options_.max_push_hives_per_sender) +
+                                              " Hives known only from pushes by " + sender +
+                                              " (queen.max_push_hives_per_address)"};
     HiveEntry h;
     h.id = s.hive_id;
     h.host = sender;

@@ -89,10 +89,13 @@ struct RegistryOptions {
   uint32_t down_after_intervals = 10;
   uint16_t default_hive_port = 7835;  // the address shown for a Hive known only from pushes
   std::size_t max_hives = 10000;
+  // Hives known only from their pushes, per sender address: one token holder cannot fill the
+  // Queen with made-up hive ids from one host.
+  std::size_t max_push_hives_per_sender = 64;
   std::size_t max_forgotten = 1024;
 };
 
-enum class IngestOutcome { accepted, stale, conflict, gone, full };
+enum class IngestOutcome { accepted, stale, conflict, gone, full, sender_full };
 struct IngestResult {
   IngestOutcome outcome = IngestOutcome::accepted;
   std::string message;
@@ -149,6 +152,7 @@ class Registry {
   HiveEntry* find_mut(std::string_view id_or_alias);
   uint64_t create(HiveEntry entry);
   void erase(uint64_t key);
+  std::size_t push_hives_from(const std::string& sender) const;
   void emit(Event e);
   void emit_hive(const char* name, const HiveEntry& h, HiveStatus previous);
   void set_status(HiveEntry& h, HiveStatus status);

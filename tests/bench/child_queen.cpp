@@ -23,7 +23,9 @@ ChildQueen::ChildQueen(const std::string& binary, const std::string& token)
         << "ssh_config = \"" << (dir / "ssh_config").string() << "\"\n"
         << "token_file = \"" << (dir / "token").string() << "\"\n"
         << "stale_after_intervals = 600\n"
-        << "down_after_intervals = 1200\n";
+        << "down_after_intervals = 1200\n"
+        // Every simulated Hive pushes from 127.0.0.1.
+        << "max_push_hives_per_address = 10000\n";
   }
   process_ = std::make_unique<test::Process>(
       std::vector<std::string>{binary, "serve", "--config", (dir / "queen.toml").string(),

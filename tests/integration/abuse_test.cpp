@@ -69,7 +69,8 @@ TEST_CASE("a hostile Hive with the token can neither overwrite another Hive nor 
   auto inst = spawn_ok(victim, {}, token);
   Queen queen({.tag = "hostile",
                .token = token,
-               .hives = {{"victim", "127.0.0.1", port_of(victim.url())}}});
+               .hives = {{"victim", "127.0.0.1", port_of(victim.url())}},
+               .extra_config = "max_push_hives_per_address = 5\n"});
   const std::string vid = "test-victim";
   REQUIRE(queen.wait_worker(vid, "tw", inst, ready));
   auto real = victim.telemetry();
@@ -123,6 +124,23 @@ TEST_CASE("a hostile Hive with the token can neither overwrite another Hive nor 
     const long queen_rss1 = vm_rss_kb(queen.process()->pid());
     std::fprintf(stderr, "hostile flood: queen VmRSS %ld -> %ld kB\n", queen_rss0, queen_rss1);
     CHECK(queen_rss1 - queen_rss0 < 96 * 1024 * kSanitizerRssFactor);
+  }
+
+  SECTION("new hive ids, one after another, from one address") {
+    for (int i = 0; i < 5; ++i) {
+      auto r = post(one_worker_snapshot("made-up-" + std::to_string(i), R"("port":8080)"));
+      INFO(r.body);
+      CHECK(r.status == 204);
+    }
+    auto r = post(one_worker_snapshot("made-up-5", R"("port":8080)"));
+    INFO(r.body);
+    CHECK(r.status == 429);
+    CHECK(r.body.find("127.0.0.2") != std::string::npos);
+    CHECK_FALSE(queen.wait_hive(
+        "made-up-5", [](const auto&) { return true; }, 300ms));
+    // The Hives it already has keep reporting.
+    r = post(one_worker_snapshot("made-up-0", R"("port":8080)", R"("seq":2)"));
+    CHECK(r.status == 204);
   }
 
   SECTION("huge strings, negative and absurd numbers, deep nesting") {

@@ -358,3 +358,22 @@ TEST_CASE("queen registry: worker events follow the snapshot's order whatever it
   CHECK(rec.events[4].worker->service == "a");
   CHECK(rec.events[5].worker->instance == "8082");
 }
+
+TEST_CASE("queen registry: Hives known only from pushes are bounded per sender address",
+          "[queen]") {
+  Registry reg(RegistryOptions{.max_push_hives_per_sender = 2});
+  auto push = [&](const char* id, const char* sender, uint64_t seq) {
+    return reg.ingest(snapshot(id, "i1", seq, {}), sender, at(static_cast<int64_t>(seq)));
+  };
+  REQUIRE(push("a", "10.0.0.5", 1).outcome == IngestOutcome::accepted);
+  REQUIRE(push("b", "10.0.0.5", 1).outcome == IngestOutcome::accepted);
+  const auto third = push("c", "10.0.0.5", 1);
+  CHECK(third.outcome == IngestOutcome::sender_full);
+  CHECK(third.message.find("10.0.0.5") != std::string::npos);
+  CHECK(reg.find("c") == nullptr);
+  // The Hives it holds keep reporting; another address has its own allowance.
+  CHECK(push("a", "10.0.0.5", 2).outcome == IngestOutcome::accepted);
+  CHECK(push("c", "10.0.0.6", 1).outcome == IngestOutcome::accepted);
+  REQUIRE(reg.find("c"));
+  CHECK(reg.find("c")->pushed_from == "10.0.0.6");
+}
