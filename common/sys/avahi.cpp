@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <utility>
 
 namespace rbee::sys {
 
@@ -57,16 +58,12 @@ std::string entry_group_state(int32_t s) {
 
 Result<std::shared_ptr<void>> watch_avahi(BusConnection& bus,
                                           std::function<void(bool running)> on_change) {
-  return bus.match_signal("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                          "NameOwnerChanged",
-                          [on_change = std::move(on_change)](sd_bus_message* m) {
-                            const char *name = nullptr, *old_owner = nullptr, *new_owner = nullptr;
-                            if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
-                                !name || std::strcmp(name, kAvahi) != 0)
-                              return;
-                            if (old_owner && *old_owner) on_change(false);
-                            if (new_owner && *new_owner) on_change(true);
-                          });
+  return bus.match_name_owner(kAvahi, [on_change = std::move(on_change)](sd_bus_message* m) {
+    const char *name = nullptr, *old_owner = nullptr, *new_owner = nullptr;
+    if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0) return;
+    if (old_owner && *old_owner) on_change(false);
+    if (new_owner && *new_owner) on_change(true);
+  });
 }
 
 Result<std::vector<std::string>> encode_txt(
@@ -323,13 +320,10 @@ void AvahiBrowser::browse() {
   if (!st) fail(st.error().message);
 }
 
+// An item listed again has left stale_ on its ItemNew; what is left was not.
 void AvahiBrowser::drop_stale() {
-  auto stale = std::move(stale_);
-  stale_.clear();
-  for (const auto& item : stale) {
-    if (present_.count(item) || !on_removed) continue;
-    const auto& [name, interface, protocol] = item;
-    on_removed(name, interface, protocol);
+  for (const auto& [name, interface, protocol] : std::exchange(stale_, {})) {
+    if (on_removed) on_removed(name, interface, protocol);
   }
 }
 

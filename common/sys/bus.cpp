@@ -134,11 +134,32 @@ Status BusConnection::call_async(sd_bus_message* call, ReplyHandler done, uint64
 Result<std::shared_ptr<void>> BusConnection::match_signal(const char* sender, const char* path,
                                                           const char* iface, const char* member,
                                                           SignalHandler handler) {
+  return add_match(
+      [&](sd_bus_slot** slot, void* st) {
+        return sd_bus_match_signal_async(bus_.get(), slot, sender, path, iface, member, on_signal,
+                                         nullptr, st);
+      },
+      std::move(handler));
+}
+
+Result<std::shared_ptr<void>> BusConnection::match_name_owner(const std::string& name,
+                                                              SignalHandler handler) {
+  const std::string rule =
+      "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+      "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" +
+      name + "'";
+  return add_match(
+      [&](sd_bus_slot** slot, void* st) {
+        return sd_bus_add_match_async(bus_.get(), slot, rule.c_str(), on_signal, nullptr, st);
+      },
+      std::move(handler));
+}
+
+Result<std::shared_ptr<void>> BusConnection::add_match(
+    const std::function<int(sd_bus_slot**, void*)>& install, SignalHandler handler) {
   auto* st = new SignalState{std::move(handler)};
   sd_bus_slot* slot = nullptr;
-  int r = sd_bus_match_signal_async(bus_.get(), &slot, sender, path, iface, member, on_signal,
-                                    nullptr, st);
-  if (r < 0) {
+  if (int r = install(&slot, st); r < 0) {
     delete st;
     return make_error(std::string("D-Bus match: ") + strerror(-r));
   }

@@ -56,11 +56,17 @@ class BusConnection {
   Result<std::shared_ptr<void>> match_signal(const char* sender, const char* path,
                                              const char* iface, const char* member,
                                              SignalHandler handler);
+  // NameOwnerChanged for one bus name only (the bus filters on arg0): a name that is taken, lost
+  // or passed on, not every client connecting and leaving.
+  Result<std::shared_ptr<void>> match_name_owner(const std::string& name, SignalHandler handler);
   // After a call or a new match: flush and wait for what sd-bus wants next.
   void kick();
 
  private:
   BusConnection(boost::asio::io_context& io, BusPtr bus);
+  // install(&slot, userdata) adds the match; the handler lives as long as the returned slot.
+  Result<std::shared_ptr<void>> add_match(const std::function<int(sd_bus_slot**, void*)>& install,
+                                          SignalHandler handler);
   void process();
   void arm();
 
