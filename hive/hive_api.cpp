@@ -169,28 +169,36 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
                });
              });
 
-  router.add(verb::get, "/v1/workers/{service}/{instance}/logs",
-             [&d](const Request& req, Reply reply) {
-               // Logs can hold secrets a worker printed: they need the token like a mutation.
-               if (!authorized(d, req)) return reply(unauthorized());
-               auto id = worker_id(req);
-               if (!id) return reply(http_ns::json_error(400, "bad worker name"));
-               std::size_t tail = 100;
-               if (auto t = req.query.find("tail"); t != req.query.end()) {
-                 try {
-                   tail = std::stoul(t->second);
-                 } catch (...) {
-                   return reply(http_ns::json_error(400, "tail must be a number of lines"));
-                 }
-                 tail = std::clamp<std::size_t>(tail, 1, 100000);
-               }
-               auto text = d.supervisor().logs(*id, tail);
-               if (!text) return reply(http_ns::json_error(404, "no log for worker " + id->key()));
-               Response r;
-               r.content_type = "text/plain; charset=utf-8";
-               r.body = std::move(*text);
-               reply(std::move(r));
-             });
+  router.add(
+      verb::get, "/v1/workers/{service}/{instance}/logs", [&d](const Request& req, Reply reply) {
+        // Logs can hold secrets a worker printed: they need the token like a mutation.
+        if (!authorized(d, req)) return reply(unauthorized());
+        auto id = worker_id(req);
+        if (!id) return reply(http_ns::json_error(400, "bad worker name"));
+        std::size_t tail = 100;
+        if (auto t = req.query.find("tail"); t != req.query.end()) {
+          try {
+            tail = std::stoul(t->second);
+          } catch (...) {
+            return reply(http_ns::json_error(400, "tail must be a number of lines"));
+          }
+          tail = std::clamp<std::size_t>(tail, 1, 100000);
+        }
+        bool previous = false;
+        if (auto p = req.query.find("previous"); p != req.query.end()) {
+          if (p->second != "0" && p->second != "1")
+            return reply(http_ns::json_error(400, "previous must be 0 or 1"));
+          previous = p->second == "1";
+        }
+        auto text = d.supervisor().logs(*id, tail, previous);
+        if (!text)
+          return reply(http_ns::json_error(404, std::string("no ") + (previous ? "previous " : "") +
+                                                    "log for worker " + id->key()));
+        Response r;
+        r.content_type = "text/plain; charset=utf-8";
+        r.body = std::move(*text);
+        reply(std::move(r));
+      });
 
   router.add(verb::get, "/v1/telemetry", [&d](const Request&, Reply reply) {
     reply(http_ns::json_response(200, d.current()->json));

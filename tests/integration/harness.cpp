@@ -274,7 +274,7 @@ Hive::Hive(HiveOptions opts)
     cfg << "token_file = \"" << (dir_.path() / "token").string() << "\"\n";
   }
   cfg << "\n[services.tw]\ncommand = [\"" << RBEE_TEST_WORKER_BIN << "\", \"--port\", \"{port}\"]\n"
-      << "base_port = " << base_port_ << "\n";
+      << "base_port = " << base_port_ << "\nallow_args = true\n";
   cfg << opts_.extra_services;
   cfg.close();
   start();
