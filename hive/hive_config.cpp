@@ -4,9 +4,10 @@
 
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <set>
 #include <sstream>
+
+#include "common/sys/file.h"
 
 namespace rbee::hive {
 namespace {
@@ -57,6 +58,21 @@ Status read_uint(const toml::table& t, std::string_view prefix, const char* key,
         "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
   out = static_cast<T>(*v);
   return Ok{};
+}
+
+// Checked as URLs when the daemon starts (queen_url_key), so this file needs no HTTP code.
+Result<std::vector<std::string>> read_queen_urls(const toml::table& t) {
+  std::vector<std::string> out;
+  auto n = t["queen_urls"];
+  if (!n) return out;
+  const auto* arr = n.as_array();
+  if (!arr) return key_error("hive.queen_urls", "must be an array of strings");
+  for (const auto& el : *arr) {
+    auto v = el.value<std::string>();
+    if (!v || v->empty()) return key_error("hive.queen_urls", "must be an array of URLs");
+    out.push_back(std::move(*v));
+  }
+  return out;
 }
 
 Result<ServiceSpec> parse_service(std::string name, const toml::table& t) {
@@ -202,11 +218,11 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
   if (auto h = root["hive"]; h) {
     const auto* t = h.as_table();
     if (!t) return make_error("[hive] must be a table");
-    if (auto st =
-            check_keys(*t, "hive",
-                       {"listen", "hive_id", "token_file", "backend", "cgroup_root", "interval_ms",
-                        "log_dir", "stop_timeout_ms", "retention_s", "full_read_every",
-                        "subscriber_drop_after_s", "nvml_library", "nvml_keep_open", "mdns"});
+    if (auto st = check_keys(
+            *t, "hive",
+            {"listen", "hive_id", "token_file", "backend", "cgroup_root", "interval_ms", "log_dir",
+             "stop_timeout_ms", "retention_s", "full_read_every", "subscriber_drop_after_s",
+             "nvml_library", "nvml_keep_open", "mdns", "queen_urls"});
         !st)
       return st.error();
     std::string token_file, cgroup_root, log_dir = c.log_dir.string();
@@ -231,6 +247,10 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
       return make_error("hive.backend must be auto, cgroupfs or systemd");
     if (c.nvml_library.empty()) return make_error("hive.nvml_library must not be empty");
     if (c.hive_id.size() > 128) return make_error("hive.hive_id is longer than 128 characters");
+    if (auto urls = read_queen_urls(*t); !urls)
+      return urls.error();
+    else
+      c.queen_urls = std::move(*urls);
     c.token_file = token_file;
     c.cgroup_root = cgroup_root;
     c.log_dir = log_dir;
@@ -255,11 +275,9 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
 }
 
 Result<HiveConfig> load_hive_config(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return make_error("cannot read config " + path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_hive_config(ss.str(), path.string());
+  auto text = sys::read_regular_file(path.string(), sys::kMaxConfigFileBytes);
+  if (!text) return make_error("config: " + text.error().message);
+  return parse_hive_config(*text, path.string());
 }
 
 }  // namespace rbee::hive
