@@ -108,6 +108,8 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
     if (queen == req.query.end())
       return reply(http_ns::json_response(200, capabilities_json(d, nullptr)));
     if (!authorized(d, req)) return reply(unauthorized());
+    if (auto st = d.subscribers().check_allowed(queen->second); !st)
+      return reply(http_ns::json_error(403, st.error().message));
     if (auto st = d.subscribers().subscribe(queen->second); !st)
       return reply(http_ns::json_error(400, st.error().message));
     reply(http_ns::json_response(200, capabilities_json(d, &queen->second)));

@@ -4,9 +4,10 @@
 
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <set>
 #include <sstream>
+
+#include "common/sys/file.h"
 
 namespace rbee::hive {
 namespace {
@@ -90,9 +91,7 @@ Status check_allowed_env(std::string_view prefix, const std::vector<std::string>
     for (char c : stem) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
     if (!ok)
       return key_error(std::string(prefix) + ".allowed_env",
-                       "entry "
-                       " + n + "
-                       " must be a variable name, or a prefix ending in *");
+                       "entry '" + n + "' must be a variable name, or a prefix ending in *");
     // A prefix pattern may not cover a reserved name either ("L*" would admit LD_PRELOAD).
     const bool covers = pattern
                             ? (std::string_view("LD_").starts_with(stem) ||
@@ -100,11 +99,24 @@ Status check_allowed_env(std::string_view prefix, const std::vector<std::string>
                             : reserved_env(stem);
     if (covers)
       return key_error(std::string(prefix) + ".allowed_env",
-                       "entry "
-                       " + n + "
-                       " would let requests set LD_* or RBEE_* variables");
+                       "entry '" + n + "' would let requests set LD_* or RBEE_* variables");
   }
   return Ok{};
+}
+
+// Checked as URLs when the daemon starts (queen_url_key), so this file needs no HTTP code.
+Result<std::vector<std::string>> read_queen_urls(const toml::table& t) {
+  std::vector<std::string> out;
+  auto n = t["queen_urls"];
+  if (!n) return out;
+  const auto* arr = n.as_array();
+  if (!arr) return key_error("hive.queen_urls", "must be an array of strings");
+  for (const auto& el : *arr) {
+    auto v = el.value<std::string>();
+    if (!v || v->empty()) return key_error("hive.queen_urls", "must be an array of URLs");
+    out.push_back(std::move(*v));
+  }
+  return out;
 }
 
 Result<ServiceSpec> parse_service(std::string name, const toml::table& t) {
@@ -281,7 +293,8 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
             *t, "hive",
             {"listen", "hive_id", "token_file", "backend", "cgroup_root", "interval_ms", "log_dir",
              "stop_timeout_ms", "retention_s", "full_read_every", "subscriber_drop_after_s",
-             "nvml_library", "nvml_keep_open", "mdns", "worker_user", "worker_group"});
+             "nvml_library", "nvml_keep_open", "mdns", "worker_user", "worker_group",
+             "queen_urls"});
         !st)
       return st.error();
     std::string token_file, cgroup_root, log_dir = c.log_dir.string();
@@ -309,6 +322,10 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
     if (c.worker_user.empty()) return make_error("hive.worker_user must not be empty");
     if (c.nvml_library.empty()) return make_error("hive.nvml_library must not be empty");
     if (c.hive_id.size() > 128) return make_error("hive.hive_id is longer than 128 characters");
+    if (auto urls = read_queen_urls(*t); !urls)
+      return urls.error();
+    else
+      c.queen_urls = std::move(*urls);
     c.token_file = token_file;
     c.cgroup_root = cgroup_root;
     c.log_dir = log_dir;
@@ -333,11 +350,9 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
 }
 
 Result<HiveConfig> load_hive_config(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return make_error("cannot read config " + path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_hive_config(ss.str(), path.string());
+  auto text = sys::read_regular_file(path.string(), sys::kMaxConfigFileBytes);
+  if (!text) return make_error("config: " + text.error().message);
+  return parse_hive_config(*text, path.string());
 }
 
 }  // namespace rbee::hive

@@ -61,6 +61,8 @@ struct HiveConfig {
   std::string nvml_library = "libnvidia-ml.so.1";  // dlopen'ed at run time; see docs/gpu.md
   bool nvml_keep_open = true;  // false: nvmlInit/nvmlShutdown around every GPU sample
   bool mdns = false;           // announce _rbee-hive._tcp through the host's Avahi daemon
+  // Queens a subscription may name (compared exactly, see queen_url_key); empty: any.
+  std::vector<std::string> queen_urls;
   std::map<std::string, ServiceSpec> services;
 };
 
