@@ -91,3 +91,34 @@ TEST_CASE("a spawn request with env or args repeated is a 400 and starts nothing
   REQUIRE(t);
   CHECK(t->workers.empty());
 }
+
+TEST_CASE("ids and keys with newlines and terminal escapes reach the Queen's log escaped",
+          "[attack][json][log]") {
+  Queen queen({.tag = "json-log"});
+  // A hive id that would write a second, forged line and clear the screen; a worker whose
+  // service sets the terminal title. JSON escapes, so the bytes themselves arrive.
+  const std::string id = R"(forge\n2099-01-01T00:00:00.000 info hive admin is up\u001b[2J)";
+  auto r =
+      queen.post("/v1/hive-telemetry",
+                 snapshot(id, R"("workers":[{"service":"s\u001b]0;owned\u0007","instance":"1",)"
+                              R"("state":"ready"}])"),
+                 "");
+  REQUIRE(r);
+  INFO(r->body);
+  REQUIRE(r->status == 204);
+  // A refused push whose error quotes a key from the network (logged at debug).
+  r = queen.post("/v1/hive-telemetry", R"({"\r\u001b[1A":1,"\r\u001b[1A":2})", "");
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  std::this_thread::sleep_for(500ms);
+  const auto log = queen.daemon_log();
+  INFO(log);
+  CHECK(log.find('\x1b') == std::string::npos);
+  CHECK(log.find('\x07') == std::string::npos);
+  CHECK(log.find('\r') == std::string::npos);
+  CHECK(log.find("\n2099-01-01") == std::string::npos);
+  CHECK(log.find(R"(forge\x0a2099-01-01T00:00:00.000 info hive admin is up\x1b[2J)") !=
+        std::string::npos);
+  CHECK(log.find(R"(s\x1b]0;owned\x07)") != std::string::npos);
+  CHECK(log.find(R"(\x0d\x1b[1A: is repeated)") != std::string::npos);
+}
