@@ -10,6 +10,7 @@
 #include "common/http/client.h"
 #include "common/json/decode.h"
 #include "common/json/writer.h"
+#include "common/log.h"
 #include "hive/layout.h"
 
 namespace rbee::hive {
@@ -27,7 +28,7 @@ std::string opt_num(std::optional<double> v, const char* fmt = "%.1f") {
 
 // One line for any failure: the API's own error message when it sent one.
 int fail(const std::string& what) {
-  std::cerr << "rbee-hive: " << what << "\n";
+  std::cerr << "rbee-hive: " << escape_for_log(what) << "\n";
   return 1;
 }
 
@@ -53,13 +54,13 @@ std::string format_worker_table(const std::vector<telemetry::Worker>& workers) {
     std::string exit = "-";
     if (w.exit_code) exit = "code " + std::to_string(*w.exit_code);
     if (w.signal) exit = "signal " + std::to_string(*w.signal);
-    std::snprintf(line, sizeof line, "%-20s %-9s %7s %9s %9s %5u %8s %-9s %s\n",
+    std::snprintf(line, sizeof line, "%-20s %-9s %7s %9s %9s %5u %8s %-9s %s",
                   (w.service + "/" + w.instance).c_str(),
                   std::string(telemetry::to_string(w.state)).c_str(), opt_num(w.cpu_pct).c_str(),
                   cli::human_bytes(w.rss_bytes).c_str(), cli::human_bytes(w.vram_bytes).c_str(),
                   w.pid_count, w.main_pid ? std::to_string(*w.main_pid).c_str() : "-",
                   w.spawned_by.c_str(), exit.c_str());
-    out << line;
+    out << escape_for_log(line) << '\n';
   }
   return out.str();
 }
@@ -72,7 +73,8 @@ int cli_ps(const ClientContext& c, bool as_json, bool watch) {
           if (event != "snapshot") return true;
           auto snap = json::decode_snapshot(data);
           if (!snap) {
-            std::cerr << "rbee-hive: bad snapshot: " << snap.error().message << "\n";
+            std::cerr << "rbee-hive: bad snapshot: " << escape_for_log(snap.error().message)
+                      << "\n";
             return true;
           }
           if (as_json) {
@@ -80,7 +82,7 @@ int cli_ps(const ClientContext& c, bool as_json, bool watch) {
           } else {
             // On a terminal redraw in place; in a pipe or a log, one table after another.
             if (::isatty(1)) std::cout << "\x1b[H\x1b[2J";
-            std::cout << "hive " << snap->hive_id << "  seq " << snap->seq << "  "
+            std::cout << "hive " << escape_for_log(snap->hive_id) << "  seq " << snap->seq << "  "
                       << snap->workers.size() << " workers\n"
                       << format_worker_table(snap->workers) << std::flush;
           }

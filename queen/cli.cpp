@@ -8,6 +8,7 @@
 #include "common/cli_support.h"
 #include "common/http/client.h"
 #include "common/json/writer.h"
+#include "common/log.h"
 #include "queen/discovery.h"
 #include "queen/hive_prober.h"
 
@@ -18,7 +19,7 @@ using boost::beast::http::verb;
 namespace {
 
 int fail(const std::string& what) {
-  std::cerr << "rbee-queen: " << what << "\n";
+  std::cerr << "rbee-queen: " << escape_for_log(what) << "\n";
   return 1;
 }
 
@@ -55,11 +56,11 @@ std::string format_hive_table(const std::vector<json::HiveSummary>& hives) {
                 "ADDRESS", "SOURCE", "STATUS", "AGE", "WORKERS", "ERROR");
   out << line;
   for (const auto& h : hives) {
-    std::snprintf(line, sizeof line, "%-20s %-16s %-28s %-10s %-11s %7s %7llu  %s\n",
+    std::snprintf(line, sizeof line, "%-20s %-16s %-28s %-10s %-11s %7s %7llu  %s",
                   or_dash(h.id).c_str(), or_dash(h.alias).c_str(), h.address.c_str(),
                   h.source.c_str(), h.status.c_str(), age(h.age_ms).c_str(),
                   static_cast<unsigned long long>(h.worker_count), h.last_error.c_str());
-    out << line;
+    out << escape_for_log(line) << '\n';
   }
   return out.str();
 }
@@ -78,12 +79,12 @@ std::string format_hosted_worker_table(const std::vector<json::HostedWorker>& wo
     if (w.state == telemetry::WorkerState::oom) exit = "oom-killed";
     char cpu[32] = "-";
     if (w.cpu_pct) std::snprintf(cpu, sizeof cpu, "%.1f", *w.cpu_pct);
-    std::snprintf(line, sizeof line, "%-20s %-20s %-9s %7s %9s %9s %5u %-9s %-28s %s\n",
+    std::snprintf(line, sizeof line, "%-20s %-20s %-9s %7s %9s %9s %5u %-9s %-28s %s",
                   hw.hive_id.c_str(), (w.service + "/" + w.instance).c_str(),
                   std::string(telemetry::to_string(w.state)).c_str(), cpu,
                   cli::human_bytes(w.rss_bytes).c_str(), cli::human_bytes(w.vram_bytes).c_str(),
                   w.pid_count, w.spawned_by.c_str(), or_dash(hw.url).c_str(), exit.c_str());
-    out << line;
+    out << escape_for_log(line) << '\n';
   }
   return out.str();
 }
@@ -150,7 +151,8 @@ int cli_discover(const std::string& config_path, const std::string& ssh_config, 
   }
   auto found = discover_candidates(config, with_token);
   if (!found.error.empty()) return fail(found.error);
-  for (const auto& w : found.warnings) std::cerr << "rbee-queen: warning: " << w << "\n";
+  for (const auto& w : found.warnings)
+    std::cerr << "rbee-queen: warning: " << escape_for_log(w) << "\n";
   if (as_json) {
     json::Writer w;
     w.begin_object().key("hives").begin_array();

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -44,6 +45,62 @@ inline std::string path_text(const std::string& p) {
 inline std::string path_text(const Path& p) {
   return p.str();
 }
+// The path of the member `key` of the object at `path`.
+inline std::string member_path(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+inline Path member_path(const Path& path, std::string_view key) {
+  return path.field(key);
+}
+
+// Each member of one JSON object at most once. A decoder reads a repeated member again, so its
+// entries would add up past every count limit (three "workers" of 10,000 each). The members a
+// decoder reads are a bit each, by their place in its table, checked before their value is
+// decoded; any other name (ignored, or a free-form key such as an env variable) is kept and
+// checked by sorting when the object ends: it adds nothing up on the way.
+class Members {
+ public:
+  static constexpr std::size_t kOther = 64;
+
+  // False when the member was seen before in this object.
+  bool first(std::size_t index, std::string_view key) {
+    if (index >= kOther) {
+      others_.push_back(key);
+      return true;
+    }
+    const uint64_t bit = uint64_t{1} << index;
+    if (seen_ & bit) return false;
+    seen_ |= bit;
+    return true;
+  }
+
+  // A name among the others that came more than once.
+  std::optional<std::string_view> repeated_other() {
+    if (others_.size() < 2) return std::nullopt;
+    std::sort(others_.begin(), others_.end());
+    auto it = std::adjacent_find(others_.begin(), others_.end());
+    if (it == others_.end()) return std::nullopt;
+    return *it;
+  }
+
+ private:
+  uint64_t seen_ = 0;
+  std::vector<std::string_view> others_;
+};
+
+// The place of `key` in a decoder's table of member names, or Members::kOther.
+template <std::size_t N>
+constexpr std::size_t index_in(const std::string_view (&names)[N], std::string_view key) {
+  static_assert(N <= Members::kOther);
+  for (std::size_t i = 0; i < N; ++i)
+    if (names[i] == key) return i;
+  return Members::kOther;
+}
+
+// For objects whose members are all free-form or all looked up by name later.
+constexpr std::size_t no_table(std::string_view) {
+  return Members::kOther;
+}
 
 class Reader {
  public:
@@ -52,6 +109,7 @@ class Reader {
   std::optional<Fail> fail;
 
   void error(std::string path, std::string what) {
+    if (path.empty()) path = "document";
     if (!fail) fail = Fail{std::move(path) + ": " + std::move(what)};
   }
 
@@ -112,6 +170,34 @@ class Reader {
   std::optional<object> obj(element e, const P& path) {
     object o;
     if (e.get_object().get(o)) return error(path_text(path), "must be an object"), std::nullopt;
+    return o;
+  }
+
+  // f(key, value, path of the member, index) for each member of `o` in document order, where
+  // index is index_of(key); stops at the first error. A repeated member is an error naming it
+  // (every object decoder goes through here, so every count limit holds per document).
+  template <class P, class IndexOf, class F>
+  void each_member(object o, const P& path, IndexOf index_of, F&& f) {
+    Members seen;
+    for (auto [key, v] : o) {
+      if (fail) return;
+      const auto p = member_path(path, key);
+      const std::size_t index = index_of(key);
+      if (!seen.first(index, key)) return error(path_text(p), "is repeated");
+      f(key, v, p, index);
+    }
+    if (fail) return;
+    if (auto k = seen.repeated_other()) error(path_text(member_path(path, *k)), "is repeated");
+  }
+
+  // The object at `e` when it has no repeated member, for decoders that look members up by
+  // name (at_key finds only the first of a repeated one).
+  template <class P>
+  std::optional<object> unique_obj(element e, const P& path) {
+    auto o = obj(e, path);
+    if (!o) return std::nullopt;
+    each_member(*o, path, no_table, [](std::string_view, element, const auto&, std::size_t) {});
+    if (fail) return std::nullopt;
     return o;
   }
 
@@ -262,10 +348,12 @@ void read_worker(Reader& r, element e, const Path& path, telemetry::Worker& w) {
   auto o = r.obj(e, path);
   if (!o) return;
   bool have_service = false, have_instance = false, have_state = false;
-  for (auto [key, v] : *o) {
-    if (r.fail) return;
-    const Path p = path.field(key);
+  auto index_of = [](std::string_view key) {
     const WorkerField f = worker_field(key);
+    return f == WorkerField::unknown ? Members::kOther : static_cast<std::size_t>(f);
+  };
+  auto read_member = [&](std::string_view, element v, const Path& p, std::size_t index) {
+    const auto f = index == Members::kOther ? WorkerField::unknown : WorkerField(index);
     if (f == WorkerField::service) {
       if (auto s = r.str(v, p)) w.service = *s, have_service = true;
     } else if (f == WorkerField::instance) {
@@ -346,17 +434,21 @@ void read_worker(Reader& r, element e, const Path& path, telemetry::Worker& w) {
       }
     }
     // Unknown members are ignored: newer Hives may add fields.
-  }
+  };
+  r.each_member(*o, path, index_of, read_member);
   if (r.fail) return;
   if (!have_service || !have_instance || !have_state)
     r.error(path.str(), "must have service, instance and state");
 }
 
+constexpr std::string_view kHostMembers[] = {
+    "hostname", "cpus", "memory_total_bytes", "memory_available_bytes", "load1", "load5", "load15"};
+
 void read_host(Reader& r, element e, telemetry::Host& h) {
   auto o = r.obj(e, "host");
   if (!o) return;
-  for (auto [key, v] : *o) {
-    const Path p{"host", Path::kNoIndex, key};
+  auto index_of = [](std::string_view key) { return index_in(kHostMembers, key); };
+  auto read_member = [&](std::string_view key, element v, const Path& p, std::size_t) {
     if (key == "hostname") {
       if (auto s = r.str(v, p)) h.hostname = *s;
     } else if (key == "cpus") {
@@ -372,14 +464,19 @@ void read_host(Reader& r, element e, telemetry::Host& h) {
     } else if (key == "load15") {
       set(h.load15, r.num(v, p, 0, 1e6));
     }
-  }
+  };
+  r.each_member(*o, Path{"host", Path::kNoIndex, {}}, index_of, read_member);
 }
+
+constexpr std::string_view kGpuMembers[] = {
+    "index",    "uuid",         "name", "memory_total_bytes", "memory_used_bytes",
+    "util_pct", "temperature_c"};
 
 void read_gpu(Reader& r, element e, const Path& path, telemetry::Gpu& g) {
   auto o = r.obj(e, path);
   if (!o) return;
-  for (auto [key, v] : *o) {
-    const Path p = path.field(key);
+  auto index_of = [](std::string_view key) { return index_in(kGpuMembers, key); };
+  auto read_member = [&](std::string_view key, element v, const Path& p, std::size_t) {
     if (key == "index") {
       if (auto n = r.u64(v, p, 1023)) g.index = static_cast<uint32_t>(*n);
     } else if (key == "uuid") {
@@ -395,7 +492,8 @@ void read_gpu(Reader& r, element e, const Path& path, telemetry::Gpu& g) {
     } else if (key == "temperature_c") {
       set(g.temperature_c, r.num(v, p, -100, 300));
     }
-  }
+  };
+  r.each_member(*o, path, index_of, read_member);
 }
 
 // Parses a whole document with the size and depth limits; one parser per thread, reused.
@@ -424,6 +522,10 @@ Result<telemetry::Snapshot> decode_snapshot(std::string_view json, const DecodeL
   return s;
 }
 
+constexpr std::string_view kSnapshotMembers[] = {
+    "schema_version", "hive_id", "instance_id", "seq",        "timestamp_ms", "interval_ms",
+    "backend",        "host",    "gpus",        "gpus_stale", "workers"};
+
 Status decode_snapshot_into(std::string_view json, telemetry::Snapshot& s,
                             const DecodeLimits& limits) {
   auto doc = parse(json, limits);
@@ -445,9 +547,8 @@ Status decode_snapshot_into(std::string_view json, telemetry::Snapshot& s,
   std::size_t workers = 0;  // decoded so far; s.workers beyond are spare storage
   bool have_version = false, have_hive = false, have_instance = false, have_seq = false,
        have_workers = false;
-  for (auto [key, v] : *o) {
-    if (r.fail) break;
-    const Path p{{}, Path::kNoIndex, key};
+  auto index_of = [](std::string_view key) { return index_in(kSnapshotMembers, key); };
+  auto read_member = [&](std::string_view key, element v, const Path& p, std::size_t) {
     if (key == "schema_version") {
       if (auto n = r.i64(v, p, 1, 1000)) {
         if (*n != telemetry::kSchemaVersion)
@@ -503,7 +604,8 @@ Status decode_snapshot_into(std::string_view json, telemetry::Snapshot& s,
         }
       }
     }
-  }
+  };
+  r.each_member(*o, Path{}, index_of, read_member);
   if (r.fail) return make_error(r.fail->message);
   if (!have_version || !have_hive || !have_instance || !have_seq || !have_workers)
     return make_error("snapshot must have schema_version, hive_id, instance_id, seq and workers");
@@ -516,8 +618,10 @@ Result<std::vector<telemetry::Worker>> decode_worker_list(std::string_view json,
   auto doc = parse(json, limits);
   if (!doc) return doc.error();
   Reader r(limits);
+  auto top = r.unique_obj(*doc, Path{});
+  if (!top) return make_error(r.fail->message);
   element workers;
-  if (doc->at_key("workers").get(workers)) return make_error("workers: missing");
+  if (top->at_key("workers").get(workers)) return make_error("workers: missing");
   std::vector<telemetry::Worker> out;
   if (auto a = r.arr(workers, "workers", limits.max_workers)) {
     std::size_t i = 0;
@@ -541,6 +645,8 @@ Result<telemetry::Worker> decode_worker(std::string_view json, const DecodeLimit
   return w;
 }
 
+constexpr std::string_view kSpawnMembers[] = {"service", "port", "args", "env", "gpus"};
+
 Result<api::SpawnRequest> decode_spawn_request(std::string_view json, const DecodeLimits& limits) {
   auto doc = parse(json, limits);
   if (!doc) return doc.error();
@@ -549,9 +655,8 @@ Result<api::SpawnRequest> decode_spawn_request(std::string_view json, const Deco
   if (!o) return make_error(r.fail->message);
   api::SpawnRequest req;
   bool have_service = false;
-  for (auto [key, v] : *o) {
-    if (r.fail) break;
-    const std::string p(key);
+  auto index_of = [](std::string_view key) { return index_in(kSpawnMembers, key); };
+  auto read_member = [&](std::string_view key, element v, const std::string& p, std::size_t) {
     if (key == "service") {
       if (auto s = r.str(v, p)) req.service = *s, have_service = true;
     } else if (key == "port") {
@@ -571,21 +676,18 @@ Result<api::SpawnRequest> decode_spawn_request(std::string_view json, const Deco
       }
     } else if (key == "env") {
       if (auto eo = r.obj(v, p)) {
-        if (eo->size() > limits.max_env) {
-          r.error(p, "has more than " + std::to_string(limits.max_env) + " entries");
-          break;
-        }
-        for (auto [name, val] : *eo) {
-          std::string_view s;
-          if (name.empty() || name.size() > limits.max_string ||
-              name.find_first_of("=\0", 0, 2) != std::string_view::npos ||
-              val.get_string().get(s) || s.size() > limits.max_arg_length ||
-              s.find('\0') != std::string_view::npos) {
-            r.error(p + "." + std::string(name), "must be a string (names without '=')");
-            break;
-          }
-          req.env.emplace(std::string(name), std::string(s));
-        }
+        if (eo->size() > limits.max_env)
+          return r.error(p, "has more than " + std::to_string(limits.max_env) + " entries");
+        r.each_member(*eo, p, no_table,
+                      [&](std::string_view name, element val, const std::string& np, std::size_t) {
+                        std::string_view s;
+                        if (name.empty() || name.size() > limits.max_string ||
+                            name.find_first_of("=\0", 0, 2) != std::string_view::npos ||
+                            val.get_string().get(s) || s.size() > limits.max_arg_length ||
+                            s.find('\0') != std::string_view::npos)
+                          return r.error(np, "must be a string (names without '=')");
+                        req.env.emplace(std::string(name), std::string(s));
+                      });
       }
     } else if (key == "gpus") {
       if (auto a = r.arr(v, p, limits.max_gpus)) {
@@ -598,7 +700,8 @@ Result<api::SpawnRequest> decode_spawn_request(std::string_view json, const Deco
     } else {
       r.error(p, "is not a known field (service, port, args, env, gpus)");
     }
-  }
+  };
+  r.each_member(*o, std::string(), index_of, read_member);
   if (r.fail) return make_error(r.fail->message);
   if (!have_service) return make_error("service: missing");
   return req;
@@ -608,12 +711,34 @@ std::string decode_error_message(std::string_view json) {
   DecodeLimits limits;
   limits.max_bytes = 64 * 1024;
   auto doc = parse(json, limits);
+  Reader r(limits);
   std::string_view msg;
-  if (doc && !doc->at_key("error").get_string().get(msg)) return std::string(msg);
+  if (doc) {
+    // With "error" repeated, which one is meant is unknown: the body as it is says both.
+    if (auto o = r.unique_obj(*doc, Path{}); o && !o->at_key("error").get_string().get(msg))
+      return std::string(msg);
+  }
   return std::string(json.substr(0, 200));
 }
 
 // --- Added for rbee-queen -------------------------------------------------------------------
+
+constexpr std::string_view kCapabilitiesMembers[] = {"hive_id",
+                                                     "instance_id",
+                                                     "version",
+                                                     "schema_version",
+                                                     "backend",
+                                                     "cgroup_root",
+                                                     "controllers",
+                                                     "interval_ms",
+                                                     "auth",
+                                                     "cpus",
+                                                     "memory_total_bytes",
+                                                     "gpus",
+                                                     "services",
+                                                     "subscription"};
+constexpr std::string_view kServiceMembers[] = {"name", "base_port", "restart"};
+constexpr std::string_view kSubscriptionMembers[] = {"queen_url", "drop_after_ms"};
 
 Result<Capabilities> decode_capabilities(std::string_view json, const DecodeLimits& limits) {
   auto doc = parse(json, limits);
@@ -622,9 +747,8 @@ Result<Capabilities> decode_capabilities(std::string_view json, const DecodeLimi
   auto o = r.obj(*doc, "capabilities");
   if (!o) return make_error(r.fail->message);
   Capabilities c;
-  for (auto [key, v] : *o) {
-    if (r.fail) break;
-    const std::string p(key);
+  auto index_of = [](std::string_view key) { return index_in(kCapabilitiesMembers, key); };
+  auto read_member = [&](std::string_view key, element v, const std::string& p, std::size_t) {
     if (key == "hive_id") {
       if (auto s = r.str(v, p)) c.hive_id = *s;
     } else if (key == "instance_id") {
@@ -663,37 +787,46 @@ Result<Capabilities> decode_capabilities(std::string_view json, const DecodeLimi
           auto so = r.obj(se, sp);
           if (!so) break;
           CapabilityService svc;
-          for (auto [sk, sv] : *so) {
-            if (sk == "name") {
-              if (auto s = r.str(sv, sp + ".name")) svc.name = *s;
-            } else if (sk == "base_port") {
-              if (auto n = r.i64(sv, sp + ".base_port", 1, 65535))
-                svc.base_port = static_cast<uint16_t>(*n);
-            } else if (sk == "restart") {
-              if (auto s = r.str(sv, sp + ".restart")) svc.restart = *s;
-            }
-          }
+          auto service_index = [](std::string_view k) { return index_in(kServiceMembers, k); };
+          r.each_member(*so, sp, service_index,
+                        [&](std::string_view sk, element sv, const std::string& mp, std::size_t) {
+                          if (sk == "name") {
+                            if (auto s = r.str(sv, mp)) svc.name = *s;
+                          } else if (sk == "base_port") {
+                            if (auto n = r.i64(sv, mp, 1, 65535))
+                              svc.base_port = static_cast<uint16_t>(*n);
+                          } else if (sk == "restart") {
+                            if (auto s = r.str(sv, mp)) svc.restart = *s;
+                          }
+                        });
+          if (r.fail) break;
           c.services.push_back(std::move(svc));
         }
       }
     } else if (key == "subscription") {
       if (auto so = r.obj(v, p)) {
-        for (auto [sk, sv] : *so) {
-          if (sk == "queen_url") {
-            DecodeLimits url_limits = limits;
-            url_limits.max_string = 2048;
-            Reader ur(url_limits);
-            if (auto s = ur.str(sv, "subscription.queen_url"))
-              c.subscription_queen_url = std::string(*s);
-            else
-              r.error("subscription.queen_url", "must be a string of at most 2048 bytes");
-          } else if (sk == "drop_after_ms") {
-            set(c.subscription_drop_after_ms, r.u64(sv, "subscription.drop_after_ms"));
-          }
-        }
+        auto subscription_index = [](std::string_view k) {
+          return index_in(kSubscriptionMembers, k);
+        };
+        r.each_member(
+            *so, p, subscription_index,
+            [&](std::string_view sk, element sv, const std::string&, std::size_t) {
+              if (sk == "queen_url") {
+                DecodeLimits url_limits = limits;
+                url_limits.max_string = 2048;
+                Reader ur(url_limits);
+                if (auto s = ur.str(sv, "subscription.queen_url"))
+                  c.subscription_queen_url = std::string(*s);
+                else
+                  r.error("subscription.queen_url", "must be a string of at most 2048 bytes");
+              } else if (sk == "drop_after_ms") {
+                set(c.subscription_drop_after_ms, r.u64(sv, "subscription.drop_after_ms"));
+              }
+            });
       }
     }
-  }
+  };
+  r.each_member(*o, std::string(), index_of, read_member);
   if (r.fail) return make_error(r.fail->message);
   if (c.hive_id.empty() || c.instance_id.empty())
     return make_error("capabilities must have hive_id and instance_id");
@@ -705,8 +838,10 @@ Result<std::vector<HostedWorker>> decode_hosted_workers(std::string_view json,
   auto doc = parse(json, limits);
   if (!doc) return doc.error();
   Reader r(limits);
+  auto top = r.unique_obj(*doc, Path{});
+  if (!top) return make_error(r.fail->message);
   element workers;
-  if (doc->at_key("workers").get(workers)) return make_error("workers: missing");
+  if (top->at_key("workers").get(workers)) return make_error("workers: missing");
   std::vector<HostedWorker> out;
   if (auto a = r.arr(workers, "workers", limits.max_workers * 16)) {
     std::size_t i = 0;
@@ -714,6 +849,7 @@ Result<std::vector<HostedWorker>> decode_hosted_workers(std::string_view json,
       HostedWorker& hw = out.emplace_back();
       read_worker(r, w, Path{"workers", i++, {}}, hw.worker);
       if (r.fail) break;
+      // read_worker refused a repeated member of any name: at_key finds the only one.
       std::string_view s;
       if (!w.at_key("hive_id").get_string().get(s)) hw.hive_id = std::string(s.substr(0, 256));
       if (!w.at_key("url").get_string().get(s)) hw.url = std::string(s.substr(0, 2048));
@@ -728,11 +864,15 @@ Result<std::vector<HiveSummary>> decode_hive_list(std::string_view json,
   auto doc = parse(json, limits);
   if (!doc) return doc.error();
   Reader r(limits);
+  auto top = r.unique_obj(*doc, Path{});
+  if (!top) return make_error(r.fail->message);
   element hives;
-  if (doc->at_key("hives").get(hives)) return make_error("hives: missing");
+  if (top->at_key("hives").get(hives)) return make_error("hives: missing");
   std::vector<HiveSummary> out;
   if (auto a = r.arr(hives, "hives", 100000)) {
+    std::size_t i = 0;
     for (element h : *a) {
+      if (!r.unique_obj(h, Path{"hives", i++, {}})) break;
       HiveSummary& s = out.emplace_back();
       auto text = [&](const char* key, std::string& dst) {
         std::string_view v;

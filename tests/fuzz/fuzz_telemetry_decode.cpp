@@ -1,5 +1,6 @@
 // Fuzz target: the telemetry decoders (common/json/decode.h) a Queen runs on pushed snapshots
-// and the clients run on API replies. A snapshot that decodes must encode and decode again.
+// and the clients run on API replies. A snapshot that decodes must encode and decode again; the
+// log escaper (common/log.h) runs on the same input.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "common/json/decode.h"
 #include "common/json/telemetry_json.h"
+#include "common/log.h"
 
 using namespace rbee;
 
@@ -26,5 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)json::decode_hosted_workers(json);
   (void)json::decode_hive_list(json);
   (void)json::decode_error_message(json);
+  // Whatever of it reaches a log line keeps no control character there.
+  for (const unsigned char c : escape_for_log(json))
+    if (c < 0x20 || c == 0x7f) __builtin_trap();
   return 0;
 }
