@@ -44,6 +44,25 @@ Status read_bool(const toml::table& t, std::string_view prefix, const char* key,
   return Ok{};
 }
 
+Status read_string_array(const toml::table& t, std::string_view prefix, const char* key,
+                         std::vector<std::string>& out) {
+  auto n = t[key];
+  if (!n) return Ok{};
+  const auto* arr = n.as_array();
+  auto bad = [&] {
+    return key_error(std::string(prefix) + "." + key, "must be an array of strings");
+  };
+  if (!arr) return bad();
+  std::vector<std::string> values;
+  for (const auto& el : *arr) {
+    auto s = el.value<std::string>();
+    if (!el.is_string() || !s) return bad();
+    values.push_back(*s);
+  }
+  out = std::move(values);
+  return Ok{};
+}
+
 template <class T>
 Status read_uint(const toml::table& t, std::string_view prefix, const char* key, int64_t min,
                  int64_t max, T& out) {
@@ -206,7 +225,8 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
             check_keys(*t, "hive",
                        {"listen", "hive_id", "token_file", "backend", "cgroup_root", "interval_ms",
                         "log_dir", "stop_timeout_ms", "retention_s", "full_read_every",
-                        "subscriber_drop_after_s", "nvml_library", "nvml_keep_open", "mdns"});
+                        "subscriber_drop_after_s", "nvml_library", "nvml_keep_open", "mdns",
+                        "allowed_hosts", "max_streams", "max_streams_per_address"});
         !st)
       return st.error();
     std::string token_file, cgroup_root, log_dir = c.log_dir.string();
@@ -224,7 +244,10 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
           read_uint(*t, "hive", "stop_timeout_ms", 0, 600000, c.stop_timeout_ms),
           read_uint(*t, "hive", "retention_s", 0, 86400, c.retention_s),
           read_uint(*t, "hive", "full_read_every", 1, 60, c.full_read_every),
-          read_uint(*t, "hive", "subscriber_drop_after_s", 1, 86400, c.subscriber_drop_after_s)}) {
+          read_uint(*t, "hive", "subscriber_drop_after_s", 1, 86400, c.subscriber_drop_after_s),
+          read_uint(*t, "hive", "max_streams", 1, 100000, c.max_streams),
+          read_uint(*t, "hive", "max_streams_per_address", 1, 100000, c.max_streams_per_address),
+          read_string_array(*t, "hive", "allowed_hosts", c.allowed_hosts)}) {
       if (!st) return st.error();
     }
     if (c.backend != "auto" && c.backend != "cgroupfs" && c.backend != "systemd")

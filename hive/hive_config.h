@@ -47,6 +47,9 @@ struct HiveConfig {
   std::string nvml_library = "libnvidia-ml.so.1";  // dlopen'ed at run time; see docs/gpu.md
   bool nvml_keep_open = true;  // false: nvmlInit/nvmlShutdown around every GPU sample
   bool mdns = false;           // announce _rbee-hive._tcp through the host's Avahi daemon
+  std::vector<std::string> allowed_hosts;  // Host names served without a token (docs/security.md)
+  uint32_t max_streams = 64;               // GET /v1/telemetry/stream streams in all
+  uint32_t max_streams_per_address = 8;    // and per client address
   std::map<std::string, ServiceSpec> services;
 };
 

@@ -51,7 +51,10 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
                                     "stale_after_intervals",
                                     "down_after_intervals",
                                     "max_push_hives_per_address",
-                                    "mdns"};
+                                    "mdns",
+                                    "allowed_hosts",
+                                    "max_streams",
+                                    "max_streams_per_address"};
       bool ok = false;
       for (auto* name : known) ok = ok || k == name;
       if (!ok) return make_error("unknown key queen." + std::string(k.str()));
@@ -82,7 +85,9 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
                  uint("hive_port", 65535, c.hive_port),
                  uint("stale_after_intervals", 1000, c.stale_after_intervals),
                  uint("down_after_intervals", 100000, c.down_after_intervals),
-                 uint("max_push_hives_per_address", 10000, c.max_push_hives_per_address)}) {
+                 uint("max_push_hives_per_address", 10000, c.max_push_hives_per_address),
+                 uint("max_streams", 100000, c.max_streams),
+                 uint("max_streams_per_address", 100000, c.max_streams_per_address)}) {
     if (!s) return s.error();
   }
   if (auto n = q["mdns"]; n) {
@@ -97,6 +102,9 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
   auto exc = string_array(q["exclude"], "exclude");
   if (!exc) return exc.error();
   c.exclude = std::move(*exc);
+  auto hosts = string_array(q["allowed_hosts"], "allowed_hosts");
+  if (!hosts) return hosts.error();
+  c.allowed_hosts = std::move(*hosts);
   if (c.down_after_intervals <= c.stale_after_intervals)
     return make_error(
         "queen.down_after_intervals must be greater than queen.stale_after_intervals");

@@ -28,6 +28,9 @@ struct QueenConfig {
   uint32_t down_after_intervals = 10;
   uint32_t max_push_hives_per_address = 64;  // Hives known only from pushes, per sender
   bool mdns = false;  // also browse _rbee-hive._tcp through the host's Avahi daemon
+  std::vector<std::string> allowed_hosts;  // Host names served without a token (docs/security.md)
+  uint32_t max_streams = 64;               // GET /v1/events streams in all
+  uint32_t max_streams_per_address = 8;    // and per client address
   std::map<std::string, HiveOverride> hives;
 };
 
