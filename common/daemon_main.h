@@ -1,9 +1,10 @@
 #pragma once
 // What both daemons' main() share: the `serve` subcommand and its options, loading a daemon's
-// config and token, and running the chosen subcommand with one line on stderr for an error.
-// Header-only: only the two executables (which link CLI11) include it.
+// config and token, a client's --token-file, and running the chosen subcommand with one line on
+// stderr for an error. Header-only: only the two executables (which link CLI11) include it.
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <iostream>
@@ -49,6 +50,23 @@ std::pair<Config, std::string> load_config_and_token(const std::string& path, Lo
   auto token = load_token(config.token_file);
   if (!token) throw std::runtime_error(token.error().message);
   return {std::move(config), std::move(*token)};
+}
+
+// A client's token: from --token-file PATH when given, else $RBEE_TOKEN, else none. There is no
+// --token: a command line is readable by every local user (/proc/PID/cmdline). Throws when the
+// file is refused (see read_token_file).
+inline void add_token_file_option(CLI::App* cmd, std::string& token_file) {
+  cmd->add_option("--token-file", token_file,
+                  "file holding the bearer token, mode 0600 (default: $RBEE_TOKEN)");
+}
+inline std::string client_token(const std::string& token_file) {
+  if (token_file.empty()) {
+    const char* env = std::getenv("RBEE_TOKEN");
+    return env ? env : "";
+  }
+  auto token = read_token_file(token_file);
+  if (!token) throw std::runtime_error(token.error().message);
+  return std::move(*token);
 }
 
 // Parses the command line (CLI11 answers --help, --version and errors in it) and runs `dispatch`;

@@ -1,24 +1,52 @@
 #include "common/token.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <boost/asio/ip/address.hpp>
+
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+
+#include "common/sys/file.h"
 
 namespace rbee {
+
+namespace {
+constexpr std::size_t kMaxTokenBytes = 4096;
+constexpr std::size_t kMaxTokenFileBytes = 64 * 1024;
+}  // namespace
+
+Result<std::string> read_token_file(const std::filesystem::path& token_file) {
+  const std::string path = token_file.string();
+  struct stat st {};
+  // O_NOFOLLOW: a link swapped in for the file cannot point the daemon at another secret.
+  auto text = sys::read_regular_file(path, kMaxTokenFileBytes, O_NOFOLLOW, nullptr, &st);
+  if (!text) return make_error("token file: " + text.error().message);
+  // As OpenSSH does for private keys: a secret others can read (or write) is no longer one.
+  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return make_error(std::string("permissions ") + mode + " for token file " + path +
+                      " are too open: it must not be accessible by group or others (chmod 600 " +
+                      path + ")");
+  }
+  if (st.st_uid != 0 && st.st_uid != ::geteuid())
+    return make_error("token file " + path + " belongs to uid " + std::to_string(st.st_uid) +
+                      ": it must belong to root or to this user (uid " +
+                      std::to_string(::geteuid()) + ")");
+  std::string token = text->substr(0, text->find('\n'));
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) return make_error("token file " + path + " is empty");
+  if (token.size() > kMaxTokenBytes) return make_error("token in " + path + " is too long");
+  return token;
+}
 
 Result<std::string> load_token(const std::filesystem::path& token_file) {
   if (const char* env = std::getenv("RBEE_TOKEN"); env && *env) return std::string(env);
   if (token_file.empty()) return std::string();
-  std::ifstream in(token_file);
-  if (!in) return make_error("cannot read token file " + token_file.string());
-  std::string token;
-  std::getline(in, token);
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.empty()) return make_error("token file " + token_file.string() + " is empty");
-  if (token.size() > 4096) return make_error("token in " + token_file.string() + " is too long");
-  return token;
+  return read_token_file(token_file);
 }
 
 Result<ListenAddress> parse_listen(std::string_view text, uint16_t default_port) {

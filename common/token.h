@@ -10,6 +10,11 @@ namespace rbee {
 // Empty string: no token configured. A token file that is set but unreadable or empty is an error.
 Result<std::string> load_token(const std::filesystem::path& token_file);
 
+// The token's first line. Refused, like an OpenSSH private key: a file group or others may
+// access (any of mode 077), one owned by neither root nor this user, a symbolic link, anything
+// but a regular file.
+Result<std::string> read_token_file(const std::filesystem::path& token_file);
+
 // "127.0.0.1:7835" / "[::1]:7835" / "0.0.0.0:7835" -> host and port; a missing port is
 // default_port.
 struct ListenAddress {

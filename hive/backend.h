@@ -18,9 +18,9 @@ struct LaunchPlan {
   WorkerId id;
   std::vector<std::string> argv;
   std::vector<std::string> env;
-  std::filesystem::path log_file;  // cgroupfs: the worker's stdout/stderr
   std::string working_directory;
   const ServiceSpec* service = nullptr;
+  const sys::Credentials* account = nullptr;  // null: the Hive's own (a Hive that is not root)
   std::chrono::milliseconds stop_timeout{10000};
 };
 
@@ -55,8 +55,9 @@ class Backend {
   // Marks the Hive keeps on a worker's cgroup (xattrs): only where the Hive owns the tree.
   virtual bool owns_cgroups() const = 0;
   virtual std::vector<std::string> controllers() const = 0;
-  // The last `lines` lines of the worker's output; nullopt when there is none.
-  virtual std::optional<std::string> logs(const WorkerId& id, std::size_t lines) = 0;
+  // The last `lines` lines of the worker's output (of its previous run with `previous`);
+  // nullopt when there is none.
+  virtual std::optional<std::string> logs(const WorkerId& id, std::size_t lines, bool previous) = 0;
 
   // Exit reasons the backend learns on its own (systemd's unit properties).
   std::function<void(const WorkerId&, const ExitInfo&)> on_exit;

@@ -37,6 +37,9 @@ Status CgroupfsBackend::prepare() {
   if (!slice) return slice.error();
   controllers_ = sys::available_controllers(slice->get());
   sys::enable_controllers(slice->get(), controllers_);
+  auto logs = WorkerLogs::open(log_dir_);
+  if (!logs) return logs.error();
+  logs_.emplace(std::move(*logs));
   return Ok{};
 }
 
@@ -85,18 +88,19 @@ Result<Launched> CgroupfsBackend::launch_now(const LaunchPlan& plan, int64_t sta
   (void)sys::set_xattr(cg->get(), kXattrStartedAt, std::to_string(started_at_ms));
   ::fremovexattr(cg->get(), kXattrExit);
 
-  std::error_code ec;
-  std::filesystem::create_directories(plan.log_file.parent_path(), ec);
-  sys::UniqueFd log(::open(plan.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-  if (!log) {
+  auto opened = logs_->start_run(plan.id);
+  if (!opened) {
     remove(plan.id);
-    return make_error("cannot open log file " + plan.log_file.string() + ": " + strerror(errno));
+    return make_error("cannot open the log of " + plan.id.key() + " in " + log_dir_.string() +
+                      ": " + opened.error().message);
   }
+  sys::UniqueFd log = std::move(*opened);
   if (::dprintf(log.get(), "--- rbee-hive: starting %s at %lld ms\n", plan.id.key().c_str(),
                 static_cast<long long>(started_at_ms)) < 0) {
     // A log we cannot write is not a reason to refuse the start.
   }
-  sys::SpawnSpec spec{plan.argv, plan.env, cg->get(), log.get(), plan.working_directory};
+  sys::SpawnSpec spec{plan.argv,   plan.env, cg->get(), log.get(), plan.working_directory,
+                      plan.account};
   auto child = sys::spawn_in_cgroup(spec);
   if (!child) {
     remove(plan.id);
@@ -123,9 +127,10 @@ void CgroupfsBackend::kill_rest(int cgroup_fd) {
   (void)sys::kill_cgroup(cgroup_fd);
 }
 
-std::optional<std::string> CgroupfsBackend::logs(const WorkerId& id, std::size_t lines) {
-  const auto path = log_dir_ / id.service / (id.instance + ".log");
-  auto fd = sys::open_at(AT_FDCWD, path.c_str(), O_RDONLY);
+std::optional<std::string> CgroupfsBackend::logs(const WorkerId& id, std::size_t lines,
+                                                 bool previous) {
+  if (!logs_) return std::nullopt;
+  auto fd = logs_->open_for_reading(id, previous);
   if (!fd) return std::nullopt;
   return tail_lines(fd->get(), lines);
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hive/backend.h"
+#include "hive/worker_logs.h"
 
 namespace rbee::hive {
 
@@ -35,7 +36,7 @@ class CgroupfsBackend : public Backend {
   void remove(const WorkerId& id) override;
   bool owns_cgroups() const override { return true; }
   std::vector<std::string> controllers() const override { return controllers_; }
-  std::optional<std::string> logs(const WorkerId& id, std::size_t lines) override;
+  std::optional<std::string> logs(const WorkerId& id, std::size_t lines, bool previous) override;
 
  private:
   Result<Launched> launch_now(const LaunchPlan& plan, int64_t started_at_ms);
@@ -45,6 +46,7 @@ class CgroupfsBackend : public Backend {
   boost::asio::io_context& io_;
   int root_fd_;
   std::filesystem::path log_dir_;
+  std::optional<WorkerLogs> logs_;        // opened by prepare()
   std::vector<std::string> controllers_;  // enabled for rbee.slice's children
   std::map<WorkerId, std::unique_ptr<boost::asio::steady_timer>> kill_timers_;
 };

@@ -101,6 +101,8 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
         auto queen = req.query.find("queen_url");
         if (queen == req.query.end())
           return reply(http_ns::json_response(200, capabilities_json(d, nullptr)));
+        if (auto st = d.subscribers().check_allowed(queen->second); !st)
+          return reply(http_ns::json_error(403, st.error().message));
         if (auto st = d.subscribers().subscribe(queen->second); !st)
           return reply(http_ns::json_error(400, st.error().message));
         reply(http_ns::json_response(200, capabilities_json(d, &queen->second)));
@@ -181,8 +183,16 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
           }
           tail = std::clamp<std::size_t>(tail, 1, 100000);
         }
-        auto text = d.supervisor().logs(*id, tail);
-        if (!text) return reply(http_ns::json_error(404, "no log for worker " + id->key()));
+        bool previous = false;
+        if (auto p = req.query.find("previous"); p != req.query.end()) {
+          if (p->second != "0" && p->second != "1")
+            return reply(http_ns::json_error(400, "previous must be 0 or 1"));
+          previous = p->second == "1";
+        }
+        auto text = d.supervisor().logs(*id, tail, previous);
+        if (!text)
+          return reply(http_ns::json_error(404, std::string("no ") + (previous ? "previous " : "") +
+                                                    "log for worker " + id->key()));
         Response r;
         r.content_type = "text/plain; charset=utf-8";
         r.body = std::move(*text);

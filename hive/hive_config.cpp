@@ -4,9 +4,10 @@
 
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <set>
 #include <sstream>
+
+#include "common/sys/file.h"
 
 namespace rbee::hive {
 namespace {
@@ -44,25 +45,6 @@ Status read_bool(const toml::table& t, std::string_view prefix, const char* key,
   return Ok{};
 }
 
-Status read_string_array(const toml::table& t, std::string_view prefix, const char* key,
-                         std::vector<std::string>& out) {
-  auto n = t[key];
-  if (!n) return Ok{};
-  const auto* arr = n.as_array();
-  auto bad = [&] {
-    return key_error(std::string(prefix) + "." + key, "must be an array of strings");
-  };
-  if (!arr) return bad();
-  std::vector<std::string> values;
-  for (const auto& el : *arr) {
-    auto s = el.value<std::string>();
-    if (!el.is_string() || !s) return bad();
-    values.push_back(*s);
-  }
-  out = std::move(values);
-  return Ok{};
-}
-
 template <class T>
 Status read_uint(const toml::table& t, std::string_view prefix, const char* key, int64_t min,
                  int64_t max, T& out) {
@@ -78,13 +60,74 @@ Status read_uint(const toml::table& t, std::string_view prefix, const char* key,
   return Ok{};
 }
 
+Status read_strings(const toml::table& t, std::string_view prefix, const char* key,
+                    std::vector<std::string>& out) {
+  auto n = t[key];
+  if (!n) return Ok{};
+  const auto* a = n.as_array();
+  auto bad = [&] {
+    return key_error(std::string(prefix) + "." + key, "must be an array of strings");
+  };
+  if (!a) return bad();
+  for (const auto& el : *a) {
+    auto v = el.value<std::string>();
+    if (!v || v->empty()) return bad();
+    out.push_back(*v);
+  }
+  return Ok{};
+}
+
+// Names the worker's environment is built around; no request or pattern may reach them.
+bool reserved_env(std::string_view name) {
+  return name.starts_with("LD_") || name.starts_with("RBEE_");
+}
+
+Status check_allowed_env(std::string_view prefix, const std::vector<std::string>& names) {
+  for (const auto& n : names) {
+    std::string_view stem(n);
+    const bool pattern = stem.ends_with('*');
+    if (pattern) stem.remove_suffix(1);
+    bool ok = !stem.empty() && stem.find('*') == std::string_view::npos;
+    for (char c : stem) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!ok)
+      return key_error(std::string(prefix) + ".allowed_env",
+                       "entry '" + n + "' must be a variable name, or a prefix ending in *");
+    // A prefix pattern may not cover a reserved name either ("L*" would admit LD_PRELOAD).
+    const bool covers = pattern
+                            ? (std::string_view("LD_").starts_with(stem) ||
+                               std::string_view("RBEE_").starts_with(stem) || reserved_env(stem))
+                            : reserved_env(stem);
+    if (covers)
+      return key_error(std::string(prefix) + ".allowed_env",
+                       "entry '" + n + "' would let requests set LD_* or RBEE_* variables");
+  }
+  return Ok{};
+}
+
+// Checked as URLs when the daemon starts (queen_url_key), so this file needs no HTTP code.
+Result<std::vector<std::string>> read_queen_urls(const toml::table& t) {
+  std::vector<std::string> out;
+  auto n = t["queen_urls"];
+  if (!n) return out;
+  const auto* arr = n.as_array();
+  if (!arr) return key_error("hive.queen_urls", "must be an array of strings");
+  for (const auto& el : *arr) {
+    auto v = el.value<std::string>();
+    if (!v || v->empty()) return key_error("hive.queen_urls", "must be an array of URLs");
+    out.push_back(std::move(*v));
+  }
+  return out;
+}
+
 Result<ServiceSpec> parse_service(std::string name, const toml::table& t) {
   const std::string p = "services." + name;
   ServiceSpec s;
   s.name = name;
-  if (auto st = check_keys(t, p,
-                           {"command", "base_port", "env", "restart", "memory_max", "cpu_max",
-                            "pids_max", "gpus", "working_directory"});
+  if (auto st =
+          check_keys(t, p,
+                     {"command", "base_port", "env", "restart", "memory_max", "cpu_max", "pids_max",
+                      "gpus", "working_directory", "port_count", "allowed_env", "allow_args",
+                      "user", "group", "supplementary_groups", "read_write_paths"});
       !st)
     return st.error();
   const auto* cmd = t["command"].as_array();
@@ -96,7 +139,22 @@ Result<ServiceSpec> parse_service(std::string name, const toml::table& t) {
     s.command.push_back(*v);
   }
   if (!t["base_port"]) return key_error(p + ".base_port", "is required");
-  if (auto st = read_uint(t, p, "base_port", 1, 65535, s.base_port); !st) return st.error();
+  // Below 1024 are the host's own services (ssh, dns...): never a worker's.
+  if (auto st = read_uint(t, p, "base_port", 1024, 65535, s.base_port); !st) return st.error();
+  if (auto st = read_uint(t, p, "port_count", 1, 65536 - s.base_port, s.port_count); !st)
+    return st.error();
+  for (auto st : {read_strings(t, p, "allowed_env", s.allowed_env),
+                  read_bool(t, p, "allow_args", s.allow_args), read_string(t, p, "user", s.user),
+                  read_string(t, p, "group", s.group),
+                  read_strings(t, p, "supplementary_groups", s.supplementary_groups),
+                  read_strings(t, p, "read_write_paths", s.read_write_paths)}) {
+    if (!st) return st.error();
+  }
+  if (auto st = check_allowed_env(p, s.allowed_env); !st) return st.error();
+  if (t["user"] && s.user.empty()) return key_error(p + ".user", "must not be empty");
+  for (const auto& path : s.read_write_paths) {
+    if (path.front() != '/') return key_error(p + ".read_write_paths", "must be absolute paths");
+  }
   if (auto e = t["env"]; e) {
     const auto* et = e.as_table();
     if (!et) return key_error(p + ".env", "must be a table of strings");
@@ -155,6 +213,16 @@ Result<ServiceSpec> parse_service(std::string name, const toml::table& t) {
 }
 
 }  // namespace
+
+bool env_allowed(const ServiceSpec& s, std::string_view name) {
+  if (reserved_env(name)) return false;
+  for (const auto& a : s.allowed_env) {
+    std::string_view rule(a);
+    if (rule.ends_with('*') ? name.starts_with(rule.substr(0, rule.size() - 1)) : name == rule)
+      return true;
+  }
+  return false;
+}
 
 bool valid_service_name(std::string_view name) {
   if (name.empty() || name.size() > 32) return false;
@@ -221,12 +289,27 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
   if (auto h = root["hive"]; h) {
     const auto* t = h.as_table();
     if (!t) return make_error("[hive] must be a table");
-    if (auto st =
-            check_keys(*t, "hive",
-                       {"listen", "hive_id", "token_file", "backend", "cgroup_root", "interval_ms",
-                        "log_dir", "stop_timeout_ms", "retention_s", "full_read_every",
-                        "subscriber_drop_after_s", "nvml_library", "nvml_keep_open", "mdns",
-                        "allowed_hosts", "max_streams", "max_streams_per_address"});
+    if (auto st = check_keys(*t, "hive",
+                             {"listen",
+                              "hive_id",
+                              "token_file",
+                              "backend",
+                              "cgroup_root",
+                              "interval_ms",
+                              "log_dir",
+                              "stop_timeout_ms",
+                              "retention_s",
+                              "full_read_every",
+                              "subscriber_drop_after_s",
+                              "nvml_library",
+                              "nvml_keep_open",
+                              "mdns",
+                              "worker_user",
+                              "worker_group",
+                              "queen_urls",
+                              "allowed_hosts",
+                              "max_streams",
+                              "max_streams_per_address"});
         !st)
       return st.error();
     std::string token_file, cgroup_root, log_dir = c.log_dir.string();
@@ -235,6 +318,8 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
           read_string(*t, "hive", "hive_id", c.hive_id),
           read_string(*t, "hive", "token_file", token_file),
           read_string(*t, "hive", "backend", c.backend),
+          read_string(*t, "hive", "worker_user", c.worker_user),
+          read_string(*t, "hive", "worker_group", c.worker_group),
           read_string(*t, "hive", "cgroup_root", cgroup_root),
           read_string(*t, "hive", "log_dir", log_dir),
           read_string(*t, "hive", "nvml_library", c.nvml_library),
@@ -247,13 +332,18 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
           read_uint(*t, "hive", "subscriber_drop_after_s", 1, 86400, c.subscriber_drop_after_s),
           read_uint(*t, "hive", "max_streams", 1, 100000, c.max_streams),
           read_uint(*t, "hive", "max_streams_per_address", 1, 100000, c.max_streams_per_address),
-          read_string_array(*t, "hive", "allowed_hosts", c.allowed_hosts)}) {
+          read_strings(*t, "hive", "allowed_hosts", c.allowed_hosts)}) {
       if (!st) return st.error();
     }
     if (c.backend != "auto" && c.backend != "cgroupfs" && c.backend != "systemd")
       return make_error("hive.backend must be auto, cgroupfs or systemd");
+    if (c.worker_user.empty()) return make_error("hive.worker_user must not be empty");
     if (c.nvml_library.empty()) return make_error("hive.nvml_library must not be empty");
     if (c.hive_id.size() > 128) return make_error("hive.hive_id is longer than 128 characters");
+    if (auto urls = read_queen_urls(*t); !urls)
+      return urls.error();
+    else
+      c.queen_urls = std::move(*urls);
     c.token_file = token_file;
     c.cgroup_root = cgroup_root;
     c.log_dir = log_dir;
@@ -278,11 +368,9 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
 }
 
 Result<HiveConfig> load_hive_config(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return make_error("cannot read config " + path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_hive_config(ss.str(), path.string());
+  auto text = sys::read_regular_file(path.string(), sys::kMaxConfigFileBytes);
+  if (!text) return make_error("config: " + text.error().message);
+  return parse_hive_config(*text, path.string());
 }
 
 }  // namespace rbee::hive

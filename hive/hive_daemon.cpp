@@ -91,8 +91,10 @@ Status HiveDaemon::start() {
     return make_error("hive.listen = " + listen_text +
                       " is not a loopback address and no token is configured; set "
                       "hive.token_file or RBEE_TOKEN, or listen on 127.0.0.1");
+  auto queens = queen_url_keys(config_.queen_urls);
+  if (!queens) return queens.error();
   subscribers_ = std::make_unique<QueenSubscribers>(
-      io_, token_, std::chrono::seconds(config_.subscriber_drop_after_s));
+      io_, token_, std::chrono::seconds(config_.subscriber_drop_after_s), std::move(*queens));
   on_publish.push_back([this](const auto& snap) { subscribers_->push(snap); });
   register_hive_api(*this, router_);
   http::Limits limits;

@@ -52,13 +52,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", RBEE_VERSION);
   rbee::hive::ClientContext ctx;
-  if (const char* t = std::getenv("RBEE_TOKEN")) ctx.token = t;
+  std::string token_file;
 
   rbee::cli::ServeCommand serve_cmd(app, "run the Hive daemon");
 
   auto add_client = [&](CLI::App* cmd) {
     cmd->add_option("--hive", ctx.hive_url, "Hive URL")->capture_default_str();
-    cmd->add_option("--token", ctx.token, "bearer token (default: $RBEE_TOKEN)");
+    rbee::cli::add_token_file_option(cmd, token_file);
   };
   bool json = false, watch = false;
   auto* ps = app.add_subcommand("ps", "list workers");
@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
 
   return rbee::cli::run_app(app, argc, argv, "rbee-hive", [&] {
     if (serve_cmd) return serve(serve_cmd.config_path, serve_cmd.log_level);
+    ctx.token = rbee::cli::client_token(token_file);
     if (*ps) return rbee::hive::cli_ps(ctx, json, watch);
     if (*spawn)
       return rbee::hive::cli_spawn(

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "hive/hive_daemon.h"
 
@@ -25,9 +26,40 @@ struct QueenSubscribers::Subscriber {
   bool backing_off = false;
 };
 
+Result<std::string> queen_url_key(std::string_view queen_url) {
+  if (queen_url.size() > 512) return make_error("queen_url is longer than 512 characters");
+  auto url = http::parse_url(queen_url);
+  if (!url) return make_error("queen_url: " + url.error().message);
+  std::string path = url->target;
+  if (path.find('?') != std::string::npos || path.find('#') != std::string::npos)
+    return make_error("queen_url must not have a query or fragment");
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  for (char& c : url->host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return url->origin() + path;
+}
+
+Result<std::vector<std::string>> queen_url_keys(const std::vector<std::string>& urls) {
+  std::vector<std::string> out;
+  for (const auto& u : urls) {
+    auto key = queen_url_key(u);
+    if (!key) return make_error("hive.queen_urls entry \"" + u + "\": " + key.error().message);
+    out.push_back(std::move(*key));
+  }
+  return out;
+}
+
 QueenSubscribers::QueenSubscribers(asio::io_context& io, std::string token,
-                                   std::chrono::milliseconds drop_after)
-    : io_(io), token_(std::move(token)), drop_after_(drop_after) {}
+                                   std::chrono::milliseconds drop_after,
+                                   std::vector<std::string> allowed)
+    : io_(io), token_(std::move(token)), drop_after_(drop_after), allowed_(std::move(allowed)) {}
+
+Status QueenSubscribers::check_allowed(std::string_view queen_url) const {
+  if (allowed_.empty()) return Ok{};
+  auto key = queen_url_key(queen_url);
+  if (key && std::find(allowed_.begin(), allowed_.end(), *key) != allowed_.end()) return Ok{};
+  return make_error("queen_url " + std::string(queen_url) +
+                    " is not in hive.queen_urls: this Hive pushes only to the Queens listed there");
+}
 
 QueenSubscribers::~QueenSubscribers() {
   for (auto& [key, s] : subs_) {
@@ -36,14 +68,13 @@ QueenSubscribers::~QueenSubscribers() {
 }
 
 Status QueenSubscribers::subscribe(std::string_view queen_url) {
-  if (queen_url.size() > 512) return make_error("queen_url is longer than 512 characters");
+  auto checked = queen_url_key(queen_url);
+  if (!checked) return checked.error();
+  if (auto st = check_allowed(queen_url); !st) return st;
+  const std::string key = std::move(*checked);
   auto url = http::parse_url(queen_url);
-  if (!url) return make_error("queen_url: " + url.error().message);
   std::string path = url->target;
-  if (path.find('?') != std::string::npos || path.find('#') != std::string::npos)
-    return make_error("queen_url must not have a query or fragment");
   while (!path.empty() && path.back() == '/') path.pop_back();
-  const std::string key = url->origin() + path;
   if (auto it = subs_.find(key); it != subs_.end()) {
     // A renewal: a subscriber that was failing gets a fresh start.
     it->second->failing_since.reset();

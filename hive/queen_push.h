@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/http/client.h"
 #include "common/result.h"
@@ -16,15 +17,26 @@ namespace rbee::hive {
 
 struct PublishedSnapshot;
 
+// A subscription's identity: "http://host:port/path", host lowercased, the port explicit,
+// trailing '/' removed. Errors: not http://host:port[/path], a query or fragment, over 512
+// characters. hive.queen_urls entries are compared in this form, exactly.
+Result<std::string> queen_url_key(std::string_view queen_url);
+// hive.queen_urls in that form; the error names the entry.
+Result<std::vector<std::string>> queen_url_keys(const std::vector<std::string>& urls);
+
 class QueenSubscribers {
  public:
   static constexpr std::size_t kMaxSubscribers = 16;
 
+  // allowed: queen_url_key()s a subscription must be one of; empty allows any URL.
   QueenSubscribers(boost::asio::io_context& io, std::string token,
-                   std::chrono::milliseconds drop_after);
+                   std::chrono::milliseconds drop_after, std::vector<std::string> allowed = {});
   ~QueenSubscribers();
 
-  // Adds or renews a subscription. Errors: a URL that is not http://host:port[/path], or too many.
+  // Whether queen_url is on the allow-list (hive.queen_urls); the error names the URL.
+  Status check_allowed(std::string_view queen_url) const;
+  // Adds or renews a subscription. Errors: a URL that is not http://host:port[/path], one not
+  // allowed, or too many.
   Status subscribe(std::string_view queen_url);
   void push(const std::shared_ptr<const PublishedSnapshot>& snap);
   std::size_t count() const { return subs_.size(); }
@@ -44,6 +56,7 @@ class QueenSubscribers {
   boost::asio::io_context& io_;
   std::string token_;
   std::chrono::milliseconds drop_after_;
+  std::vector<std::string> allowed_;
   std::map<std::string, std::unique_ptr<Subscriber>> subs_;  // by normalized URL
   Stats stats_;
 };

@@ -16,6 +16,7 @@
 #include "hive/host_info.h"
 #include "hive/port_allocator.h"
 #include "hive/rates.h"
+#include "hive/worker_accounts.h"
 
 namespace rbee::hive {
 
@@ -89,6 +90,9 @@ Supervisor::Supervisor(asio::io_context& io, const HiveConfig& config, sys::Uniq
 Supervisor::~Supervisor() = default;
 
 Status Supervisor::start() {
+  auto accounts = resolve_worker_accounts(config_);
+  if (!accounts) return accounts.error();
+  accounts_ = std::move(*accounts);
   if (auto st = backend_->prepare(); !st) return st;
   auto ino = sys::Inotify::create();
   if (!ino) return ino.error();
@@ -541,17 +545,16 @@ void Supervisor::spawn(const api::SpawnRequest& req, std::function<void(SpawnOut
                                   (known.empty() ? "nothing" : known) + ")"};
     return done(std::move(out));
   }
-  for (const auto& [name, value] : req.env) {
-    if (name.starts_with("LD_") || name.starts_with("RBEE_")) {
-      out.error = ApiError{400, "env." + name + " may not be set by a request"};
-      return done(std::move(out));
-    }
+  if (auto err = check_request(spec->second, req)) {
+    out.error = std::move(err);
+    return done(std::move(out));
   }
   auto held = ports_held();
   for (const auto& id : launching_) {
     if (auto p = port_of(id.instance)) held.insert(*p);
   }
-  auto choice = choose_port(spec->second.base_port, req.port, held, tcp_port_free);
+  auto choice =
+      choose_port(spec->second.base_port, req.port, held, tcp_port_free, spec->second.port_count);
   if (!choice.port) {
     out.error = ApiError{choice.error.conflict ? 409u : 503u, choice.error.message};
     return done(std::move(out));
@@ -563,6 +566,24 @@ void Supervisor::spawn(const api::SpawnRequest& req, std::function<void(SpawnOut
     workers_.erase(it);
   }
   launch(spec->second, id, req, 0, std::move(done));
+}
+
+// A request may only choose what its service's catalog entry leaves open.
+std::optional<ApiError> Supervisor::check_request(const ServiceSpec& spec,
+                                                  const api::SpawnRequest& req) const {
+  for (const auto& [name, value] : req.env) {
+    if (!env_allowed(spec, name))
+      return ApiError{400, "env." + name + " may not be set by a request: it is not in services." +
+                               spec.name + ".allowed_env"};
+  }
+  if (!req.args.empty() && !spec.allow_args)
+    return ApiError{400, "args may not be given: services." + spec.name + ".allow_args is not set"};
+  const uint32_t last = uint32_t{spec.base_port} + spec.port_count - 1;
+  if (req.port && (*req.port < spec.base_port || *req.port > last))
+    return ApiError{400, "port " + std::to_string(*req.port) + " is outside the range of service " +
+                             spec.name + " (" + std::to_string(spec.base_port) + "-" +
+                             std::to_string(last) + ")"};
+  return std::nullopt;
 }
 
 void Supervisor::launch(const ServiceSpec& spec, const WorkerId& id, const api::SpawnRequest& req,
@@ -592,8 +613,12 @@ void Supervisor::launch(const ServiceSpec& spec, const WorkerId& id, const api::
     // NVML numbers GPUs in PCI bus order; make CUDA agree so gpu_indices match.
     env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
   }
+  if (auto a = accounts_.find(spec.name); a != accounts_.end()) {
+    plan.account = &a->second;
+    env["HOME"] = a->second.home;
+    env["USER"] = a->second.user_name;
+  }
   for (const auto& [k, v] : env) plan.env.push_back(k + "=" + v);
-  plan.log_file = config_.log_dir / id.service / (id.instance + ".log");
   plan.working_directory = spec.working_directory;
 
   const int64_t started = now_ms();
@@ -670,8 +695,10 @@ void Supervisor::stop(const WorkerId& id, std::function<void(std::optional<ApiEr
   changed();
 }
 
-std::optional<std::string> Supervisor::logs(const WorkerId& id, std::size_t lines) {
-  return backend_->logs(id, lines);
+std::optional<std::string> Supervisor::logs(const WorkerId& id, std::size_t lines, bool previous) {
+  // Only workers the Hive knows: the log directory is no file browser.
+  if (!knows(id)) return std::nullopt;
+  return backend_->logs(id, lines, previous);
 }
 
 }  // namespace rbee::hive

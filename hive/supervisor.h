@@ -18,6 +18,7 @@
 
 #include "common/api.h"
 #include "common/result.h"
+#include "common/sys/credentials.h"
 #include "common/sys/inotify.h"
 #include "common/telemetry.h"
 #include "hive/backend.h"
@@ -58,7 +59,7 @@ class Supervisor {
   void spawn(const api::SpawnRequest& req, std::function<void(SpawnOutcome)> done);
   // Stops a worker: SIGTERM, grace period, cgroup.kill. done() runs once it has exited.
   void stop(const WorkerId& id, std::function<void(std::optional<ApiError>)> done);
-  std::optional<std::string> logs(const WorkerId& id, std::size_t lines);
+  std::optional<std::string> logs(const WorkerId& id, std::size_t lines, bool previous = false);
   bool knows(const WorkerId& id) const { return workers_.count(id) > 0; }
 
   std::vector<std::string> controllers() const { return backend_->controllers(); }
@@ -89,6 +90,8 @@ class Supervisor {
   std::map<uint16_t, std::set<uint64_t>> listeners() const;
   void launch(const ServiceSpec& spec, const WorkerId& id, const api::SpawnRequest& req,
               uint32_t restarts, std::function<void(SpawnOutcome)> done);
+  std::optional<ApiError> check_request(const ServiceSpec& spec,
+                                        const api::SpawnRequest& req) const;
   void on_backend_exit(const WorkerId& id, const ExitInfo& info);
   void changed();
 
@@ -108,6 +111,7 @@ class Supervisor {
   std::map<WorkerId, std::unique_ptr<Tracked>> workers_;
   std::set<WorkerId> adopt_warned_;  // cgroups that could not be opened, logged once each
   std::map<WorkerId, api::SpawnRequest> last_requests_;  // for restart-on-failure
+  std::map<std::string, sys::Credentials> accounts_;     // service -> the account it runs as
 };
 
 }  // namespace rbee::hive

@@ -1,6 +1,7 @@
 #include "hive/systemd_backend.h"
 
 #include <signal.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
@@ -48,6 +49,45 @@ std::optional<WorkerId> worker_of_unit(std::string_view unit) {
   auto inst = instance_from_dir(Layout::systemd, service, unit);
   if (!inst) return std::nullopt;
   return WorkerId{service, *inst};
+}
+
+// The account and the sandbox of an inference server (docs/operations.md): it may read the
+// system and home directories, write only /var, /srv, /opt, its private /tmp and the service's
+// read_write_paths, keeps the GPU device nodes (no PrivateDevices), and can gain nothing.
+void append_sandbox(Appender& a, const LaunchPlan& plan) {
+  if (const sys::Credentials* c = plan.account) {
+    const std::string uid = std::to_string(c->uid), gid = std::to_string(c->gid);
+    a("(sv)", "User", "s", uid.c_str());
+    a("(sv)", "Group", "s", gid.c_str());
+    std::vector<std::string> groups;
+    for (gid_t g : c->groups) groups.push_back(std::to_string(g));
+    a.open('r', "sv");
+    a("s", "SupplementaryGroups");
+    a.open('v', "as");
+    a.strv(groups);
+    a.close();
+    a.close();
+    if (c->uid != 0) {
+      a("(sv)", "CapabilityBoundingSet", "t", uint64_t{0});
+      a("(sv)", "AmbientCapabilities", "t", uint64_t{0});
+    }
+  }
+  for (const char* on :
+       {"NoNewPrivileges", "PrivateTmp", "ProtectKernelTunables", "ProtectKernelModules",
+        "ProtectKernelLogs", "ProtectControlGroups", "ProtectClock", "ProtectHostname",
+        "RestrictSUIDSGID", "LockPersonality", "RestrictRealtime"})
+    a("(sv)", on, "b", 1);
+  a("(sv)", "ProtectSystem", "s", "full");
+  a("(sv)", "ProtectHome", "s", "read-only");
+  a("(sv)", "UMask", "u", uint32_t{0027});
+  if (plan.service && !plan.service->read_write_paths.empty()) {
+    a.open('r', "sv");
+    a("s", "ReadWritePaths");
+    a.open('v', "as");
+    a.strv(plan.service->read_write_paths);
+    a.close();
+    a.close();
+  }
 }
 
 }  // namespace
@@ -141,6 +181,7 @@ void SystemdBackend::launch(const LaunchPlan& plan, int64_t,
     a("(sv)", "WorkingDirectory", "s", plan.working_directory.c_str());
   for (const char* acct : {"CPUAccounting", "IOAccounting", "MemoryAccounting", "TasksAccounting"})
     a("(sv)", acct, "b", 1);
+  append_sandbox(a, plan);
   if (const ServiceSpec* s = plan.service) {
     if (s->memory_max) a("(sv)", "MemoryMax", "t", static_cast<uint64_t>(*s->memory_max));
     if (s->pids_max) a("(sv)", "TasksMax", "t", static_cast<uint64_t>(*s->pids_max));
@@ -258,27 +299,41 @@ void SystemdBackend::remove(const WorkerId&) {
   // CollectMode=inactive-or-failed: systemd unloads the unit and removes its cgroup itself.
 }
 
-std::optional<std::string> SystemdBackend::logs(const WorkerId& id, std::size_t lines) {
+std::optional<std::string> SystemdBackend::logs(const WorkerId& id, std::size_t lines,
+                                                bool previous) {
   sd_journal* raw = nullptr;
   if (sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY) < 0) return std::nullopt;
   std::unique_ptr<sd_journal, decltype(&sd_journal_close)> j(raw, sd_journal_close);
   const std::string match = "_SYSTEMD_UNIT=" + systemd_unit_name(id);
   if (sd_journal_add_match(j.get(), match.data(), match.size()) < 0) return std::nullopt;
   if (sd_journal_seek_tail(j.get()) < 0) return std::nullopt;
-  std::size_t back = 0;
-  while (back < lines && sd_journal_previous(j.get()) > 0) ++back;
-  if (back == 0) return std::string();
-  std::string out;
-  for (std::size_t i = 0; i < back && out.size() < 1024 * 1024; ++i) {
+  auto field = [&](const char* name) {
     const void* data = nullptr;
     size_t len = 0;
-    if (sd_journal_get_data(j.get(), "MESSAGE", &data, &len) >= 0) {
-      std::string_view field(static_cast<const char*>(data), len);
-      out.append(field.substr(8));  // after "MESSAGE="
-      out.push_back('\n');
+    if (sd_journal_get_data(j.get(), name, &data, &len) < 0) return std::string_view{};
+    std::string_view f(static_cast<const char*>(data), len);
+    return f.substr(std::min(f.size(), std::strlen(name) + 1));  // after "NAME="
+  };
+  // Newest first. A run is one invocation id: the newest is the current run, the one before it
+  // the previous run.
+  const int wanted = previous ? 1 : 0;
+  int run = -1;
+  std::string invocation;
+  std::vector<std::string> newest_first;
+  std::size_t bytes = 0;
+  while (newest_first.size() < lines && bytes < 1024 * 1024 && sd_journal_previous(j.get()) > 0) {
+    if (auto inv = field("_SYSTEMD_INVOCATION_ID");
+        run < 0 || (!inv.empty() && inv != invocation)) {
+      invocation = inv;
+      if (++run > wanted) break;
     }
-    if (sd_journal_next(j.get()) <= 0) break;
+    if (run < wanted) continue;
+    newest_first.emplace_back(field("MESSAGE"));
+    bytes += newest_first.back().size() + 1;
   }
+  if (run < wanted) return previous ? std::nullopt : std::optional<std::string>(std::string());
+  std::string out;
+  for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) out.append(*it) += '\n';
   return out;
 }
 

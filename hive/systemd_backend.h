@@ -29,7 +29,7 @@ class SystemdBackend : public Backend {
   void remove(const WorkerId& id) override;
   bool owns_cgroups() const override { return false; }
   std::vector<std::string> controllers() const override;
-  std::optional<std::string> logs(const WorkerId& id, std::size_t lines) override;
+  std::optional<std::string> logs(const WorkerId& id, std::size_t lines, bool previous) override;
 
  private:
   SystemdBackend(boost::asio::io_context& io, std::unique_ptr<sys::BusConnection> bus, int root_fd);

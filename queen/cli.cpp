@@ -1,6 +1,7 @@
 #include "queen/cli.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -141,7 +142,13 @@ int cli_discover(const std::string& config_path, const std::string& ssh_config, 
     config = std::move(*loaded);
   }
   if (!ssh_config.empty()) config.ssh_config = ssh_config;
-  auto found = discover_candidates(config);
+  // What the daemon would contact: with a token, only the Hives the config names.
+  const char* env_token = std::getenv("RBEE_TOKEN");
+  const bool with_token = !config.token_file.empty() || (env_token && *env_token);
+  if (with_token) {
+    if (auto st = check_token_scope(config); !st) return fail(st.error().message);
+  }
+  auto found = discover_candidates(config, with_token);
   if (!found.error.empty()) return fail(found.error);
   for (const auto& w : found.warnings) std::cerr << "rbee-queen: warning: " << w << "\n";
   if (as_json) {

@@ -24,7 +24,25 @@ fs::path ssh_config_path(const QueenConfig& config) {
   return config.ssh_config.empty() ? default_ssh_config() : config.ssh_config;
 }
 
-DiscoveryResult discover_candidates(const QueenConfig& config) {
+bool names_hive(const QueenConfig& config, const std::string& alias, bool with_token) {
+  std::vector<SshHostCandidate> one{{alias, {}}};
+  if (filter_candidates(one, {}, config.exclude).empty()) return false;
+  if (config.hives.count(alias)) return true;
+  if (config.include.empty()) return !with_token;
+  return !filter_candidates(one, config.include, {}).empty();
+}
+
+Status check_token_scope(const QueenConfig& config) {
+  if (!config.include.empty() || !config.hives.empty()) return Ok{};
+  return make_error(
+      "queen.include is empty and no [hives.ALIAS] table names a Hive: with a token set, the "
+      "Queen would send it to every host of " +
+      ssh_config_path(config).string() +
+      " (a bastion, a database host). Name the Hives, e.g. include = [\"gpu-*\"], or "
+      "include = [\"*\"] to mean every alias");
+}
+
+DiscoveryResult discover_candidates(const QueenConfig& config, bool with_token) {
   DiscoveryResult out;
   const fs::path path = ssh_config_path(config);
   out.files.push_back(path);
@@ -37,7 +55,8 @@ DiscoveryResult discover_candidates(const QueenConfig& config) {
   for (auto& f : found->files) {
     if (f != path) out.files.push_back(std::move(f));
   }
-  for (auto& host : filter_candidates(std::move(found->hosts), config.include, config.exclude)) {
+  for (auto& host : found->hosts) {
+    if (!names_hive(config, host.alias, with_token)) continue;
     Candidate c;
     c.alias = std::move(host.alias);
     c.hostname = std::move(host.hostname);

@@ -65,13 +65,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", RBEE_VERSION);
   rbee::queen::ClientContext ctx;
-  if (const char* t = std::getenv("RBEE_TOKEN")) ctx.token = t;
+  std::string token_file;
 
   rbee::cli::ServeCommand serve_cmd(app, "run the Queen daemon");
 
   auto add_client = [&](CLI::App* cmd) {
     cmd->add_option("--queen", ctx.queen_url, "Queen URL")->capture_default_str();
-    cmd->add_option("--token", ctx.token, "bearer token (default: $RBEE_TOKEN)");
+    rbee::cli::add_token_file_option(cmd, token_file);
   };
   bool json = false;
   auto* hives = app.add_subcommand("hives", "list the Hives and their status");
@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
 
   return rbee::cli::run_app(app, argc, argv, "rbee-queen", [&] {
     if (serve_cmd) return serve(serve_cmd.config_path, serve_cmd.log_level);
+    ctx.token = rbee::cli::client_token(token_file);
     if (*hives) return rbee::queen::cli_hives(ctx, json);
     if (*workers) return rbee::queen::cli_workers(ctx, service, state, hive, json);
     if (*refresh) return rbee::queen::cli_refresh(ctx);

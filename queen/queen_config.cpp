@@ -2,8 +2,9 @@
 
 #include <toml++/toml.h>
 
-#include <fstream>
 #include <sstream>
+
+#include "common/sys/file.h"
 
 namespace rbee::queen {
 namespace {
@@ -51,6 +52,9 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
                                     "stale_after_intervals",
                                     "down_after_intervals",
                                     "max_push_hives_per_address",
+                                    "push_address_prefix_v4",
+                                    "push_address_prefix_v6",
+                                    "forget_push_only_after_s",
                                     "mdns",
                                     "allowed_hosts",
                                     "max_streams",
@@ -86,6 +90,9 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
                  uint("stale_after_intervals", 1000, c.stale_after_intervals),
                  uint("down_after_intervals", 100000, c.down_after_intervals),
                  uint("max_push_hives_per_address", 10000, c.max_push_hives_per_address),
+                 uint("push_address_prefix_v4", 32, c.push_address_prefix_v4),
+                 uint("push_address_prefix_v6", 128, c.push_address_prefix_v6),
+                 uint("forget_push_only_after_s", 30 * 86400, c.forget_push_only_after_s),
                  uint("max_streams", 100000, c.max_streams),
                  uint("max_streams_per_address", 100000, c.max_streams_per_address)}) {
     if (!s) return s.error();
@@ -129,11 +136,9 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
 }
 
 Result<QueenConfig> load_queen_config(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return make_error("cannot read config " + path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_queen_config(ss.str(), path.string());
+  auto text = sys::read_regular_file(path.string(), sys::kMaxConfigFileBytes);
+  if (!text) return make_error("config: " + text.error().message);
+  return parse_queen_config(*text, path.string());
 }
 
 }  // namespace rbee::queen

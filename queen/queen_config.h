@@ -22,11 +22,15 @@ struct QueenConfig {
   std::filesystem::path token_file;
   std::filesystem::path ssh_config;  // empty: ~/.ssh/config
   uint16_t hive_port = 7835;
-  std::vector<std::string> include;
+  std::vector<std::string> include;  // with [hives.NAME]: the Hives named (see discovery.h)
   std::vector<std::string> exclude;
   uint32_t stale_after_intervals = 3;
   uint32_t down_after_intervals = 10;
-  uint32_t max_push_hives_per_address = 64;  // Hives known only from pushes, per sender
+  // Hives known only from pushes, per sender address range (IPv4 /24, IPv6 /64 by default).
+  uint32_t max_push_hives_per_address = 64;
+  uint32_t push_address_prefix_v4 = 24;
+  uint32_t push_address_prefix_v6 = 64;
+  uint32_t forget_push_only_after_s = 3600;  // a push-only Hive down this long is dropped
   bool mdns = false;  // also browse _rbee-hive._tcp through the host's Avahi daemon
   std::vector<std::string> allowed_hosts;  // Host names served without a token (docs/security.md)
   uint32_t max_streams = 64;               // GET /v1/events streams in all

@@ -60,10 +60,14 @@ QueenDaemon::QueenDaemon(asio::io_context& io, QueenConfig config, std::string t
       config_(std::move(config)),
       token_(std::move(token)),
       options_(options),
-      registry_(RegistryOptions{.stale_after_intervals = config_.stale_after_intervals,
-                                .down_after_intervals = config_.down_after_intervals,
-                                .default_hive_port = config_.hive_port,
-                                .max_push_hives_per_sender = config_.max_push_hives_per_address}),
+      registry_(RegistryOptions{
+          .stale_after_intervals = config_.stale_after_intervals,
+          .down_after_intervals = config_.down_after_intervals,
+          .default_hive_port = config_.hive_port,
+          .max_push_hives_per_sender = config_.max_push_hives_per_address,
+          .push_prefix_v4 = config_.push_address_prefix_v4,
+          .push_prefix_v6 = config_.push_address_prefix_v6,
+          .forget_push_only_after_ms = int64_t{config_.forget_push_only_after_s} * 1000}),
       events_(std::make_shared<http::EventStream>()),
       status_timer_(io),
       watch_timer_(io) {
@@ -90,6 +94,9 @@ Status QueenDaemon::start() {
     return make_error("queen.listen = " + listen_text +
                       " is not a loopback address and no token is configured; set "
                       "queen.token_file or RBEE_TOKEN, or listen on 127.0.0.1");
+  if (has_token) {
+    if (auto st = check_token_scope(config_); !st) return st;
+  }
 
   register_queen_api(*this, router_);
   http::Limits limits;
@@ -213,7 +220,7 @@ void QueenDaemon::add_candidate(const Candidate& c) {
 }
 
 void QueenDaemon::rediscover() {
-  auto found = discover_candidates(config_);
+  auto found = discover_candidates(config_, !token_.empty());
   watched_files_ = found.files;
   fingerprint_ = watch_fingerprint(ssh_config_path(config_), watched_files_);
   if (!found.error.empty()) {
@@ -240,6 +247,14 @@ void QueenDaemon::apply_candidates() {
     if (auto h = pick_mdns_hive(all)) found.push_back(std::move(*h));
   }
   auto merged = merge_mdns_candidates(ssh_candidates_, found, ssh_hive_ids_);
+  // The token goes only to Hives the operator named; an mDNS name is as named as include says.
+  std::erase_if(merged.candidates, [this](const Candidate& c) {
+    if (c.source != "mdns" || names_hive(config_, c.alias, !token_.empty())) return false;
+    if (logged_warnings_.insert("mdns-unnamed " + c.alias).second)
+      spdlog::info("mDNS Hive {} at {} matches no queen.include pattern: not contacted", c.alias,
+                   c.hostname);
+    return true;
+  });
   for (const auto& why : merged.skipped) {
     if (logged_warnings_.insert(why).second) spdlog::info("{}: not added again", why);
   }

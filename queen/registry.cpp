@@ -253,12 +253,35 @@ uint64_t Registry::create(HiveEntry entry) {
   return key;
 }
 
+// "10.1.2.0/24", "2001:db8::/64"; a v4-mapped IPv6 address counts as IPv4; a name (never
+// sent by the server, which passes the peer's address) is its own range.
+std::string Registry::sender_range(const std::string& address) const {
+  namespace ip = boost::asio::ip;
+  boost::system::error_code ec;
+  auto a = ip::make_address(address, ec);
+  if (ec) return address;
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = ip::make_address_v4(ip::v4_mapped, a.to_v6());
+  if (a.is_v4()) {
+    const uint32_t bits = std::min<uint32_t>(options_.push_prefix_v4, 32);
+    const uint32_t mask = bits ? ~uint32_t{0} << (32 - bits) : 0;
+    const auto net = ip::make_address_v4(a.to_v4().to_uint() & mask);
+    return net.to_string() + "/" + std::to_string(bits);
+  }
+  const uint32_t bits = std::min<uint32_t>(options_.push_prefix_v6, 128);
+  auto bytes = a.to_v6().to_bytes();
+  for (uint32_t i = 0; i < bytes.size(); ++i) {
+    const uint32_t keep = bits > i * 8 ? std::min<uint32_t>(bits - i * 8, 8) : 0;
+    bytes[i] &= static_cast<unsigned char>(0xff00u >> keep);
+  }
+  return ip::make_address_v6(bytes).to_string() + "/" + std::to_string(bits);
+}
+
 // Counted only when a new hive id arrives, which is rare; a walk keeps no count to drift when
 // an entry changes source.
-std::size_t Registry::push_hives_from(const std::string& sender) const {
+std::size_t Registry::push_hives_from(const std::string& range) const {
   std::size_t n = 0;
   for (const auto& [key, h] : entries_) {
-    if (h.source == "push" && h.host == sender) ++n;
+    if (h.source == "push" && sender_range(h.host) == range) ++n;
   }
   return n;
 }
@@ -409,11 +432,12 @@ IngestResult Registry::ingest(telemetry::Snapshot&& s, const std::string& sender
     if (entries_.size() >= options_.max_hives)
       return {IngestOutcome::full,
               "this Queen already holds " + std::to_string(options_.max_hives) + " Hives"};
-    if (push_hives_from(sender) >= options_.max_push_hives_per_sender)
-      return {IngestOutcome::sender_full, "this Queen already holds " +
-                                              std::to_string(options_.max_push_hives_per_sender) +
-                                              " Hives known only from pushes by " + sender +
-                                              " (queen.max_push_hives_per_address)"};
+    if (const std::string range = sender_range(sender);
+        push_hives_from(range) >= options_.max_push_hives_per_sender)
+      return {IngestOutcome::sender_full,
+              "this Queen already holds " + std::to_string(options_.max_push_hives_per_sender) +
+                  " Hives known only from pushes by " + range + " (the sender " + sender +
+                  " is in it; queen.max_push_hives_per_address)"};
     HiveEntry h;
     h.id = s.hive_id;
     h.host = sender;
@@ -463,10 +487,25 @@ IngestResult Registry::ingest(telemetry::Snapshot&& s, const std::string& sender
 }
 
 void Registry::evaluate(Now now) {
+  std::vector<uint64_t> expired;
   for (auto& [key, h] : entries_) {
     auto base = h.last_seen_mono_ms ? h.last_seen_mono_ms : h.contact_mono_ms;
     if (!base) continue;
-    set_status(h, status_for_age(now.mono_ms - *base, h.interval_ms));
+    const int64_t age = now.mono_ms - *base;
+    set_status(h, status_for_age(age, h.interval_ms));
+    if (h.source != "push" || h.status != HiveStatus::down || !options_.forget_push_only_after_ms)
+      continue;
+    const int64_t interval = h.interval_ms ? h.interval_ms : 1000;
+    const int64_t down_for = age - interval * options_.down_after_intervals;
+    if (down_for >= options_.forget_push_only_after_ms) expired.push_back(key);
+  }
+  for (uint64_t key : expired) {
+    // Not remembered as forgotten: when it pushes again it is a new push-only Hive.
+    HiveEntry& h = entries_.at(key);
+    std::vector<telemetry::Worker> none;
+    replace_workers(h, none);
+    emit_hive("hive_removed", h, h.status);
+    erase(key);
   }
 }
 

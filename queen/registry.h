@@ -89,9 +89,15 @@ struct RegistryOptions {
   uint32_t down_after_intervals = 10;
   uint16_t default_hive_port = 7835;  // the address shown for a Hive known only from pushes
   std::size_t max_hives = 10000;
-  // Hives known only from their pushes, per sender address: one token holder cannot fill the
-  // Queen with made-up hive ids from one host.
+  // Hives known only from their pushes, per sender address range (the first push_prefix_v4 /
+  // push_prefix_v6 bits): one token holder cannot fill the Queen with made-up hive ids from one
+  // host, nor from the other addresses of its subnet (127.0.0.0/8 is all one host's).
   std::size_t max_push_hives_per_sender = 64;
+  uint32_t push_prefix_v4 = 24;
+  uint32_t push_prefix_v6 = 64;
+  // A Hive known only from its pushes is dropped once it has been down this long (0: never), so
+  // ids that stopped pushing neither pile up nor hold their sender's cap.
+  int64_t forget_push_only_after_ms = 3600 * 1000;
   std::size_t max_forgotten = 1024;
 };
 
@@ -134,7 +140,8 @@ class Registry {
   // json::decode_snapshot_into); its other members are left moved-from.
   IngestResult ingest(telemetry::Snapshot&& snapshot, const std::string& sender, Now now);
 
-  // Re-evaluates every status by the age of the last snapshot; emits events on change.
+  // Re-evaluates every status by the age of the last snapshot; emits events on change. Drops
+  // push-only Hives down for forget_push_only_after_ms (worker_removed, hive_removed).
   void evaluate(Now now);
 
   // By hive_id, else by alias.
@@ -152,7 +159,8 @@ class Registry {
   HiveEntry* find_mut(std::string_view id_or_alias);
   uint64_t create(HiveEntry entry);
   void erase(uint64_t key);
-  std::size_t push_hives_from(const std::string& sender) const;
+  std::size_t push_hives_from(const std::string& sender_range) const;
+  std::string sender_range(const std::string& address) const;
   void emit(Event e);
   void emit_hive(const char* name, const HiveEntry& h, HiveStatus previous);
   void set_status(HiveEntry& h, HiveStatus status);

@@ -11,6 +11,8 @@
 #include <set>
 #include <system_error>
 
+#include "common/sys/file.h"
+
 namespace rbee::queen::ssh_detail {
 namespace {
 
@@ -35,10 +37,6 @@ std::string where(const fs::path& file, int line) {
   return file.string() + ":" + std::to_string(line) + ": ";
 }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
 struct GlobGuard {
   glob_t g{};
   GlobGuard() = default;
@@ -55,31 +53,14 @@ struct ReadFailure {
 // Reads a whole file, refusing more than max_bytes.
 bool read_bounded(const fs::path& path, std::size_t max_bytes, std::string& data,
                   ReadFailure& failure) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    failure.message = path.string() + " is a directory";
+  int err = 0;
+  auto text = sys::read_regular_file(path.string(), max_bytes, 0, &err);
+  if (!text) {
+    failure.message = text.error().message;
+    failure.too_big = err == EFBIG;
     return false;
   }
-  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rbe"));
-  if (!f) {
-    failure.message = "cannot read " + path.string() + ": " + std::strerror(errno);
-    return false;
-  }
-  char buf[16384];
-  for (;;) {
-    std::size_t n = std::fread(buf, 1, sizeof buf, f.get());
-    if (n == 0) break;
-    if (data.size() + n > max_bytes) {
-      failure.message = path.string() + " is larger than " + std::to_string(max_bytes) + " bytes";
-      failure.too_big = true;
-      return false;
-    }
-    data.append(buf, n);
-  }
-  if (std::ferror(f.get())) {
-    failure.message = "cannot read " + path.string() + ": " + std::strerror(errno);
-    return false;
-  }
+  data = std::move(*text);
   return true;
 }
 

@@ -24,6 +24,12 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# The account workers run as by default (hive.worker_user); the .deb makes it too.
+if ! getent passwd rbee-worker >/dev/null; then
+  ${SUDO:-} useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin rbee-worker
+fi
+
 BUILD_DIR=${BUILD_DIR:-build}
 BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" ${CMAKE_ARGS:-} >/dev/null

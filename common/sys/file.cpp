@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <system_error>
 
 namespace rbee::sys {
@@ -100,6 +101,45 @@ Result<std::string> read_file_at(int dirfd, const char* path, std::size_t max_by
   auto st = pread_into(fd->get(), out, max_bytes, &e);
   set_err(err, e);
   if (!st) return errno_error("read", path, e);
+  return out;
+}
+
+Result<std::string> read_regular_file(const std::string& path, std::size_t max_bytes,
+                                      int extra_flags, int* err, struct stat* st_out) {
+  int open_err = 0;
+  auto fd =
+      open_at(AT_FDCWD, path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | extra_flags, &open_err);
+  set_err(err, open_err);
+  if (!fd) {
+    if (open_err == ELOOP && (extra_flags & O_NOFOLLOW))
+      return make_error(path + " is a symbolic link; name the file itself");
+    return make_error("cannot read " + path + ": " + std::system_category().message(open_err));
+  }
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) {
+    const int e = errno;
+    set_err(err, e);
+    return errno_error("stat", path, e);
+  }
+  if (st_out) *st_out = st;
+  if (!S_ISREG(st.st_mode)) {
+    set_err(err, EINVAL);
+    return make_error(path + (S_ISDIR(st.st_mode) ? " is a directory" : " is not a regular file"));
+  }
+  auto too_big = [&] {
+    set_err(err, EFBIG);
+    return make_error(path + " is larger than " + std::to_string(max_bytes) + " bytes");
+  };
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) return too_big();
+  // One byte more than allowed tells a file that grew since the fstat.
+  int e = 0;
+  std::string out;
+  if (auto r = pread_into(fd->get(), out, max_bytes + 1, &e); !r) {
+    set_err(err, e);
+    return errno_error("read", path, e);
+  }
+  if (out.size() > max_bytes) return too_big();
+  set_err(err, 0);
   return out;
 }
 

@@ -9,6 +9,8 @@
 // rbee::Result unchanged and costs nothing to callers that do not care.
 //
 // Every fd opened here has O_CLOEXEC.
+#include <sys/stat.h>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -31,6 +33,16 @@ Status pread_into(int fd, std::string& out, std::size_t max_bytes, int* err = nu
 // open (O_RDONLY) + pread_all + close.
 Result<std::string> read_file_at(int dirfd, const char* path, std::size_t max_bytes,
                                  int* err = nullptr);
+
+// A config or key file read whole: opened O_NONBLOCK (a FIFO planted there cannot block the
+// caller), regular files only (fstat), at most max_bytes. `extra_flags` adds open flags (a token
+// file takes O_NOFOLLOW); `st` receives the fstat result. Errors name the path: "PATH is not a
+// regular file" (or "is a directory"), "PATH is larger than N bytes" (err EFBIG), "cannot read
+// PATH: <strerror>".
+inline constexpr std::size_t kMaxConfigFileBytes = 1 << 20;
+Result<std::string> read_regular_file(const std::string& path, std::size_t max_bytes,
+                                      int extra_flags = 0, int* err = nullptr,
+                                      struct stat* st = nullptr);
 
 // Opens an existing file O_WRONLY (no O_CREAT, no O_TRUNC) and writes content. Cgroup interface
 // files take one write per value: content is written with as few write() calls as the kernel

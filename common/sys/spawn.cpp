@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +29,21 @@ namespace {
   ::_exit(127);
 }
 
+// Drops to the worker's account: groups first (they need CAP_SETGID), uid last. Leaving uid 0
+// for another clears the permitted, effective and ambient capabilities; the bounding set goes
+// first so that nothing exec'd later can regain any.
+int become(const Credentials& c) {
+  if (c.uid != 0) {
+    for (int cap = 0; ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; ++cap) {
+    }
+    if (errno != EINVAL) return errno;
+  }
+  if (::setgroups(c.groups.size(), c.groups.data()) < 0) return errno;
+  if (::setresgid(c.gid, c.gid, c.gid) < 0) return errno;
+  if (::setresuid(c.uid, c.uid, c.uid) < 0) return errno;
+  return 0;
+}
+
 // Runs in the child between clone3 and exec: async-signal-safe calls only, no allocation.
 [[noreturn]] void exec_child(const SpawnSpec& spec, char* const* argv, char* const* envp,
                              int report_fd) {
@@ -43,6 +60,11 @@ namespace {
     if (::dup2(spec.output_fd, 1) < 0 || ::dup2(spec.output_fd, 2) < 0)
       child_fail(report_fd, errno);
   }
+  if (spec.credentials) {
+    if (int err = become(*spec.credentials)) child_fail(report_fd, err);
+  }
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(report_fd, errno);
+  // After the switch: the directory must be one the worker itself may enter.
   if (!spec.working_directory.empty() && ::chdir(spec.working_directory.c_str()) < 0)
     child_fail(report_fd, errno);
   // Our own fds are O_CLOEXEC; this also covers any a library opened without it.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/sys/credentials.h"
 #include "common/sys/unique_fd.h"
 
 namespace rbee::sys {
@@ -15,7 +16,10 @@ struct SpawnSpec {
   std::vector<std::string> env;   // "KEY=VALUE", the whole environment
   int cgroup_fd = -1;             // directory fd of the target cgroup
   int output_fd = -1;             // stdout and stderr of the child; stdin is /dev/null
-  std::string working_directory;  // empty: inherit
+  std::string working_directory;  // empty: inherit; entered as the worker's account
+  // The account to become before exec (needs root); null: stay as the caller. Either way the
+  // child gets no_new_privs, so nothing it execs can gain privileges.
+  const Credentials* credentials = nullptr;
 };
 
 struct Child {

@@ -16,12 +16,13 @@ ChildQueen::ChildQueen(const std::string& binary, const std::string& token)
     : dir_(std::make_unique<test::TempDir>()), port_(test::free_port()) {
   const auto& dir = dir_->path();
   std::ofstream(dir / "ssh_config") << "Host *\n  User nobody\n";
-  std::ofstream(dir / "token") << token << "\n";
+  test::write_token_file(dir / "token", token);
   {
     std::ofstream cfg(dir / "queen.toml");
     cfg << "[queen]\nlisten = \"127.0.0.1:" << port_ << "\"\n"
         << "ssh_config = \"" << (dir / "ssh_config").string() << "\"\n"
         << "token_file = \"" << (dir / "token").string() << "\"\n"
+        << "include = [\"*\"]\n"
         << "stale_after_intervals = 600\n"
         << "down_after_intervals = 1200\n"
         // Every simulated Hive pushes from 127.0.0.1.

@@ -188,6 +188,11 @@ bool Process::running() {
   return !reaped_;
 }
 
+void write_token_file(const fs::path& p, const std::string& token, fs::perms mode) {
+  std::ofstream(p) << token << "\n";
+  fs::permissions(p, mode);
+}
+
 std::string read_file(const fs::path& p) {
   std::ifstream in(p);
   std::ostringstream ss;
@@ -270,11 +275,11 @@ Hive::Hive(HiveOptions opts)
       << "retention_s = " << opts_.retention_s << "\n";
   cfg << opts_.extra_hive;
   if (!opts_.token.empty()) {
-    std::ofstream(dir_.path() / "token") << opts_.token << "\n";
+    write_token_file(dir_.path() / "token", opts_.token);
     cfg << "token_file = \"" << (dir_.path() / "token").string() << "\"\n";
   }
   cfg << "\n[services.tw]\ncommand = [\"" << RBEE_TEST_WORKER_BIN << "\", \"--port\", \"{port}\"]\n"
-      << "base_port = " << base_port_ << "\n";
+      << "base_port = " << base_port_ << "\nallow_args = true\n";
   cfg << opts_.extra_services;
   cfg.close();
   start();
@@ -388,9 +393,12 @@ void Queen::write_config() {
       << "stale_after_intervals = " << opts_.stale_after_intervals << "\n"
       << "down_after_intervals = " << opts_.down_after_intervals << "\n";
   if (!opts_.token.empty()) {
-    std::ofstream(dir_.path() / "token") << opts_.token << "\n";
+    write_token_file(dir_.path() / "token", opts_.token);
     cfg << "token_file = \"" << (dir_.path() / "token").string() << "\"\n";
   }
+  // A Queen with a token contacts only the Hives named: the tests name every alias.
+  if (!opts_.token.empty() && opts_.extra_config.find("include") == std::string::npos)
+    cfg << "include = [\"*\"]\n";
   cfg << opts_.extra_config << "\n";
   for (const auto& h : opts_.hives) {
     if (h.port) cfg << "\n[hives." << h.alias << "]\nport = " << h.port << "\n";

@@ -154,6 +154,10 @@ class Hive : public Daemon {
 };
 
 std::string read_file(const std::filesystem::path& p);
+// Writes the token and a newline with `mode` (the daemons refuse a token file others can read).
+void write_token_file(const std::filesystem::path& p, const std::string& token,
+                      std::filesystem::perms mode = std::filesystem::perms::owner_read |
+                                                    std::filesystem::perms::owner_write);
 // Spawn request body for the test worker's service.
 std::string spawn_body(const std::string& service, std::optional<uint16_t> port,
                        const std::vector<std::string>& args = {});

@@ -212,6 +212,7 @@ cat >"$T/queen.toml" <<CONF
 listen = "$ADDR_B:7833"
 token_file = "$T/token"
 ssh_config = "$T/ssh_config"
+include = ["$HIVE_ID"]
 mdns = true
 CONF
 

@@ -48,10 +48,21 @@ TEST_CASE("catalog errors name the key and what was expected") {
   };
   check("[services.llm]\nbase_port = 8080\n", "services.llm.command");
   check("[services.llm]\ncommand = [\"x\"]\n", "services.llm.base_port is required");
-  check("[services.llm]\ncommand = [\"x\"]\nbase_port = 70000\n", "1 to 65535");
-  check("[services.llm]\ncommand = [\"x\"]\nbase_port = 80\nrestart = \"always\"\n", "restart");
-  check("[services.llm]\ncommand = [\"x\"]\nbase_port = 80\nmemory_max = \"4X\"\n", "unknown unit");
-  check("[services.\"Bad/Name\"]\ncommand = [\"x\"]\nbase_port = 80\n", "service name");
+  check("[services.llm]\ncommand = [\"x\"]\nbase_port = 70000\n", "1024 to 65535");
+  // Ports below 1024 belong to the host's own services (22 is ssh).
+  check("[services.llm]\ncommand = [\"x\"]\nbase_port = 22\n", "1024 to 65535");
+  check("[services.llm]\ncommand = [\"x\"]\nbase_port = 65000\nport_count = 1000\n",
+        "services.llm.port_count");
+  // No allowed_env entry or prefix may reach the variables the worker's environment rests on.
+  for (const char* bad : {"LD_PRELOAD", "L*", "LD*", "RB*", "RBEE_PORT", "*", "A*B", "X=Y"})
+    check((std::string("[services.llm]\ncommand = [\"x\"]\nbase_port = 8080\nallowed_env = [\"") +
+           bad + "\"]\n")
+              .c_str(),
+          "services.llm.allowed_env");
+  check("[services.llm]\ncommand = [\"x\"]\nbase_port = 8080\nrestart = \"always\"\n", "restart");
+  check("[services.llm]\ncommand = [\"x\"]\nbase_port = 8080\nmemory_max = \"4X\"\n",
+        "unknown unit");
+  check("[services.\"Bad/Name\"]\ncommand = [\"x\"]\nbase_port = 8080\n", "service name");
   check("[hive]\nbackend = \"docker\"\n", "hive.backend");
   check("[hive]\nintervall_ms = 5\n", "unknown key hive.intervall_ms");
   check("[hive\n", "t.toml:1");
@@ -81,4 +92,24 @@ TEST_CASE("catalog refuses a float where an integer is expected, however large")
                              "t.toml");
   REQUIRE_FALSE(g);
   CHECK(g.error().message.find("gpus") != std::string::npos);
+}
+
+TEST_CASE("a request may set only the env names its service allows") {
+  auto c = parse_hive_config(
+      "[services.llm]\ncommand = [\"x\"]\nbase_port = 8080\n"
+      "allowed_env = [\"HF_TOKEN\", \"VLLM_*\"]\nuser = \"nobody\"\ngroup = \"nogroup\"\n"
+      "supplementary_groups = [\"video\"]\n",
+      "t.toml");
+  REQUIRE(c);
+  const auto& s = c->services.at("llm");
+  CHECK(s.user == "nobody");
+  CHECK(s.group == "nogroup");
+  CHECK_FALSE(s.allow_args);
+  CHECK(s.port_count == 1000);
+  CHECK(env_allowed(s, "HF_TOKEN"));
+  CHECK(env_allowed(s, "VLLM_LOGGING_LEVEL"));
+  for (const char* no : {"HF_TOKENX", "BASH_ENV", "PERL5OPT", "PYTHONWARNINGS", "BROWSER",
+                         "LD_PRELOAD", "RBEE_PORT", "PATH", "VLLM"})
+    CHECK_FALSE(env_allowed(s, no));
+  CHECK(c->worker_user == "rbee-worker");
 }

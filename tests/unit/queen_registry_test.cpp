@@ -371,9 +371,98 @@ TEST_CASE("queen registry: Hives known only from pushes are bounded per sender a
   CHECK(third.outcome == IngestOutcome::sender_full);
   CHECK(third.message.find("10.0.0.5") != std::string::npos);
   CHECK(reg.find("c") == nullptr);
-  // The Hives it holds keep reporting; another address has its own allowance.
+  // The Hives it holds keep reporting; another address range has its own allowance.
   CHECK(push("a", "10.0.0.5", 2).outcome == IngestOutcome::accepted);
-  CHECK(push("c", "10.0.0.6", 1).outcome == IngestOutcome::accepted);
+  CHECK(push("c", "10.0.1.6", 1).outcome == IngestOutcome::accepted);
   REQUIRE(reg.find("c"));
-  CHECK(reg.find("c")->pushed_from == "10.0.0.6");
+  CHECK(reg.find("c")->pushed_from == "10.0.1.6");
+}
+
+TEST_CASE("queen registry: the per-sender cap counts an IPv4 /24 and an IPv6 /64", "[queen]") {
+  Registry reg(RegistryOptions{.max_push_hives_per_sender = 2});
+  auto push = [&](const std::string& id, const char* sender) {
+    return reg.ingest(snapshot(id, "i1", 1, {}), sender, at(1));
+  };
+  CHECK(push("a", "10.0.0.5").outcome == IngestOutcome::accepted);
+  CHECK(push("b", "10.0.0.200").outcome == IngestOutcome::accepted);
+  auto r = push("c", "10.0.0.9");
+  CHECK(r.outcome == IngestOutcome::sender_full);
+  CHECK(r.message.find("10.0.0.0/24") != std::string::npos);
+  CHECK(r.message.find("10.0.0.9") != std::string::npos);
+  // The same address written as v4-mapped IPv6 is the same range.
+  CHECK(push("c", "::ffff:10.0.0.7").outcome == IngestOutcome::sender_full);
+  CHECK(push("c", "10.0.1.9").outcome == IngestOutcome::accepted);
+
+  CHECK(push("v6a", "2001:db8:1:2::1").outcome == IngestOutcome::accepted);
+  CHECK(push("v6b", "2001:db8:1:2:ffff::9").outcome == IngestOutcome::accepted);
+  r = push("v6c", "2001:db8:1:2:abcd::1");
+  CHECK(r.outcome == IngestOutcome::sender_full);
+  CHECK(r.message.find("2001:db8:1:2::/64") != std::string::npos);
+  CHECK(push("v6c", "2001:db8:1:3::1").outcome == IngestOutcome::accepted);
+}
+
+TEST_CASE("queen registry: the range prefixes are configurable, /32 is one address", "[queen]") {
+  Registry reg(
+      RegistryOptions{.max_push_hives_per_sender = 1, .push_prefix_v4 = 32, .push_prefix_v6 = 128});
+  auto push = [&](const std::string& id, const char* sender) {
+    return reg.ingest(snapshot(id, "i1", 1, {}), sender, at(1)).outcome;
+  };
+  CHECK(push("a", "10.0.0.5") == IngestOutcome::accepted);
+  CHECK(push("b", "10.0.0.5") == IngestOutcome::sender_full);
+  CHECK(push("b", "10.0.0.6") == IngestOutcome::accepted);
+  CHECK(push("c", "fd00::1") == IngestOutcome::accepted);
+  CHECK(push("d", "fd00::2") == IngestOutcome::accepted);
+
+  Registry wide(RegistryOptions{.max_push_hives_per_sender = 1, .push_prefix_v4 = 8});
+  CHECK(wide.ingest(snapshot("a", "i1", 1, {}), "10.1.2.3", at(1)).outcome ==
+        IngestOutcome::accepted);
+  auto r = wide.ingest(snapshot("b", "i1", 1, {}), "10.200.0.1", at(1));
+  CHECK(r.outcome == IngestOutcome::sender_full);
+  CHECK(r.message.find("10.0.0.0/8") != std::string::npos);
+}
+
+TEST_CASE("queen registry: a push-only Hive down for forget_push_only_after_ms is dropped",
+          "[queen]") {
+  // interval 1 s, down after 10 intervals, forgotten 60 s after that.
+  Registry reg(RegistryOptions{.forget_push_only_after_ms = 60000});
+  Recorder rec;
+  rec.attach(reg);
+  REQUIRE(
+      reg.ingest(snapshot("p", "i1", 1, {worker("8080", WorkerState::ready)}), "10.0.0.5", at(0))
+          .outcome == IngestOutcome::accepted);
+  reg.set_candidates({{"gpu1", "10.0.0.9", 7835, "ssh_config"}}, at(0));
+  REQUIRE(reg.handshake_ok("gpu1", caps("g", "i1"), "{}", at(0)).outcome == BindOutcome::bound);
+  reg.evaluate(at(10000));
+  REQUIRE(reg.find("p"));
+  CHECK(reg.find("p")->status == HiveStatus::down);
+  reg.evaluate(at(10000 + 59999));
+  CHECK(reg.find("p"));
+  rec.clear();
+  reg.evaluate(at(10000 + 60000));
+  CHECK(reg.find("p") == nullptr);
+  CHECK(rec.names() == std::vector<std::string>{"worker_removed", "hive_removed"});
+  // A discovered Hive, down as long, stays: the operator named it.
+  REQUIRE(reg.find("gpu1"));
+  CHECK(reg.find("gpu1")->status == HiveStatus::down);
+  // Its cap place is free again, and the id is welcome back as a new push-only Hive.
+  auto back = reg.ingest(snapshot("p", "i1", 1, {}), "10.0.0.5", at(80000));
+  CHECK(back.outcome == IngestOutcome::accepted);
+  CHECK(reg.find("p")->source == "push");
+}
+
+TEST_CASE("queen registry: a Hive that pushes again before the limit is kept", "[queen]") {
+  Registry reg(RegistryOptions{.forget_push_only_after_ms = 5000});
+  REQUIRE(reg.ingest(snapshot("p", "i1", 1, {}), "10.0.0.5", at(0)).outcome ==
+          IngestOutcome::accepted);
+  reg.evaluate(at(14000));  // down since 10 s
+  REQUIRE(reg.ingest(snapshot("p", "i1", 2, {}), "10.0.0.5", at(14500)).outcome ==
+          IngestOutcome::accepted);
+  reg.evaluate(at(16000));
+  REQUIRE(reg.find("p"));
+  CHECK(reg.find("p")->status == HiveStatus::healthy);
+  Registry never(RegistryOptions{.forget_push_only_after_ms = 0});
+  REQUIRE(never.ingest(snapshot("p", "i1", 1, {}), "10.0.0.5", at(0)).outcome ==
+          IngestOutcome::accepted);
+  never.evaluate(at(int64_t{1} << 40));
+  CHECK(never.find("p"));
 }

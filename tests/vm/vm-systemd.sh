@@ -95,16 +95,22 @@ command = ["/usr/bin/rbee-test-worker", "--port", "{port}", "--children", "2"]
 base_port = 9300
 pids_max = 4
 restart = "no"
+allow_args = true
 
 [services.hello]
 command = ["/bin/sh", "-c", "echo hello-from-worker; exec /usr/bin/rbee-test-worker --port $0", "{port}"]
 base_port = 9400
+
+[services.probe]
+command = ["/bin/sh", "-c", "cat /etc/rbee/probe-secret >/dev/null 2>&1 && echo SECRET-READ || echo SECRET-DENIED; echo $$ > /sys/fs/cgroup/cgroup.procs 2>/dev/null && echo ESCAPED || echo STAYED; exec /usr/bin/rbee-test-worker --port $0", "{port}"]
+base_port = 9600
 
 [services.fail]
 command = ["/usr/bin/rbee-test-worker", "--port", "{port}", "--exit-after-ms", "1500", "--exit-code", "3"]
 base_port = 9500
 restart = "no"
 TOML
+install -m 0600 /dev/null /etc/rbee/probe-secret && echo secret >/etc/rbee/probe-secret
 systemctl daemon-reload
 
 # --- helpers --------------------------------------------------------------------------------
@@ -149,6 +155,25 @@ check "tw/9001 spawned_by hive" [ "$(wfield tw 9001 spawned_by)" = hive ]
 check "tw/9001 mem_source cgroup" [ "$(wfield tw 9001 mem_source)" = cgroup ]
 ws=$(wfield tw 9001 working_set_bytes)
 check "tw/9001 working_set_bytes present ($ws)" [ -n "$ws" ]
+
+# --- least privilege ---------------------------------------------------------------------------
+pid=$(wfield tw 9001 main_pid)
+uid=$(id -u rbee-worker)
+st() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }
+check "tw/9001 runs as rbee-worker (uid $(st Uid))" [ "$(st Uid)" = "$uid" ]
+check "tw/9001 NoNewPrivs 1" [ "$(st NoNewPrivs)" = 1 ]
+check "tw/9001 no capabilities (CapEff $(st CapEff), CapBnd $(st CapBnd))" \
+  [ "$(st CapEff)" = 0000000000000000 -a "$(st CapBnd)" = 0000000000000000 ]
+check "unit has NoNewPrivileges=yes" [ "$(systemctl show -P NoNewPrivileges rbee-tw@9001.service)" = yes ]
+check "unit has ProtectSystem=full" [ "$(systemctl show -P ProtectSystem rbee-tw@9001.service)" = full ]
+rbee-hive spawn probe --port 9601 || true
+check "probe/9601 reaches ready" wait_for 30 state_is probe 9601 ready
+plog=$(rbee-hive logs probe/9601 2>&1)
+echo "  probe log: $(tr '\n' ' ' <<<"$plog")"
+check "probe/9601 cannot read a 0600 root file" grep -q SECRET-DENIED <<<"$plog"
+check "probe/9601 cannot leave its cgroup" grep -q STAYED <<<"$plog"
+check "probe/9601 still in its unit's cgroup" grep -q "rbee-probe@9601.service" "/proc/$(wfield probe 9601 main_pid)/cgroup"
+rbee-hive stop probe/9601 >/dev/null 2>&1 || true
 
 # --- MemoryMax -> oom ---------------------------------------------------------------------------
 rbee-hive spawn mem --port 9201 || true
