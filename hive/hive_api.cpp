@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "common/http/auth.h"
 #include "common/json/decode.h"
 #include "common/json/telemetry_json.h"
 #include "common/json/writer.h"
@@ -21,19 +20,6 @@ using http_ns::Request;
 using http_ns::Response;
 
 namespace {
-
-// With a token, every mutation must carry it; without one the daemon only listens on loopback,
-// and mutations are still refused from anywhere else.
-bool authorized(const HiveDaemon& d, const Request& req) {
-  if (d.token().empty()) return req.remote.is_loopback();
-  return http_ns::bearer_token_matches(req.authorization, d.token());
-}
-
-Response unauthorized() {
-  auto r = http_ns::json_error(401, "missing or wrong bearer token");
-  r.headers.emplace_back("WWW-Authenticate", "Bearer");
-  return r;
-}
 
 std::optional<WorkerId> worker_id(const Request& req) {
   auto s = req.params.find("service");
@@ -95,6 +81,8 @@ std::string capabilities_json(HiveDaemon& d, const std::string* queen_url) {
 
 }  // namespace
 
+// Who may call what is the routes' Access, checked by the server from each request's head
+// (common/http/edge_policy.h): handlers see only requests that passed.
 void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
   router.add(verb::get, "/health", [&d](const Request&, Reply reply) {
     json::Writer w;
@@ -103,19 +91,25 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
     reply(http_ns::json_response(200, w.take()));
   });
 
-  router.add(verb::get, "/capabilities", [&d](const Request& req, Reply reply) {
-    auto queen = req.query.find("queen_url");
-    if (queen == req.query.end())
-      return reply(http_ns::json_response(200, capabilities_json(d, nullptr)));
-    if (!authorized(d, req)) return reply(unauthorized());
-    if (auto st = d.subscribers().check_allowed(queen->second); !st)
-      return reply(http_ns::json_error(403, st.error().message));
-    if (auto st = d.subscribers().subscribe(queen->second); !st)
-      return reply(http_ns::json_error(400, st.error().message));
-    reply(http_ns::json_response(200, capabilities_json(d, &queen->second)));
-    // The first telemetry a new Queen gets already lists every worker.
-    d.subscribers().push(d.current());
-  });
+  // With ?queen_url= it subscribes that Queen to this Hive's telemetry (and its token).
+  auto capabilities_access = [](const Request& head) {
+    return head.query.count("queen_url") ? http_ns::Access::guarded : http_ns::Access::open;
+  };
+  router.add(
+      verb::get, "/capabilities",
+      [&d](const Request& req, Reply reply) {
+        auto queen = req.query.find("queen_url");
+        if (queen == req.query.end())
+          return reply(http_ns::json_response(200, capabilities_json(d, nullptr)));
+        if (auto st = d.subscribers().check_allowed(queen->second); !st)
+          return reply(http_ns::json_error(403, st.error().message));
+        if (auto st = d.subscribers().subscribe(queen->second); !st)
+          return reply(http_ns::json_error(400, st.error().message));
+        reply(http_ns::json_response(200, capabilities_json(d, &queen->second)));
+        // The first telemetry a new Queen gets already lists every worker.
+        d.subscribers().push(d.current());
+      },
+      capabilities_access);
 
   router.add(verb::get, "/v1/workers", [&d](const Request&, Reply reply) {
     const auto snap = d.current();
@@ -126,25 +120,28 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
     reply(http_ns::json_response(200, w.take()));
   });
 
-  router.add(verb::post, "/v1/workers", [&d](const Request& req, Reply reply) {
-    if (!authorized(d, req)) return reply(unauthorized());
-    auto spawn = json::decode_spawn_request(req.body);
-    if (!spawn) return reply(http_ns::json_error(400, spawn.error().message));
-    d.supervisor().spawn(*spawn, [&d, reply](SpawnOutcome out) {
-      if (out.error) return reply(http_ns::json_error(out.error->status, out.error->message));
-      d.resample_now();
-      json::Writer w;
-      w.begin_object().key("worker");
-      const auto snap = d.current();
-      const auto* fresh = find_worker(*snap, WorkerId{out.worker->service, out.worker->instance});
-      json::write_worker(w, fresh ? *fresh : *out.worker);
-      w.array_field("warnings", out.warnings).end_object();
-      auto resp = http_ns::json_response(201, w.take());
-      resp.headers.emplace_back("Location",
-                                "/v1/workers/" + out.worker->service + "/" + out.worker->instance);
-      reply(std::move(resp));
-    });
-  });
+  router.add(
+      verb::post, "/v1/workers",
+      [&d](const Request& req, Reply reply) {
+        auto spawn = json::decode_spawn_request(req.body);
+        if (!spawn) return reply(http_ns::json_error(400, spawn.error().message));
+        d.supervisor().spawn(*spawn, [&d, reply](SpawnOutcome out) {
+          if (out.error) return reply(http_ns::json_error(out.error->status, out.error->message));
+          d.resample_now();
+          json::Writer w;
+          w.begin_object().key("worker");
+          const auto snap = d.current();
+          const auto* fresh =
+              find_worker(*snap, WorkerId{out.worker->service, out.worker->instance});
+          json::write_worker(w, fresh ? *fresh : *out.worker);
+          w.array_field("warnings", out.warnings).end_object();
+          auto resp = http_ns::json_response(201, w.take());
+          resp.headers.emplace_back(
+              "Location", "/v1/workers/" + out.worker->service + "/" + out.worker->instance);
+          reply(std::move(resp));
+        });
+      },
+      http_ns::Access::guarded);
 
   router.add(verb::get, "/v1/workers/{service}/{instance}", [&d](const Request& req, Reply reply) {
     auto id = worker_id(req);
@@ -155,26 +152,26 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
     reply(http_ns::json_response(200, json::encode_worker(*w)));
   });
 
-  router.add(verb::delete_, "/v1/workers/{service}/{instance}",
-             [&d](const Request& req, Reply reply) {
-               if (!authorized(d, req)) return reply(unauthorized());
-               auto id = worker_id(req);
-               if (!id) return reply(http_ns::json_error(400, "bad worker name"));
-               WorkerId key = *id;
-               d.supervisor().stop(key, [&d, key, reply](std::optional<ApiError> err) {
-                 if (err) return reply(http_ns::json_error(err->status, err->message));
-                 d.resample_now();
-                 const auto snap = d.current();
-                 const auto* w = find_worker(*snap, key);
-                 if (!w) return reply(http_ns::json_response(200, "{\"removed\":true}"));
-                 reply(http_ns::json_response(200, json::encode_worker(*w)));
-               });
-             });
+  router.add(
+      verb::delete_, "/v1/workers/{service}/{instance}",
+      [&d](const Request& req, Reply reply) {
+        auto id = worker_id(req);
+        if (!id) return reply(http_ns::json_error(400, "bad worker name"));
+        WorkerId key = *id;
+        d.supervisor().stop(key, [&d, key, reply](std::optional<ApiError> err) {
+          if (err) return reply(http_ns::json_error(err->status, err->message));
+          d.resample_now();
+          const auto snap = d.current();
+          const auto* w = find_worker(*snap, key);
+          if (!w) return reply(http_ns::json_response(200, "{\"removed\":true}"));
+          reply(http_ns::json_response(200, json::encode_worker(*w)));
+        });
+      },
+      http_ns::Access::guarded);
 
   router.add(
-      verb::get, "/v1/workers/{service}/{instance}/logs", [&d](const Request& req, Reply reply) {
-        // Logs can hold secrets a worker printed: they need the token like a mutation.
-        if (!authorized(d, req)) return reply(unauthorized());
+      verb::get, "/v1/workers/{service}/{instance}/logs",
+      [&d](const Request& req, Reply reply) {
         auto id = worker_id(req);
         if (!id) return reply(http_ns::json_error(400, "bad worker name"));
         std::size_t tail = 100;
@@ -200,7 +197,8 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
         r.content_type = "text/plain; charset=utf-8";
         r.body = std::move(*text);
         reply(std::move(r));
-      });
+      },
+      http_ns::Access::secret_read);
 
   router.add(verb::get, "/v1/telemetry", [&d](const Request&, Reply reply) {
     reply(http_ns::json_response(200, d.current()->json));

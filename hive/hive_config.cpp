@@ -289,12 +289,27 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
   if (auto h = root["hive"]; h) {
     const auto* t = h.as_table();
     if (!t) return make_error("[hive] must be a table");
-    if (auto st = check_keys(
-            *t, "hive",
-            {"listen", "hive_id", "token_file", "backend", "cgroup_root", "interval_ms", "log_dir",
-             "stop_timeout_ms", "retention_s", "full_read_every", "subscriber_drop_after_s",
-             "nvml_library", "nvml_keep_open", "mdns", "worker_user", "worker_group",
-             "queen_urls"});
+    if (auto st = check_keys(*t, "hive",
+                             {"listen",
+                              "hive_id",
+                              "token_file",
+                              "backend",
+                              "cgroup_root",
+                              "interval_ms",
+                              "log_dir",
+                              "stop_timeout_ms",
+                              "retention_s",
+                              "full_read_every",
+                              "subscriber_drop_after_s",
+                              "nvml_library",
+                              "nvml_keep_open",
+                              "mdns",
+                              "worker_user",
+                              "worker_group",
+                              "queen_urls",
+                              "allowed_hosts",
+                              "max_streams",
+                              "max_streams_per_address"});
         !st)
       return st.error();
     std::string token_file, cgroup_root, log_dir = c.log_dir.string();
@@ -314,7 +329,10 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
           read_uint(*t, "hive", "stop_timeout_ms", 0, 600000, c.stop_timeout_ms),
           read_uint(*t, "hive", "retention_s", 0, 86400, c.retention_s),
           read_uint(*t, "hive", "full_read_every", 1, 60, c.full_read_every),
-          read_uint(*t, "hive", "subscriber_drop_after_s", 1, 86400, c.subscriber_drop_after_s)}) {
+          read_uint(*t, "hive", "subscriber_drop_after_s", 1, 86400, c.subscriber_drop_after_s),
+          read_uint(*t, "hive", "max_streams", 1, 100000, c.max_streams),
+          read_uint(*t, "hive", "max_streams_per_address", 1, 100000, c.max_streams_per_address),
+          read_strings(*t, "hive", "allowed_hosts", c.allowed_hosts)}) {
       if (!st) return st.error();
     }
     if (c.backend != "auto" && c.backend != "cgroupfs" && c.backend != "systemd")

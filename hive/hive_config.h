@@ -63,6 +63,9 @@ struct HiveConfig {
   bool mdns = false;           // announce _rbee-hive._tcp through the host's Avahi daemon
   // Queens a subscription may name (compared exactly, see queen_url_key); empty: any.
   std::vector<std::string> queen_urls;
+  std::vector<std::string> allowed_hosts;  // Host names served without a token (docs/security.md)
+  uint32_t max_streams = 64;               // GET /v1/telemetry/stream streams in all
+  uint32_t max_streams_per_address = 8;    // and per client address
   std::map<std::string, ServiceSpec> services;
 };
 

@@ -1,6 +1,7 @@
 #include "hive/hive_daemon.h"
 
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -96,7 +97,14 @@ Status HiveDaemon::start() {
       io_, token_, std::chrono::seconds(config_.subscriber_drop_after_s), std::move(*queens));
   on_publish.push_back([this](const auto& snap) { subscribers_->push(snap); });
   register_hive_api(*this, router_);
-  server_ = std::make_unique<http::Server>(io_, router_);
+  http::Limits limits;
+  limits.max_streams = config_.max_streams;
+  limits.max_streams_per_address = config_.max_streams_per_address;
+  http::EdgePolicy policy;
+  policy.token = token_;
+  policy.allowed_hosts = config_.allowed_hosts;
+  policy.own_euid = ::geteuid();
+  server_ = std::make_unique<http::Server>(io_, router_, limits, std::move(policy));
   auto ep = asio::ip::tcp::endpoint(asio::ip::make_address(listen->host), listen->port);
   if (auto st = server_->listen(ep); !st) return st;
 
@@ -116,7 +124,9 @@ Status HiveDaemon::start() {
   }
   if (!has_token)
     spdlog::warn(
-        "no token configured: listening on loopback only; mutations accepted from loopback");
+        "no token configured: listening on loopback only; mutations accepted from root and uid "
+        "{} on this host",
+        ::geteuid());
   return Ok{};
 }
 

@@ -30,8 +30,8 @@ std::string render_metrics(const Registry& registry, const QueenMetrics& m,
          "Snapshots ignored as out of order (seq not newer).");
   out << "rbee_queen_snapshots_ignored_total " << m.ignored << '\n';
   family("rbee_queen_snapshots_rejected_total", "counter", "Snapshots refused, by reason.");
-  for (const char* reason :
-       {"auth", "content_type", "malformed", "conflict", "gone", "full", "sender_full"}) {
+  for (const char* reason : {"auth", "peer", "host", "origin", "content_type", "malformed",
+                             "conflict", "gone", "full", "sender_full"}) {
     auto it = m.rejected.find(reason);
     out << "rbee_queen_snapshots_rejected_total{reason=\"" << reason << "\"} "
         << (it == m.rejected.end() ? 0 : it->second) << '\n';

@@ -55,7 +55,10 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
                                     "push_address_prefix_v4",
                                     "push_address_prefix_v6",
                                     "forget_push_only_after_s",
-                                    "mdns"};
+                                    "mdns",
+                                    "allowed_hosts",
+                                    "max_streams",
+                                    "max_streams_per_address"};
       bool ok = false;
       for (auto* name : known) ok = ok || k == name;
       if (!ok) return make_error("unknown key queen." + std::string(k.str()));
@@ -89,7 +92,9 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
                  uint("max_push_hives_per_address", 10000, c.max_push_hives_per_address),
                  uint("push_address_prefix_v4", 32, c.push_address_prefix_v4),
                  uint("push_address_prefix_v6", 128, c.push_address_prefix_v6),
-                 uint("forget_push_only_after_s", 30 * 86400, c.forget_push_only_after_s)}) {
+                 uint("forget_push_only_after_s", 30 * 86400, c.forget_push_only_after_s),
+                 uint("max_streams", 100000, c.max_streams),
+                 uint("max_streams_per_address", 100000, c.max_streams_per_address)}) {
     if (!s) return s.error();
   }
   if (auto n = q["mdns"]; n) {
@@ -104,6 +109,9 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
   auto exc = string_array(q["exclude"], "exclude");
   if (!exc) return exc.error();
   c.exclude = std::move(*exc);
+  auto hosts = string_array(q["allowed_hosts"], "allowed_hosts");
+  if (!hosts) return hosts.error();
+  c.allowed_hosts = std::move(*hosts);
   if (c.down_after_intervals <= c.stale_after_intervals)
     return make_error(
         "queen.down_after_intervals must be greater than queen.stale_after_intervals");

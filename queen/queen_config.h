@@ -32,6 +32,9 @@ struct QueenConfig {
   uint32_t push_address_prefix_v6 = 64;
   uint32_t forget_push_only_after_s = 3600;  // a push-only Hive down this long is dropped
   bool mdns = false;  // also browse _rbee-hive._tcp through the host's Avahi daemon
+  std::vector<std::string> allowed_hosts;  // Host names served without a token (docs/security.md)
+  uint32_t max_streams = 64;               // GET /v1/events streams in all
+  uint32_t max_streams_per_address = 8;    // and per client address
   std::map<std::string, HiveOverride> hives;
 };
 

@@ -42,6 +42,9 @@ struct DaemonOptions {
   std::chrono::milliseconds watch_period{2000};
 };
 
+// Where Hives push their telemetry.
+inline constexpr const char* kIngestPath = "/v1/hive-telemetry";
+
 class QueenDaemon {
  public:
   QueenDaemon(boost::asio::io_context& io, QueenConfig config, std::string token,
@@ -60,9 +63,7 @@ class QueenDaemon {
   std::shared_ptr<http::EventStream> events() const { return events_; }
   Now now() const;
 
-  // With a token, the bearer token; without one, loopback peers only.
-  bool authorized(const http::Request& req) const;
-  // POST /v1/hive-telemetry.
+  // POST kIngestPath.
   http::Response ingest(const http::Request& req);
   // Re-reads the SSH config and probes every Hive now.
   void refresh();

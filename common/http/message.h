@@ -1,6 +1,7 @@
 #pragma once
 // Plain HTTP request/response values shared by the server, the router and the handlers.
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/verb.hpp>
 
 #include <functional>
@@ -18,6 +19,15 @@ namespace rbee::http {
 
 class EventStream;
 
+// What a route asks of a request, decided from its head before the body is read
+// (common/http/edge_policy.h, docs/security.md).
+enum class Access {
+  open,         // anyone who reaches the port
+  secret_read,  // a read that can hold secrets: the token, or (no-token mode) a local Host
+  guarded,      // a mutation or subscription: the token, or (no-token mode) root or the
+                // daemon's own uid and a local Host; never cross-origin; bodies only as JSON
+};
+
 struct Request {
   boost::beast::http::verb method = boost::beast::http::verb::get;
   std::string target;                         // raw target
@@ -27,7 +37,13 @@ struct Request {
   std::string body;
   std::string authorization;  // raw Authorization header value
   std::string content_type;
-  boost::asio::ip::address remote;  // peer address
+  std::string host;                      // Host header
+  std::string origin;                    // Origin header
+  std::string sec_fetch_site;            // Sec-Fetch-Site header
+  bool has_body = false;                 // Content-Length > 0 or chunked
+  boost::asio::ip::address remote;       // peer address
+  boost::asio::ip::tcp::endpoint peer;   // peer address and port
+  boost::asio::ip::tcp::endpoint local;  // our address and port on this connection
 };
 
 struct Response {

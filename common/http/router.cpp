@@ -22,7 +22,13 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 }  // namespace
 
-void Router::add(beast_http::verb method, std::string pattern, Handler handler) {
+void Router::add(beast_http::verb method, std::string pattern, Handler handler, Access access) {
+  AccessRule rule;
+  if (access != Access::open) rule = [access](const Request&) { return access; };
+  add(method, std::move(pattern), std::move(handler), std::move(rule));
+}
+
+void Router::add(beast_http::verb method, std::string pattern, Handler handler, AccessRule access) {
   auto it = std::find_if(routes_.begin(), routes_.end(),
                          [&](const Route& r) { return r.pattern == pattern; });
   if (it == routes_.end()) {
@@ -41,10 +47,11 @@ void Router::add(beast_http::verb method, std::string pattern, Handler handler) 
   for (auto& m : it->methods) {
     if (m.verb == method) {
       m.handler = std::move(handler);
+      m.access = std::move(access);
       return;
     }
   }
-  it->methods.push_back({method, std::move(handler)});
+  it->methods.push_back({method, std::move(handler), std::move(access)});
 }
 
 bool Router::matches(const Route& route, const std::vector<std::string>& segments) {
@@ -63,37 +70,48 @@ bool Router::more_specific(const Route& a, const Route& b) {
   return false;
 }
 
-void Router::dispatch(Request& req, Reply reply) const {
+Router::Match Router::match(const Request& req) const {
+  Match m;
   // Split the raw path so that an encoded '/' ("%2F") stays inside its segment.
   std::string_view raw = req.target.empty() ? std::string_view(req.path) : req.target;
   raw = raw.substr(0, raw.find_first_of("?#"));
-  std::vector<std::string> segments;
   for (std::string_view part : split_path(raw)) {
     auto decoded = percent_decode(part, false);
-    if (!decoded) return reply(json_error(400, "bad percent-encoding in path"));
-    segments.push_back(std::move(*decoded));
+    if (!decoded) {
+      m.bad_path = true;
+      return m;
+    }
+    m.segments.push_back(std::move(*decoded));
   }
-
-  const Route* best = nullptr;
-  const Handler* handler = nullptr;
-  std::vector<beast_http::verb> allowed;
   for (const Route& route : routes_) {
-    if (!matches(route, segments)) continue;
-    for (const Method& m : route.methods) {
-      if (std::find(allowed.begin(), allowed.end(), m.verb) == allowed.end()) {
-        allowed.push_back(m.verb);
+    if (!matches(route, m.segments)) continue;
+    for (const Method& method : route.methods) {
+      if (std::find(m.allowed.begin(), m.allowed.end(), method.verb) == m.allowed.end()) {
+        m.allowed.push_back(method.verb);
       }
-      if (m.verb == req.method && (best == nullptr || more_specific(route, *best))) {
-        best = &route;
-        handler = &m.handler;
+      if (method.verb == req.method && (m.route == nullptr || more_specific(route, *m.route))) {
+        m.route = &route;
+        m.method = &method;
       }
     }
   }
-  if (best == nullptr) {
-    if (allowed.empty()) return reply(json_error(404, "not found"));
-    std::sort(allowed.begin(), allowed.end());
+  return m;
+}
+
+Access Router::access(const Request& head) const {
+  Match m = match(head);
+  if (m.method == nullptr || !m.method->access) return Access::open;
+  return m.method->access(head);
+}
+
+void Router::dispatch(Request& req, Reply reply) const {
+  Match m = match(req);
+  if (m.bad_path) return reply(json_error(400, "bad percent-encoding in path"));
+  if (m.route == nullptr) {
+    if (m.allowed.empty()) return reply(json_error(404, "not found"));
+    std::sort(m.allowed.begin(), m.allowed.end());
     std::string allow;
-    for (auto v : allowed) {
+    for (auto v : m.allowed) {
       if (!allow.empty()) allow += ", ";
       allow += beast_http::to_string(v);
     }
@@ -102,10 +120,11 @@ void Router::dispatch(Request& req, Reply reply) const {
     return reply(std::move(r));
   }
   req.params.clear();
-  for (std::size_t i = 0; i < segments.size(); ++i) {
-    if (best->segments[i].param) req.params[best->segments[i].text] = std::move(segments[i]);
+  for (std::size_t i = 0; i < m.segments.size(); ++i) {
+    if (m.route->segments[i].param)
+      req.params[m.route->segments[i].text] = std::move(m.segments[i]);
   }
-  (*handler)(req, std::move(reply));
+  m.method->handler(req, std::move(reply));
 }
 
 }  // namespace rbee::http

@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "common/http/event_stream.h"
+#include "common/sys/sock_diag.h"
 
 namespace rbee::http {
 
@@ -29,17 +30,20 @@ using boost::system::error_code;
 class Session;
 
 struct Server::State {
-  State(net::io_context& c, Router& r, Limits l)
-      : ioc(c), router(r), limits(l), acceptor(c), retry_timer(c) {}
+  State(net::io_context& c, Router& r, Limits l, EdgePolicy p)
+      : ioc(c), router(r), limits(l), policy(std::move(p)), acceptor(c), retry_timer(c) {}
 
   net::io_context& ioc;
   Router& router;
   Limits limits;
+  EdgePolicy policy;
   tcp::acceptor acceptor;
   net::steady_timer retry_timer;  // backs off after accept errors such as EMFILE
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
   std::atomic<std::size_t> count{0};
   std::size_t kept_bytes = 0;  // under kKeptTotalBytes; the io_context's thread only
+  std::size_t streams = 0;     // event streams; the io_context's thread only
+  std::unordered_map<std::string, std::size_t> streams_per_address;
   bool stopped = false;
 };
 
@@ -63,6 +67,30 @@ constexpr std::size_t kKeptBodyBytes = 1024 * 1024;
 // storage): beyond it a connection reads and allocates as a new one does. Without this cap 1024
 // connections that each sent one large body would pin a gigabyte.
 constexpr std::size_t kKeptTotalBytes = 32 * 1024 * 1024;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+using Clock = std::chrono::steady_clock;
+
+// What the per-address stream cap counts: an IPv4 address, or an IPv6 /64 (one host can hold a
+// whole /64).
+std::string address_key(const net::ip::address& a) {
+  if (a.is_v4()) return a.to_string();
+  auto v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return net::ip::address_v6(bytes).to_string() + "/64";
+}
+
+// The uid owning the client's end of this connection (both ends are on this host).
+Result<uid_t> peer_socket_uid(tcp::endpoint peer, tcp::endpoint local) {
+  if (peer.address().is_v6() && peer.address().to_v6().is_v4_mapped()) {
+    peer = {net::ip::make_address_v4(net::ip::v4_mapped, peer.address().to_v6()), peer.port()};
+    if (local.address().is_v6() && local.address().to_v6().is_v4_mapped())
+      local = {net::ip::make_address_v4(net::ip::v4_mapped, local.address().to_v6()), local.port()};
+  }
+  return sys::tcp_socket_uid(peer.data(), local.data());
+}
 
 void set_cloexec(int fd) {
   int flags = ::fcntl(fd, F_GETFD);
@@ -91,7 +119,9 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
   Session(tcp::socket socket, std::shared_ptr<Server::State> state)
       : stream_(std::move(socket)), state_(std::move(state)), keepalive_timer_(state_->ioc) {
     error_code ec;
-    remote_ = stream_.socket().remote_endpoint(ec).address();
+    peer_ = stream_.socket().remote_endpoint(ec);
+    local_ = stream_.socket().local_endpoint(ec);
+    remote_ = peer_.address();
     stream_.socket().set_option(tcp::no_delay(true), ec);
     set_cloexec(stream_.socket().native_handle());
   }
@@ -102,6 +132,17 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
     ++state_->count;
     registered_ = true;
     do_read();
+  }
+
+  // Which connection to close when the cap is reached: only idle ones and unauthenticated
+  // streams qualify; the smaller rank goes first (nullopt: keep).
+  std::optional<std::pair<int, Clock::time_point>> eviction_rank() const {
+    if (closed_) return std::nullopt;
+    const bool idle =
+        phase_ == Phase::idle || phase_ == Phase::reading_head || phase_ == Phase::lingering;
+    const bool weak_stream = phase_ == Phase::streaming && !authenticated_;
+    if (!idle && !weak_stream) return std::nullopt;
+    return std::pair{ever_authenticated_ ? 1 : 0, phase_since_};
   }
 
   void close() {
@@ -118,6 +159,13 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
     stream_.close();
     keepalive_timer_.cancel();
     if (hub_) hub_->detach(this);
+    if (counted_stream_) {
+      counted_stream_ = false;
+      --state_->streams;
+      auto it = state_->streams_per_address.find(address_key(remote_));
+      if (it != state_->streams_per_address.end() && --it->second == 0)
+        state_->streams_per_address.erase(it);
+    }
   }
 
   bool deliver(const std::shared_ptr<const std::string>& frame) override {
@@ -140,7 +188,14 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
     bool counted;  // counts against sse_max_queued_bytes (the initial snapshot does not)
   };
 
+  enum class Phase { reading_head, reading_body, handling, writing, idle, lingering, streaming };
+
   const Limits& limits() const { return state_->limits; }
+
+  void enter(Phase p) {
+    phase_ = p;
+    phase_since_ = Clock::now();
+  }
 
   // --- HTTP requests -------------------------------------------------------------------------
 
@@ -171,6 +226,7 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
     }
     // Between keep-alive requests wait idle_timeout for the first byte; from then on the whole
     // request must arrive within read_timeout.
+    enter(Phase::idle);
     stream_.expires_after(limits().idle_timeout);
     stream_.async_read_some(buffer_.prepare(std::max(kSmallReadBytes, buffer_.capacity())),
                             beast::bind_front_handler(&Session::on_idle, shared_from_this()));
@@ -183,7 +239,60 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
   }
 
   void do_read_request() {
+    enter(Phase::reading_head);
     stream_.expires_after(limits().read_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  // The head is complete: decide what the edge policy can from it, before any body is read.
+  void on_header(error_code ec, std::size_t n) {
+    if (closed_) return;
+    if (ec) return on_read(ec, n);
+    const auto& msg = parser_->get();
+    req_ = Request{};
+    req_.method = msg.method();
+    req_.authorization = std::string(msg[bhttp::field::authorization]);
+    req_.content_type = std::string(msg[bhttp::field::content_type]);
+    req_.host = std::string(msg[bhttp::field::host]);
+    req_.origin = std::string(msg["Origin"]);
+    req_.sec_fetch_site = std::string(msg["Sec-Fetch-Site"]);
+    req_.has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
+    req_.remote = remote_;
+    req_.peer = peer_;
+    req_.local = local_;
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    if (auto st = set_target(req_, std::string(msg.target())); !st) {
+      keep_alive_ = false;
+      return on_reply(json_error(400, st.error().message));
+    }
+    const Access access = state_->router.access(req_);
+    Verdict verdict = check_request(state_->policy, access, req_, [this]() -> Result<uid_t> {
+      if (!peer_uid_) peer_uid_ = peer_socket_uid(peer_, local_);
+      return *peer_uid_;
+    });
+    authenticated_ = verdict.authenticated;
+    ever_authenticated_ = ever_authenticated_ || authenticated_;
+    if (verdict.refusal) {
+      spdlog::debug("http: {} {} from {} refused ({}): {}", bhttp::to_string(req_.method),
+                    req_.path, remote_.to_string(), verdict.reason, verdict.refusal->body);
+      keep_alive_ = false;
+      return on_reply(std::move(*verdict.refusal));
+    }
+    if (parser_->is_done()) return on_read({}, 0);
+    enter(Phase::reading_body);
+    if (beast::iequals(msg[bhttp::field::expect], "100-continue")) {
+      return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                              [self = shared_from_this()](error_code wec, std::size_t) {
+                                if (wec || self->closed_) return self->close();
+                                self->do_read_body();
+                              });
+    }
+    do_read_body();
+  }
+
+  void do_read_body() {
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
@@ -200,17 +309,9 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
     if (msg.body().size() > kSmallReadBytes && buffer_.capacity() < kLargeReadBytes &&
         take_kept(kLargeReadBytes))
       buffer_.reserve(kLargeReadBytes);
-    keep_alive_ = msg.keep_alive();
-    version_ = msg.version();
-    Request req;
-    req.method = msg.method();
+    Request req = std::move(req_);
     req.body = std::move(msg.body());
-    req.authorization = std::string(msg[bhttp::field::authorization]);
-    req.content_type = std::string(msg[bhttp::field::content_type]);
-    req.remote = remote_;
-    if (auto st = set_target(req, std::string(msg.target())); !st) {
-      return on_reply(json_error(400, st.error().message));
-    }
+    enter(Phase::handling);
     dispatch(req);
     // Handlers copy what they keep: the body's storage can serve the next request.
     if (req.body.capacity() > kSmallReadBytes && req.body.capacity() <= kKeptBodyBytes &&
@@ -240,6 +341,7 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
   void on_reply(Response r) {
     if (closed_) return;
     if (r.stream) return start_sse(std::move(r));
+    enter(Phase::writing);
     res_ = {};
     res_.version(version_);
     res_.result(r.status);
@@ -254,9 +356,12 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
   }
 
   void reply_and_close(unsigned status, std::string_view message) {
+    reply_and_close(json_error(status, message));
+  }
+  void reply_and_close(Response r) {
     keep_alive_ = false;
     version_ = 11;
-    on_reply(json_error(status, message));
+    on_reply(std::move(r));
   }
 
   void do_write(bool close_after) {
@@ -277,20 +382,66 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
     error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return close();
+    enter(Phase::lingering);
     stream_.expires_after(std::min(kLingerTime, limits().read_timeout));
     on_linger({}, 0);
   }
 
   void on_linger(error_code ec, std::size_t n) {
     lingered_ += n;
-    if (ec || closed_ || lingered_ > kLingerBytes) return close();
+    // A body refused from its head may still be on its way: drop up to a body's worth (within
+    // kLingerTime) so that the client reads the answer rather than a reset.
+    if (ec || closed_ || lingered_ > std::max(kLingerBytes, limits().max_body_bytes))
+      return close();
     stream_.async_read_some(net::buffer(scratch_),
                             beast::bind_front_handler(&Session::on_linger, shared_from_this()));
   }
 
   // --- Server-Sent Events --------------------------------------------------------------------
 
+  // The stream caps (Limits::max_streams*): nullopt when this stream may start.
+  std::optional<Response> stream_refusal() {
+    const std::string key = address_key(remote_);
+    if (state_->streams >= limits().max_streams && !(authenticated_ && evict_stream(nullptr))) {
+      auto r = json_error(503, "too many event streams (" + std::to_string(limits().max_streams) +
+                                   " open, the server's max_streams); try again later");
+      r.headers.emplace_back("Retry-After", "10");
+      return r;
+    }
+    auto it = state_->streams_per_address.find(key);
+    if (it != state_->streams_per_address.end() && it->second >= limits().max_streams_per_address &&
+        !(authenticated_ && evict_stream(&key))) {
+      auto r = json_error(429, "too many event streams from " + key + " (" +
+                                   std::to_string(limits().max_streams_per_address) +
+                                   ", the server's max_streams_per_address); close one first");
+      r.headers.emplace_back("Retry-After", "10");
+      return r;
+    }
+    return std::nullopt;
+  }
+
+  // Ends the oldest stream without the token (from address `key` when given).
+  bool evict_stream(const std::string* key) {
+    std::shared_ptr<Session> oldest;
+    for (auto& [ptr, weak] : state_->sessions) {
+      auto s = weak.lock();
+      if (!s || s->closed_ || !s->counted_stream_ || s->authenticated_) continue;
+      if (key && address_key(s->remote_) != *key) continue;
+      if (!oldest || s->phase_since_ < oldest->phase_since_) oldest = s;
+    }
+    if (!oldest) return false;
+    spdlog::debug("http: closing the event stream of {} for one with the token",
+                  oldest->remote_.to_string());
+    oldest->close();
+    return true;
+  }
+
   void start_sse(Response r) {
+    if (auto refusal = stream_refusal()) return reply_and_close(std::move(*refusal));
+    enter(Phase::streaming);
+    counted_stream_ = true;
+    ++state_->streams;
+    ++state_->streams_per_address[address_key(remote_)];
     std::string head = "HTTP/1.1 " + std::to_string(r.status) + " ";
     head += bhttp::obsolete_reason(bhttp::int_to_status(r.status));
     head += "\r\nServer: ";
@@ -355,9 +506,18 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   std::shared_ptr<Server::State> state_;
+  tcp::endpoint peer_;
+  tcp::endpoint local_;
   net::ip::address remote_;
   bool registered_ = false;
   bool closed_ = false;
+  Phase phase_ = Phase::reading_head;
+  Clock::time_point phase_since_ = Clock::now();
+  bool authenticated_ = false;             // the current request (or stream) carries the token
+  bool ever_authenticated_ = false;        // some request on this connection did
+  bool counted_stream_ = false;            // counted in State::streams
+  std::optional<Result<uid_t>> peer_uid_;  // looked up once per connection, when needed
+  Request req_;                            // the head of the request being read
 
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -383,6 +543,24 @@ namespace {
 
 void do_accept(const std::shared_ptr<Server::State>& st);
 
+// At the connection cap: closes the connection that matters least (Session::eviction_rank).
+bool evict_idle(Server::State& st) {
+  std::shared_ptr<Session> victim;
+  std::pair<int, Clock::time_point> best{};
+  for (auto& [ptr, weak] : st.sessions) {
+    auto s = weak.lock();
+    if (!s) continue;
+    auto rank = s->eviction_rank();
+    if (rank && (!victim || *rank < best)) {
+      victim = s;
+      best = *rank;
+    }
+  }
+  if (!victim) return false;
+  victim->close();
+  return true;
+}
+
 void on_accept(const std::shared_ptr<Server::State>& st, error_code ec, tcp::socket socket) {
   if (st->stopped || !st->acceptor.is_open()) return;
   if (ec) {
@@ -394,7 +572,7 @@ void on_accept(const std::shared_ptr<Server::State>& st, error_code ec, tcp::soc
     });
     return;
   }
-  if (st->count.load() >= st->limits.max_connections) {
+  if (st->count.load() >= st->limits.max_connections && !evict_idle(*st)) {
     error_code ignored;
     socket.close(ignored);
   } else {
@@ -416,8 +594,8 @@ std::string to_string(const tcp::endpoint& ep) {
 
 }  // namespace
 
-Server::Server(net::io_context& ioc, Router& router, Limits limits)
-    : state_(std::make_shared<State>(ioc, router, limits)) {}
+Server::Server(net::io_context& ioc, Router& router, Limits limits, EdgePolicy policy)
+    : state_(std::make_shared<State>(ioc, router, limits, std::move(policy))) {}
 
 Server::~Server() {
   stop();
@@ -460,6 +638,10 @@ void Server::stop() {
 
 std::size_t Server::connection_count() const {
   return state_->count.load();
+}
+
+std::size_t Server::stream_count() const {
+  return state_->streams;
 }
 
 }  // namespace rbee::http

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <memory>
 
+#include "common/http/edge_policy.h"
 #include "common/http/router.h"
 #include "common/result.h"
 
@@ -20,7 +21,14 @@ struct Limits {
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};  // keep-alive idle
   std::chrono::milliseconds write_timeout{10000};
-  std::size_t max_connections = 1024;  // beyond: accept and close at once
+  // At the cap a new connection closes the oldest idle one (keep-alive wait, headers not yet
+  // complete, lingering) or the oldest unauthenticated event stream; only when there is none is
+  // the new one closed at once. Connections that carried the token go last.
+  std::size_t max_connections = 1024;
+  // Event streams in all and per client address (an IPv6 /64 counts as one): beyond, 503 and 429.
+  // A stream with the token instead ends the oldest stream without it.
+  std::size_t max_streams = 64;
+  std::size_t max_streams_per_address = 8;
   // An SSE client that falls this far behind is disconnected.
   std::size_t sse_max_queued_bytes = 4 * 1024 * 1024;
   std::chrono::milliseconds sse_keepalive{15000};  // ": keep-alive\n\n" comment
@@ -28,8 +36,9 @@ struct Limits {
 
 class Server {
  public:
-  // The router must outlive the server; handlers run on ioc's thread.
-  Server(boost::asio::io_context& ioc, Router& router, Limits limits = {});
+  // The router must outlive the server; handlers run on ioc's thread. Each request's head is
+  // checked against policy for its route's Access before its body is read.
+  Server(boost::asio::io_context& ioc, Router& router, Limits limits = {}, EdgePolicy policy = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -42,6 +51,8 @@ class Server {
   void stop();
   // Open connections; safe to read from any thread.
   std::size_t connection_count() const;
+  // Open event streams (the io_context's thread).
+  std::size_t stream_count() const;
 
   struct State;
 

@@ -87,18 +87,95 @@ Status dump_family(int fd, uint8_t family, uint32_t seq, std::vector<ListeningSo
   return make_error(std::string("sock_diag ") + fam + ": dump did not finish");
 }
 
-}  // namespace
-
-Result<std::vector<ListeningSocket>> list_tcp_listeners() {
+Result<UniqueFd> open_diag_socket() {
   UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
   if (!fd) return errno_error("socket", "NETLINK_SOCK_DIAG", errno);
   timeval tv{.tv_sec = kReceiveTimeoutMs / 1000, .tv_usec = (kReceiveTimeoutMs % 1000) * 1000};
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
     return errno_error("setsockopt", "SO_RCVTIMEO", errno);
   }
+  return fd;
+}
+
+// Copies an AF_INET/AF_INET6 address and port into sock_diag's (network byte order) fields.
+bool put_endpoint(const sockaddr* sa, int family, __be16& port, __be32 (&addr)[4]) {
+  if (sa == nullptr || sa->sa_family != family) return false;
+  if (family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    port = in->sin_port;
+    addr[0] = in->sin_addr.s_addr;
+  } else {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    port = in6->sin6_port;
+    std::memcpy(addr, &in6->sin6_addr, sizeof in6->sin6_addr);
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<uid_t> tcp_socket_uid(const sockaddr* local, const sockaddr* remote) {
+  if (local == nullptr || (local->sa_family != AF_INET && local->sa_family != AF_INET6))
+    return make_error("sock_diag lookup: not an IPv4 or IPv6 address");
+  const int family = local->sa_family;
+  struct {
+    nlmsghdr nlh;
+    inet_diag_req_v2 req;
+  } msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.nlh.nlmsg_len = sizeof msg;
+  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+  msg.nlh.nlmsg_seq = 1;
+  msg.req.sdiag_family = static_cast<uint8_t>(family);
+  msg.req.sdiag_protocol = IPPROTO_TCP;
+  msg.req.idiag_states = ~0u;
+  msg.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+  msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  if (!put_endpoint(local, family, msg.req.id.idiag_sport, msg.req.id.idiag_src) ||
+      !put_endpoint(remote, family, msg.req.id.idiag_dport, msg.req.id.idiag_dst))
+    return make_error("sock_diag lookup: the two addresses are of different families");
+
+  auto fd = open_diag_socket();
+  if (!fd) return fd.error();
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  ssize_t sent;
+  do {
+    sent = ::sendto(fd->get(), &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel),
+                    sizeof kernel);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0) return errno_error("sock_diag send", "lookup", errno);
+  alignas(nlmsghdr) char buf[4096];
+  ssize_t n;
+  do {
+    n = ::recv(fd->get(), buf, sizeof buf, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno_error("sock_diag recv", "lookup", errno);
+  auto len = static_cast<unsigned int>(n);
+  for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+    if (h->nlmsg_type == NLMSG_ERROR) {
+      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
+        return make_error("sock_diag lookup: truncated error reply");
+      const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
+      if (e->error == 0) continue;
+      if (e->error == -ENOENT) return make_error("no such TCP socket on this host");
+      return errno_error("sock_diag", "lookup", -e->error);
+    }
+    if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) continue;
+    const auto* d = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+    return static_cast<uid_t>(d->idiag_uid);
+  }
+  return make_error("sock_diag lookup: no answer");
+}
+
+Result<std::vector<ListeningSocket>> list_tcp_listeners() {
+  auto fd = open_diag_socket();
+  if (!fd) return fd.error();
   std::vector<ListeningSocket> out;
-  if (auto st = dump_family(fd.get(), AF_INET, 1, out); !st) return st.error();
-  if (auto st = dump_family(fd.get(), AF_INET6, 2, out); !st) return st.error();
+  if (auto st = dump_family(fd->get(), AF_INET, 1, out); !st) return st.error();
+  if (auto st = dump_family(fd->get(), AF_INET6, 2, out); !st) return st.error();
   return out;
 }
 

@@ -1,6 +1,10 @@
 #pragma once
-// Listening TCP sockets as the kernel sees them (NETLINK_SOCK_DIAG), with the cgroup that created
-// each one: how the Hive learns that a worker's port listens without asking the worker.
+// TCP sockets as the kernel sees them (NETLINK_SOCK_DIAG): listening sockets with the cgroup that
+// created each one (how the Hive learns that a worker's port listens without asking the worker),
+// and the uid owning one connected socket (who a loopback HTTP client is).
+#include <sys/socket.h>
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +27,12 @@ struct ListeningSocket {
 // (socket(), not listen(), time), which is what a worker's cgroup is when it starts inside it.
 // Cost: one netlink socket and two dumps; about tens of microseconds for a few hundred sockets.
 Result<std::vector<ListeningSocket>> list_tcp_listeners();
+
+// The uid owning the TCP socket of this network namespace whose own address is `local` and whose
+// peer is `remote` (both AF_INET or both AF_INET6, the same family): for a connection a server
+// accepted, local = the client's address and port, remote = the server's. One exact lookup,
+// no dump; an error when no such socket exists (the client went away, or is not on this host).
+Result<uid_t> tcp_socket_uid(const sockaddr* local, const sockaddr* remote);
 
 // The cgroup v2 id of a cgroup directory: its inode number on the cgroup2 file system, the value
 // sock_diag's INET_DIAG_CGROUP_ID and bpf report. cgroup_dir_path is absolute, e.g.

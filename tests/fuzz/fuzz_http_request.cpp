@@ -2,9 +2,10 @@
 // parser with the server's header and body limits (common/http/server.h Limits), the fields the
 // session copies out, set_target, then the Router over the Hive's and the Queen's route patterns.
 // The handlers do what the real ones do with untrusted input before touching daemon state:
-// the bearer-token check, the worker key from the path, the JSON body decoders.
-// Input: the first byte sets the size of the pieces the bytes arrive in (as from a socket),
-// the rest is the byte stream of one connection; pipelined requests are all handled.
+// the edge policy on the request head, the bearer-token check, the worker key from the path, the
+// JSON body decoders. Input: the first byte sets the size of the pieces the bytes arrive in (as
+// from a socket), the rest is the byte stream of one connection; pipelined requests are all
+// handled.
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/http/error.hpp>
@@ -20,6 +21,7 @@
 #include <string_view>
 
 #include "common/http/auth.h"
+#include "common/http/edge_policy.h"
 #include "common/http/message.h"
 #include "common/http/router.h"
 #include "common/http/server.h"
@@ -110,9 +112,25 @@ void handle(bhttp::request<bhttp::string_body>&& msg) {
   req.body = std::move(msg.body());
   req.authorization = std::string(msg[bhttp::field::authorization]);
   req.content_type = std::string(msg[bhttp::field::content_type]);
+  req.host = std::string(msg[bhttp::field::host]);
+  req.origin = std::string(msg["Origin"]);
+  req.sec_fetch_site = std::string(msg["Sec-Fetch-Site"]);
+  req.has_body = !req.body.empty();
   req.remote = boost::asio::ip::make_address_v4("127.0.0.1");
   (void)msg.keep_alive();
   if (auto st = rbee::http::set_target(req, std::string(msg.target())); !st) return;
+  // What Session::on_header decides from the head, in both modes, for every Access.
+  static const rbee::http::EdgePolicy no_token{.allowed_hosts = {"gpu-box.lan"}, .own_euid = 1000};
+  static const rbee::http::EdgePolicy with_token{.token = "fuzz-token"};
+  const auto uid = []() -> rbee::Result<uid_t> { return uid_t{65534}; };
+  for (auto access :
+       {rbee::http::Access::open, rbee::http::Access::secret_read, rbee::http::Access::guarded}) {
+    for (const auto* policy : {&no_token, &with_token}) {
+      auto v = rbee::http::check_request(*policy, access, req, uid);
+      if (v.refusal && (v.refusal->status < 400 || v.refusal->status > 499)) __builtin_trap();
+    }
+  }
+  (void)router().access(req);
   int replies = 0;
   unsigned status = 0;
   router().dispatch(req, [&](Response r) {

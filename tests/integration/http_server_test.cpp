@@ -385,25 +385,43 @@ TEST_CASE("http server closes a kept-alive connection after idle_timeout; the cl
   conn->close();
 }
 
-TEST_CASE("http server accepts and closes at once connections beyond max_connections") {
+TEST_CASE("http server at max_connections closes the oldest idle connection for a new one") {
   Limits limits;
   limits.max_connections = 2;
   TestServer srv(limits);
   add_echo(srv.router);
   srv.start();
-  auto a = std::make_unique<RawSocket>(srv.port);
+  RawSocket a(srv.port);  // idle: never sends a byte
+  REQUIRE(srv.wait_on_loop([&] { return srv.server.connection_count() == 1; }));
   RawSocket b(srv.port);
   REQUIRE(srv.wait_on_loop([&] { return srv.server.connection_count() == 2; }));
+  auto r = fetch(verb::get, srv.url("/echo"));
+  REQUIRE(r.ok());
+  CHECK(r->status == 200);
+  bool closed = false;
+  a.read_until_closed(1000ms, &closed);
+  CHECK(closed);  // the oldest idle one made room
+  CHECK(srv.server.connection_count() <= 2);
+}
+
+TEST_CASE("http server at max_connections keeps busy connections and closes the new one") {
+  std::vector<Reply> held;  // replies never given: requests in progress
+  Limits limits;
+  limits.max_connections = 2;
+  TestServer srv(limits);
+  srv.router.add(verb::get, "/hold",
+                 [&](const Request&, Reply reply) { held.push_back(std::move(reply)); });
+  srv.start();
+  RawSocket a(srv.port);
+  RawSocket b(srv.port);
+  a.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+  b.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(srv.wait_on_loop([&] { return held.size() == 2; }));
   RawSocket c(srv.port);
   bool closed = false;
   c.read_until_closed(1000ms, &closed);
   CHECK(closed);
   CHECK(srv.server.connection_count() == 2);
-  a.reset();
-  REQUIRE(srv.wait_on_loop([&] { return srv.server.connection_count() == 1; }));
-  auto r = fetch(verb::get, srv.url("/echo"));
-  REQUIRE(r.ok());
-  CHECK(r->status == 200);
 }
 
 TEST_CASE("http client reports a refused connection in one line naming the origin") {
