@@ -103,11 +103,12 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
           return reply(http_ns::json_response(200, capabilities_json(d, nullptr)));
         if (auto st = d.subscribers().check_allowed(queen->second); !st)
           return reply(http_ns::json_error(403, st.error().message));
-        if (auto st = d.subscribers().subscribe(queen->second); !st)
-          return reply(http_ns::json_error(400, st.error().message));
+        auto created = d.subscribers().subscribe(queen->second);
+        if (!created) return reply(http_ns::json_error(400, created.error().message));
         reply(http_ns::json_response(200, capabilities_json(d, &queen->second)));
-        // The first telemetry a new Queen gets already lists every worker.
-        d.subscribers().push(d.current());
+        // A new Queen's first telemetry, at once, already lists every worker. A renewal (every
+        // Queen, every 30 s) pushes nothing extra, to it or to anyone else.
+        if (*created) d.subscribers().push_to(queen->second, d.current());
       },
       capabilities_access);
 
@@ -127,18 +128,20 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
         if (!spawn) return reply(http_ns::json_error(400, spawn.error().message));
         d.supervisor().spawn(*spawn, [&d, reply](SpawnOutcome out) {
           if (out.error) return reply(http_ns::json_error(out.error->status, out.error->message));
-          d.resample_now();
-          json::Writer w;
-          w.begin_object().key("worker");
-          const auto snap = d.current();
-          const auto* fresh =
-              find_worker(*snap, WorkerId{out.worker->service, out.worker->instance});
-          json::write_worker(w, fresh ? *fresh : *out.worker);
-          w.array_field("warnings", out.warnings).end_object();
-          auto resp = http_ns::json_response(201, w.take());
-          resp.headers.emplace_back(
-              "Location", "/v1/workers/" + out.worker->service + "/" + out.worker->instance);
-          reply(std::move(resp));
+          // Answered from the next snapshot, which lists the new worker.
+          d.after_next_publish([&d, reply, out = std::move(out)] {
+            json::Writer w;
+            w.begin_object().key("worker");
+            const auto snap = d.current();
+            const auto* fresh =
+                find_worker(*snap, WorkerId{out.worker->service, out.worker->instance});
+            json::write_worker(w, fresh ? *fresh : *out.worker);
+            w.array_field("warnings", out.warnings).end_object();
+            auto resp = http_ns::json_response(201, w.take());
+            resp.headers.emplace_back(
+                "Location", "/v1/workers/" + out.worker->service + "/" + out.worker->instance);
+            reply(std::move(resp));
+          });
         });
       },
       http_ns::Access::guarded);
@@ -158,13 +161,9 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
         auto id = worker_id(req);
         if (!id) return reply(http_ns::json_error(400, "bad worker name"));
         WorkerId key = *id;
-        d.supervisor().stop(key, [&d, key, reply](std::optional<ApiError> err) {
-          if (err) return reply(http_ns::json_error(err->status, err->message));
-          d.resample_now();
-          const auto snap = d.current();
-          const auto* w = find_worker(*snap, key);
-          if (!w) return reply(http_ns::json_response(200, "{\"removed\":true}"));
-          reply(http_ns::json_response(200, json::encode_worker(*w)));
+        d.supervisor().stop(key, [reply](StopOutcome out) {
+          if (out.error) return reply(http_ns::json_error(out.error->status, out.error->message));
+          reply(http_ns::json_response(200, json::encode_worker(*out.worker)));
         });
       },
       http_ns::Access::guarded);

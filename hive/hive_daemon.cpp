@@ -225,8 +225,9 @@ void HiveDaemon::request_resample() {
   });
 }
 
-void HiveDaemon::resample_now() {
-  publish();
+void HiveDaemon::after_next_publish(std::function<void()> f) {
+  after_publish_.push_back(std::move(f));
+  request_resample();
 }
 
 // GPUs from the latest NVML reading (taken off the loop), attributed to the workers sampled just
@@ -240,7 +241,14 @@ void HiveDaemon::add_gpu_telemetry(telemetry::Snapshot& s) {
   if (!s.gpus.empty()) attribute_gpu_memory(reading->sample->processes, s.workers);
 }
 
+// Never re-entrant: nothing it calls publishes (outcomes found while sampling are posted), so
+// each snapshot out of the Hive has a greater seq than the one before.
 void HiveDaemon::publish() {
+  if (publishing_) {
+    spdlog::error("publish() re-entered; resampling later instead");
+    return request_resample();
+  }
+  publishing_ = true;
   const auto t0 = Clock::now();
   auto snap = std::make_shared<PublishedSnapshot>();
   auto& s = snap->snapshot;
@@ -264,6 +272,8 @@ void HiveDaemon::publish() {
     if (status != last_status_) sys::notify_status(last_status_ = std::move(status));
   }
   schedule_readiness_check();
+  publishing_ = false;
+  for (auto& f : std::exchange(after_publish_, {})) f();
 }
 
 }  // namespace rbee::hive

@@ -46,8 +46,9 @@ class HiveDaemon {
   std::shared_ptr<http::EventStream> stream() const { return stream_; }
   double last_tick_seconds() const { return last_tick_seconds_; }
   uint64_t ticks() const { return ticks_; }
-  // Builds and publishes a snapshot now (a birth, a death, a spawn, a stop).
-  void resample_now();
+  // Runs f once the next snapshot is published (a coalesced resample is requested): how a
+  // request that needs fresh data gets it without sampling inside its handler.
+  void after_next_publish(std::function<void()> f);
 
   // Called with every published snapshot (the push to Queens hangs here).
   std::vector<std::function<void(const std::shared_ptr<const PublishedSnapshot>&)>> on_publish;
@@ -78,6 +79,8 @@ class HiveDaemon {
   std::chrono::microseconds watchdog_every_{0};
   std::string last_status_;
   bool resample_pending_ = false;
+  bool publishing_ = false;
+  std::vector<std::function<void()>> after_publish_;
   bool readiness_armed_ = false;
   uint64_t seq_ = 0;
   uint64_t ticks_ = 0;

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/daemon_main.h"
+#include "common/event_loop.h"
 #include "common/log.h"
 #include "common/sys/fd_limit.h"
 #include "common/sys/malloc_tuning.h"
@@ -41,7 +42,7 @@ int serve(const std::string& config_path, const std::string& log_level) {
     daemon.stop();
     io.stop();
   });
-  io.run();
+  rbee::run_event_loop(io);
   return 0;
 }
 

@@ -67,10 +67,10 @@ QueenSubscribers::~QueenSubscribers() {
   }
 }
 
-Status QueenSubscribers::subscribe(std::string_view queen_url) {
+Result<bool> QueenSubscribers::subscribe(std::string_view queen_url) {
   auto checked = queen_url_key(queen_url);
   if (!checked) return checked.error();
-  if (auto st = check_allowed(queen_url); !st) return st;
+  if (auto st = check_allowed(queen_url); !st) return st.error();
   const std::string key = std::move(*checked);
   auto url = http::parse_url(queen_url);
   std::string path = url->target;
@@ -79,7 +79,7 @@ Status QueenSubscribers::subscribe(std::string_view queen_url) {
     // A renewal: a subscriber that was failing gets a fresh start.
     it->second->failing_since.reset();
     it->second->failures = 0;
-    return Ok{};
+    return false;
   }
   if (subs_.size() >= kMaxSubscribers)
     return make_error("too many subscribers (" + std::to_string(kMaxSubscribers) + ")");
@@ -94,14 +94,23 @@ Status QueenSubscribers::subscribe(std::string_view queen_url) {
   s->backoff = std::make_unique<asio::steady_timer>(io_);
   spdlog::info("queen {} subscribed", key);
   subs_.emplace(key, std::move(s));
-  return Ok{};
+  return true;
 }
 
 void QueenSubscribers::push(const std::shared_ptr<const PublishedSnapshot>& snap) {
-  for (auto& [key, s] : subs_) {
-    s->pending = snap;
-    if (!s->in_flight && !s->backing_off) send(*s);
-  }
+  for (auto& [key, s] : subs_) queue(*s, snap);
+}
+
+void QueenSubscribers::push_to(std::string_view queen_url,
+                               const std::shared_ptr<const PublishedSnapshot>& snap) {
+  auto key = queen_url_key(queen_url);
+  if (!key) return;
+  if (auto it = subs_.find(*key); it != subs_.end()) queue(*it->second, snap);
+}
+
+void QueenSubscribers::queue(Subscriber& s, const std::shared_ptr<const PublishedSnapshot>& snap) {
+  s.pending = snap;
+  if (!s.in_flight && !s.backing_off) send(s);
 }
 
 void QueenSubscribers::send(Subscriber& s) {

@@ -35,10 +35,13 @@ class QueenSubscribers {
 
   // Whether queen_url is on the allow-list (hive.queen_urls); the error names the URL.
   Status check_allowed(std::string_view queen_url) const;
-  // Adds or renews a subscription. Errors: a URL that is not http://host:port[/path], one not
-  // allowed, or too many.
-  Status subscribe(std::string_view queen_url);
+  // Adds or renews a subscription; true when it is new. Errors: a URL that is not
+  // http://host:port[/path], one not allowed, or too many.
+  Result<bool> subscribe(std::string_view queen_url);
+  // Queues snap for every subscriber (each tick and each resample).
   void push(const std::shared_ptr<const PublishedSnapshot>& snap);
+  // Queues snap for one subscriber only: a new Queen's first telemetry, sent at once.
+  void push_to(std::string_view queen_url, const std::shared_ptr<const PublishedSnapshot>& snap);
   std::size_t count() const { return subs_.size(); }
   std::chrono::milliseconds drop_after() const { return drop_after_; }
 
@@ -49,6 +52,7 @@ class QueenSubscribers {
 
  private:
   struct Subscriber;
+  void queue(Subscriber& s, const std::shared_ptr<const PublishedSnapshot>& snap);
   void send(Subscriber& s);
   void on_result(const std::string& key, Result<http::ClientResponse> r);
   void drop(const std::string& key, const std::string& why);

@@ -70,7 +70,7 @@ struct Supervisor::Tracked {
   uint32_t phase = 0;                     // spreads the full reads of many workers over the ticks
   std::optional<uint64_t> proc_memory;    // /proc PSS sum, refreshed on full reads
   std::vector<int32_t> proc_memory_pids;  // and whenever the pid list moves
-  std::vector<std::function<void(std::optional<ApiError>)>> stop_waiters;
+  std::vector<std::function<void(StopOutcome)>> stop_waiters;
   std::unique_ptr<asio::steady_timer> restart_timer;
   bool seen = true;
 };
@@ -435,9 +435,9 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
 }
 
 void Supervisor::after_exit(Tracked& t) {
-  auto waiters = std::move(t.stop_waiters);
-  t.stop_waiters.clear();
-  for (auto& w : waiters) w(std::nullopt);
+  // Posted, not called: a reply runs after the snapshot being built now is published.
+  for (auto& w : std::exchange(t.stop_waiters, {}))
+    asio::post(io_, [w = std::move(w), view = t.view] { w(StopOutcome{view, std::nullopt}); });
   if (!t.stop_requested &&
       (t.view.state == WorkerState::failed || t.view.state == WorkerState::oom))
     schedule_restart(t);
@@ -563,6 +563,7 @@ void Supervisor::spawn(const api::SpawnRequest& req, std::function<void(SpawnOut
   if (auto it = workers_.find(id); it != workers_.end()) {
     // An exited worker kept for its retention period gives way to the new one.
     if (it->second->restart_timer) it->second->restart_timer->cancel();
+    unwatch_worker(*it->second);
     workers_.erase(it);
   }
   launch(spec->second, id, req, 0, std::move(done));
@@ -677,19 +678,16 @@ void Supervisor::on_backend_exit(const WorkerId& id, const ExitInfo& info) {
   changed();
 }
 
-void Supervisor::stop(const WorkerId& id, std::function<void(std::optional<ApiError>)> done) {
+void Supervisor::stop(const WorkerId& id, std::function<void(StopOutcome)> done) {
+  auto finish = [this, &done](StopOutcome out) {
+    asio::post(io_, [done = std::move(done), out = std::move(out)] { done(out); });
+  };
   auto it = workers_.find(id);
-  if (it == workers_.end()) {
-    done(ApiError{404, "no worker " + id.key()});
-    return;
-  }
+  if (it == workers_.end()) return finish({std::nullopt, ApiError{404, "no worker " + id.key()}});
   Tracked& t = *it->second;
   t.stop_requested = true;
   if (t.restart_timer) t.restart_timer->cancel();
-  if (telemetry::is_terminal(t.view.state) || !t.cg) {
-    done(std::nullopt);
-    return;
-  }
+  if (telemetry::is_terminal(t.view.state) || !t.cg) return finish({t.view, std::nullopt});
   t.stop_waiters.push_back(std::move(done));
   backend_->stop(id, t.cg->dir_fd(), std::chrono::milliseconds(config_.stop_timeout_ms));
   changed();

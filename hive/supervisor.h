@@ -4,6 +4,7 @@
 // layout, whoever put it there, and a restarted Hive re-adopts from the tree alone.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <filesystem>
@@ -40,6 +41,13 @@ struct SpawnOutcome {
   std::optional<ApiError> error;
 };
 
+// How a stop ended: the worker's final view, taken by the sample that saw it end (so it does not
+// depend on how long the worker is kept afterwards), or why it could not be stopped.
+struct StopOutcome {
+  std::optional<telemetry::Worker> worker;
+  std::optional<ApiError> error;
+};
+
 class Supervisor {
  public:
   Supervisor(boost::asio::io_context& io, const HiveConfig& config, sys::UniqueFd root_fd,
@@ -49,7 +57,8 @@ class Supervisor {
   // Makes rbee.slice, enables controllers, starts watching the tree.
   Status start();
 
-  // Walks the tree and reads every worker; the result is the snapshot's worker list.
+  // Walks the tree and reads every worker; the result is the snapshot's worker list. Outcomes it
+  // discovers (a stop's reply) are posted to the loop: they run after the caller has published.
   std::vector<telemetry::Worker> sample();
   // Cheap check between ticks: did a starting worker begin listening?
   bool readiness_changed();
@@ -57,8 +66,9 @@ class Supervisor {
 
   // done runs once the worker's process is in its cgroup, or with the reason it is not.
   void spawn(const api::SpawnRequest& req, std::function<void(SpawnOutcome)> done);
-  // Stops a worker: SIGTERM, grace period, cgroup.kill. done() runs once it has exited.
-  void stop(const WorkerId& id, std::function<void(std::optional<ApiError>)> done);
+  // Stops a worker: SIGTERM, grace period, cgroup.kill. done() runs from the loop once it has
+  // exited, never inside stop() or sample().
+  void stop(const WorkerId& id, std::function<void(StopOutcome)> done);
   std::optional<std::string> logs(const WorkerId& id, std::size_t lines, bool previous = false);
   bool knows(const WorkerId& id) const { return workers_.count(id) > 0; }
 

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/daemon_main.h"
+#include "common/event_loop.h"
 #include "common/log.h"
 #include "common/sys/fd_limit.h"
 #include "common/sys/notify.h"
@@ -54,7 +55,7 @@ int serve(const std::string& config_path, const std::string& log_level) {
     }
   };
   ping();
-  io.run();
+  rbee::run_event_loop(io);
   return 0;
 }
 
