@@ -115,11 +115,11 @@ void CgroupfsBackend::stop(const WorkerId& id, int cgroup_fd, std::chrono::milli
   signal_all(cgroup_fd, SIGTERM);
   auto& timer = kill_timers_[id];
   timer = std::make_unique<boost::asio::steady_timer>(io_, grace);
-  // Our own dup of the directory fd: the timer may outlive the supervisor's.
-  int fd = ::dup(cgroup_fd);
+  // Our own dup of the directory fd, owned by the handler: the timer may outlive the
+  // supervisor's record, and a handler destroyed unrun still closes it.
+  auto fd = std::make_shared<sys::UniqueFd>(sys::dup_cloexec(cgroup_fd));
   timer->async_wait([fd](boost::system::error_code ec) {
-    if (!ec) (void)sys::kill_cgroup(fd);
-    ::close(fd);
+    if (!ec && fd->valid()) (void)sys::kill_cgroup(fd->get());
   });
 }
 

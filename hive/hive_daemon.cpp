@@ -32,6 +32,12 @@ std::string random_instance_id() {
   return out;
 }
 
+// systemd makes units only under its own mount: a root of our own means cgroupfs.
+bool wants_systemd_backend(std::string_view configured, bool custom_root, bool systemd_running) {
+  if (configured == "systemd") return true;
+  return configured == "auto" && !custom_root && systemd_running;
+}
+
 HiveDaemon::HiveDaemon(asio::io_context& io, HiveConfig config, std::string token)
     : io_(io),
       config_(std::move(config)),
@@ -58,11 +64,19 @@ Status HiveDaemon::start() {
   }
   auto root_fd = sys::open_dir(root);
   if (!root_fd) return make_error("cgroup root: " + root_fd.error().message);
-  backend_root_fd_.reset(::dup(root_fd->get()));
+  backend_root_fd_ = sys::dup_cloexec(root_fd->get());
+  if (!backend_root_fd_)
+    return make_error("cgroup root: dup: " + std::string(std::strerror(errno)));
 
-  // auto: systemd when PID 1 is systemd and the system bus answers, cgroupfs otherwise.
   std::unique_ptr<Backend> backend;
-  if (config_.backend == "systemd" || (config_.backend == "auto" && systemd_is_running())) {
+  bool custom_root = false;
+  if (!config_.cgroup_root.empty()) {
+    auto mount = sys::find_cgroup2_mount();
+    std::error_code ec;
+    custom_root = !mount || std::filesystem::weakly_canonical(root, ec) != *mount;
+  }
+  if (wants_systemd_backend(config_.backend, custom_root,
+                            config_.backend == "auto" && systemd_is_running())) {
     auto sd = SystemdBackend::connect(io_, backend_root_fd_.get());
     if (sd) {
       backend = std::move(*sd);

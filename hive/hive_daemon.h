@@ -95,6 +95,9 @@ class HiveDaemon {
 void register_hive_api(HiveDaemon& daemon, http::Router& router);
 // Prometheus text exposition of a snapshot.
 std::string render_metrics(const telemetry::Snapshot& s, double tick_seconds, uint64_t ticks);
+// hive.backend = "auto" picks systemd when PID 1 is systemd and the cgroup root is the host's
+// cgroup2 mount (no custom cgroup_root); "systemd" always; anything else cgroupfs.
+bool wants_systemd_backend(std::string_view configured, bool custom_root, bool systemd_running);
 // A random 128-bit hex id, new on every start.
 std::string random_instance_id();
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -97,7 +98,9 @@ Status Supervisor::start() {
   auto ino = sys::Inotify::create();
   if (!ino) return ino.error();
   inotify_.emplace(std::move(*ino));
-  inotify_watch_ = std::make_unique<asio::posix::stream_descriptor>(io_, ::dup(inotify_->fd()));
+  auto watch_fd = sys::dup_cloexec(inotify_->fd());
+  if (!watch_fd) return make_error(std::string("dup inotify fd: ") + std::strerror(errno));
+  inotify_watch_ = std::make_unique<asio::posix::stream_descriptor>(io_, watch_fd.release());
   on_inotify();
   walk_tree();
   return Ok{};

@@ -9,6 +9,8 @@
 #include <charconv>
 #include <vector>
 
+#include "common/sys/unique_fd.h"
+
 namespace rbee::http {
 
 namespace net = boost::asio;
@@ -242,6 +244,7 @@ void Connection::on_connect(error_code ec, const tcp::endpoint&) {
   if (closed_) return;
   if (ec) return fail("connect to", ec);
   connected_ = true;
+  sys::set_cloexec(stream_->socket().native_handle());
   stream_->socket().set_option(tcp::no_delay(true), ec);
   do_write();
 }
@@ -463,6 +466,7 @@ rbee::Status read_event_stream(
   stream.expires_at(deadline);
   ec = run_op(ioc, [&](auto handler) { stream.async_connect(endpoints, std::move(handler)); });
   if (ec) return failed("connect to", ec);
+  sys::set_cloexec(stream.socket().native_handle());
 
   bhttp::request<bhttp::empty_body> req{bhttp::verb::get, u.target, 11};
   req.set(bhttp::field::host, host_header(u));

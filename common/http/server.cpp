@@ -18,6 +18,7 @@
 
 #include "common/http/event_stream.h"
 #include "common/sys/sock_diag.h"
+#include "common/sys/unique_fd.h"
 
 namespace rbee::http {
 
@@ -92,11 +93,6 @@ Result<uid_t> peer_socket_uid(tcp::endpoint peer, tcp::endpoint local) {
   return sys::tcp_socket_uid(peer.data(), local.data());
 }
 
-void set_cloexec(int fd) {
-  int flags = ::fcntl(fd, F_GETFD);
-  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-}
-
 bool is_parse_error(const error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category();
 }
@@ -123,7 +119,7 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
     local_ = stream_.socket().local_endpoint(ec);
     remote_ = peer_.address();
     stream_.socket().set_option(tcp::no_delay(true), ec);
-    set_cloexec(stream_.socket().native_handle());
+    sys::set_cloexec(stream_.socket().native_handle());
   }
   ~Session() override { close(); }
 
@@ -605,7 +601,7 @@ rbee::Status Server::listen(const tcp::endpoint& endpoint) {
   auto& acceptor = state_->acceptor;
   error_code ec;
   acceptor.open(endpoint.protocol(), ec);
-  if (!ec) set_cloexec(acceptor.native_handle());
+  if (!ec) sys::set_cloexec(acceptor.native_handle());
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);

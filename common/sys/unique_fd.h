@@ -1,5 +1,6 @@
 #pragma once
-// Move-only owner of a file descriptor.
+// Move-only owner of a file descriptor, and the two fd helpers that keep every fd close-on-exec.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <utility>
@@ -31,5 +32,16 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// A duplicate of fd that a spawned program cannot inherit (plain dup() drops FD_CLOEXEC).
+inline UniqueFd dup_cloexec(int fd) {
+  return UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+}
+
+// For fds a library opened without the flag (Asio's sockets).
+inline void set_cloexec(int fd) {
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
 
 }  // namespace rbee::sys

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "hive/hive_config.h"
+#include "hive/hive_daemon.h"
 
 using namespace rbee::hive;
 
@@ -112,4 +113,14 @@ TEST_CASE("a request may set only the env names its service allows") {
                          "LD_PRELOAD", "RBEE_PORT", "PATH", "VLLM"})
     CHECK_FALSE(env_allowed(s, no));
   CHECK(c->worker_user == "rbee-worker");
+}
+
+TEST_CASE("backend auto: systemd only on a systemd host with the host's own cgroup root",
+          "[config][backend]") {
+  using rbee::hive::wants_systemd_backend;
+  CHECK(wants_systemd_backend("auto", false, true));
+  CHECK_FALSE(wants_systemd_backend("auto", true, true));  // a cgroup_root of its own
+  CHECK_FALSE(wants_systemd_backend("auto", false, false));
+  CHECK(wants_systemd_backend("systemd", true, false));  // asked for: start-up says why not
+  CHECK_FALSE(wants_systemd_backend("cgroupfs", false, true));
 }
