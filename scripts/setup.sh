@@ -9,6 +9,7 @@ PACKAGES=(
   libsystemd-dev libboost1.81-dev libsimdjson-dev libcli11-dev libspdlog-dev
   catch2 libtomlplusplus-dev openssh-client iproute2 libbenchmark-dev
   clang libclang-rt-14-dev  # scripts/fuzz.sh: clang, libFuzzer and the sanitizer runtimes
+  clang-format clang-tidy   # scripts/check-format.sh; .clang-tidy for editors and reviews
   avahi-daemon dbus jq curl bc
 )
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up and build (scripts/setup.sh), then every ctest label, then the
-# unit, integration and gpu suites again under ASan+UBSan and under TSan.
+# The whole test suite: set-up and build (scripts/setup.sh), the format check, every ctest label,
+# then the unit, integration and gpu suites again under ASan+UBSan and under TSan.
 # Integration tests need root: they make cgroups under the cgroup2 mount.
 # RBEE_SANITIZERS=0 skips the sanitizer builds (they double the time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+./scripts/check-format.sh
 BUILD_DIR=${BUILD_DIR:-build}
 # Unit tests in parallel; the rest one at a time, since they measure CPU shares and time.
 ctest --test-dir "$BUILD_DIR" --output-on-failure -L unit -j "$(nproc)"

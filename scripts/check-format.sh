@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Fails, listing the files, when a tracked C++ file is not as clang-format (.clang-format) has it.
+# Fix with: clang-format -i FILE...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mapfile -t files < <(git ls-files '*.cpp' '*.h')
+bad=()
+for f in "${files[@]}"; do
+  clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || bad+=("$f")
+done
+if ((${#bad[@]})); then
+  echo "not formatted (clang-format -i): ${bad[*]}" >&2
+  exit 1
+fi
+echo "format: ${#files[@]} files as clang-format has them"
