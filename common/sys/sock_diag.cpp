@@ -19,33 +19,46 @@
 namespace rbee::sys {
 namespace {
 
-// Bounds: a dump that does not finish within these is an error, never a hang.
+// Bounds: a dump that does not finish within these is an error, never a hang. The kernel writes
+// each part of a reply while the request is sent or the previous part received, so a receive
+// finds it waiting; the timeout only bounds the loop's wait should it ever not.
 constexpr int kMaxReceives = 4096;
-constexpr int kReceiveTimeoutMs = 2000;
+constexpr int kReceiveTimeoutMs = 50;
 constexpr std::size_t kBufferSize = 32 * 1024;
 
-Status dump_family(int fd, uint8_t family, uint32_t seq, std::vector<ListeningSocket>& out) {
-  struct {
-    nlmsghdr nlh;
-    inet_diag_req_v2 req;
-  } msg;
+struct DiagRequest {
+  nlmsghdr nlh;
+  inet_diag_req_v2 req;
+};
+
+DiagRequest tcp_request(uint8_t family, uint16_t flags, uint32_t seq, uint32_t states) {
+  DiagRequest msg;
   std::memset(&msg, 0, sizeof msg);
   msg.nlh.nlmsg_len = sizeof msg;
   msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  msg.nlh.nlmsg_flags = flags;
   msg.nlh.nlmsg_seq = seq;
   msg.req.sdiag_family = family;
   msg.req.sdiag_protocol = IPPROTO_TCP;
-  msg.req.idiag_states = 1u << TCP_LISTEN;
+  msg.req.idiag_states = states;
+  return msg;
+}
 
+Status send_to_kernel(int fd, const DiagRequest& msg, const char* what) {
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  const char* fam = family == AF_INET ? "AF_INET" : "AF_INET6";
   ssize_t sent;
   do {
     sent = ::sendto(fd, &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
   } while (sent < 0 && errno == EINTR);
-  if (sent < 0) return errno_error("sock_diag send", fam, errno);
+  if (sent < 0) return errno_error("sock_diag send", what, errno);
+  return Ok{};
+}
+
+Status dump_family(int fd, uint8_t family, uint32_t seq, std::vector<ListeningSocket>& out) {
+  const char* fam = family == AF_INET ? "AF_INET" : "AF_INET6";
+  auto msg = tcp_request(family, NLM_F_REQUEST | NLM_F_DUMP, seq, 1u << TCP_LISTEN);
+  if (auto st = send_to_kernel(fd, msg, fam); !st) return st;
 
   alignas(nlmsghdr) static thread_local char buf[kBufferSize];
   for (int round = 0; round < kMaxReceives; ++round) {
@@ -118,18 +131,7 @@ Result<uid_t> tcp_socket_uid(const sockaddr* local, const sockaddr* remote) {
   if (local == nullptr || (local->sa_family != AF_INET && local->sa_family != AF_INET6))
     return make_error("sock_diag lookup: not an IPv4 or IPv6 address");
   const int family = local->sa_family;
-  struct {
-    nlmsghdr nlh;
-    inet_diag_req_v2 req;
-  } msg;
-  std::memset(&msg, 0, sizeof msg);
-  msg.nlh.nlmsg_len = sizeof msg;
-  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  msg.nlh.nlmsg_flags = NLM_F_REQUEST;
-  msg.nlh.nlmsg_seq = 1;
-  msg.req.sdiag_family = static_cast<uint8_t>(family);
-  msg.req.sdiag_protocol = IPPROTO_TCP;
-  msg.req.idiag_states = ~0u;
+  auto msg = tcp_request(static_cast<uint8_t>(family), NLM_F_REQUEST, 1, ~0u);
   msg.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
   msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
   if (!put_endpoint(local, family, msg.req.id.idiag_sport, msg.req.id.idiag_src) ||
@@ -138,14 +140,7 @@ Result<uid_t> tcp_socket_uid(const sockaddr* local, const sockaddr* remote) {
 
   auto fd = open_diag_socket();
   if (!fd) return fd.error();
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  ssize_t sent;
-  do {
-    sent = ::sendto(fd->get(), &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel),
-                    sizeof kernel);
-  } while (sent < 0 && errno == EINTR);
-  if (sent < 0) return errno_error("sock_diag send", "lookup", errno);
+  if (auto st = send_to_kernel(fd->get(), msg, "lookup"); !st) return st.error();
   alignas(nlmsghdr) char buf[4096];
   ssize_t n;
   do {

@@ -15,6 +15,7 @@ namespace rbee::test {
 inline std::string spawn_ok(const Hive& hive, const std::vector<std::string>& args,
                             const std::string& token = "") {
   auto r = hive.post("/v1/workers", spawn_body("tw", std::nullopt, args), token);
+  INFO((r ? std::string() : r.error().message) << "\n" << hive.daemon_log());
   REQUIRE(r);
   INFO(r->body);
   REQUIRE(r->status == 201);
