@@ -101,6 +101,11 @@ Result<std::unique_ptr<SystemdBackend>> SystemdBackend::connect(boost::asio::io_
   auto bus = sys::BusConnection::open_system(io);
   if (!bus) return bus.error();
   auto b = std::unique_ptr<SystemdBackend>(new SystemdBackend(std::move(*bus), root_fd, options));
+  // One match for the Manager's JobRemoved: sd-bus cannot match on its unit argument (arg2) here.
+  auto jobs = b->bus_->match_signal(kDest, kPath, kManager, "JobRemoved",
+                                    [raw = b.get()](sd_bus_message* m) { raw->on_job_removed(m); });
+  if (!jobs) return jobs.error();
+  b->job_match_ = std::move(*jobs);
   // systemd only sends job and unit signals to clients that subscribed.
   sd_bus_message* call = nullptr;
   if (sd_bus_message_new_method_call(b->bus_->bus(), &call, kDest, kPath, kManager, "Subscribe") <
@@ -125,6 +130,7 @@ SystemdBackend::~SystemdBackend() {
   // the connection, unrun.
   starts_.clear();
   followed_.clear();
+  job_match_.reset();
 }
 
 Status SystemdBackend::prepare() {
@@ -218,14 +224,8 @@ void SystemdBackend::launch(const LaunchPlan& plan, int64_t,
   start.unit = unit;
   start.done = std::move(done);
   start.followed_before = followed_.count(unit) > 0;
-  // Both matches go out before the call, so neither the job's end nor an early exit is missed.
+  // The match goes out before the call, so an early exit is not missed.
   if (auto st = follow(unit); !st) return complete(serial, st.error());
-  auto jobs =
-      bus_->match_rule(std::string("type='signal',sender='") + kDest + "',path='" + kPath +
-                           "',interface='" + kManager + "',member='JobRemoved',arg2='" + unit + "'",
-                       [this, serial](sd_bus_message* m) { on_job_removed(serial, m); });
-  if (!jobs) return complete(serial, jobs.error());
-  start.job_match = std::move(*jobs);
   auto st = bus_->call_async(raw, [this, serial](sd_bus_message* reply, const std::string& err) {
     on_start_reply(serial, reply, err);
   });
@@ -255,22 +255,24 @@ void SystemdBackend::on_start_reply(uint64_t serial, sd_bus_message* reply,
   }
 }
 
-void SystemdBackend::on_job_removed(uint64_t serial, sd_bus_message* m) {
-  auto it = starts_.find(serial);
-  if (it == starts_.end()) return;  // finished or past its deadline: nothing waits for it
-  Start& start = it->second;
+void SystemdBackend::on_job_removed(sd_bus_message* m) {
   uint32_t id = 0;
   const char *job = nullptr, *unit = nullptr, *result = nullptr;
   if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0) return;
-  if (start.job.empty()) {
-    // The signal beat our method reply (the unit's earlier jobs may end meanwhile: bounded).
-    if (start.early.size() < 16) start.early.emplace(job, result);
-    return;
+  // Only starts in flight wait for a job; a late signal (past its deadline) finds none.
+  for (auto& [serial, start] : starts_) {
+    if (start.unit != unit) continue;
+    if (start.job.empty()) {
+      // The signal beat our method reply (the unit's earlier jobs may end meanwhile: bounded).
+      if (start.early.size() < 16) start.early.emplace(job, result);
+      return;
+    }
+    if (start.job != job) continue;  // another job of the same unit
+    const uint64_t done = serial;
+    if (std::string_view(result) == "done") return complete(done, Launched{});
+    return complete(done, make_error("unit " + start.unit + " failed to start (job result: " +
+                                     result + "); see journalctl -u " + start.unit));
   }
-  if (start.job != job) return;  // another job of the same unit
-  if (std::string_view(result) == "done") return complete(serial, Launched{});
-  complete(serial, make_error("unit " + start.unit + " failed to start (job result: " + result +
-                              "); see journalctl -u " + start.unit));
 }
 
 void SystemdBackend::on_start_deadline(uint64_t serial) {
@@ -291,7 +293,7 @@ void SystemdBackend::complete(uint64_t serial, Result<Launched> outcome) {
   auto it = starts_.find(serial);
   if (it == starts_.end()) return;
   Start start = std::move(it->second);
-  starts_.erase(it);  // drops its JobRemoved match: a late signal reaches nothing
+  starts_.erase(it);  // a late JobRemoved for it now finds nothing
   if (outcome)
     outcome->unit = start.unit;
   else if (!start.followed_before)

@@ -47,7 +47,7 @@ class SystemdBackend : public Backend {
   // runs nothing once it is gone; bus_ goes with this object, so `this` in them is always alive.
   SystemdBackend(std::unique_ptr<sys::BusConnection> bus, int root_fd, Options options);
   void on_start_reply(uint64_t start, sd_bus_message* reply, const std::string& error);
-  void on_job_removed(uint64_t start, sd_bus_message* m);
+  void on_job_removed(sd_bus_message* m);
   void on_start_deadline(uint64_t start);
   void complete(uint64_t start, Result<Launched> outcome);
   void on_properties_changed(sd_bus_message* m);
@@ -58,16 +58,16 @@ class SystemdBackend : public Backend {
   std::unique_ptr<sys::BusConnection> bus_;
   int root_fd_;
   Options options_;
+  std::shared_ptr<void> job_match_;
   std::map<std::string, std::shared_ptr<void>> followed_;  // unit -> its PropertiesChanged match
-  // Starts in flight, by a serial. The reply names the job; its JobRemoved (matched on the unit
-  // name, so only ours arrive) may come before that reply; the deadline may beat both.
+  // Starts in flight, by a serial. The reply names the job; its JobRemoved may come before that
+  // reply; the deadline may beat both.
   struct Start {
     std::string unit;
     std::string job;                           // empty until the reply names it
     std::map<std::string, std::string> early;  // job -> result, seen before the reply
     bool followed_before = false;              // a relaunch: keep following on failure
     std::chrono::milliseconds deadline{0};
-    std::shared_ptr<void> job_match;
     std::function<void(Result<Launched>)> done;
   };
   uint64_t next_start_ = 0;

@@ -211,20 +211,27 @@ std::set<int> fds_without_cloexec() {
 }  // namespace
 
 TEST_CASE("systemd backend: a start completes on its job's JobRemoved, before or after the reply") {
-  if (!have_dbus_daemon()) return WARN("no dbus-daemon: skipped");
+  if (!have_dbus_daemon()) {
+    WARN("no dbus-daemon: skipped");
+    return;
+  }
   Rig rig;
   for (auto mode : {FakeSystemd::Jobs::after_reply, FakeSystemd::Jobs::before_reply}) {
     rig.systemd.jobs = mode;
     const std::string port = mode == FakeSystemd::Jobs::after_reply ? "9001" : "9002";
     auto out = rig.launch(plan_for({"tw", port}));
     REQUIRE(out.has_value());
+    INFO((*out ? "" : out->error().message));
     REQUIRE(*out);
     CHECK((*out)->unit == "rbee-tw@" + port + ".service");
   }
 }
 
 TEST_CASE("systemd backend: a start whose JobRemoved never comes fails at its deadline") {
-  if (!have_dbus_daemon()) return WARN("no dbus-daemon: skipped");
+  if (!have_dbus_daemon()) {
+    WARN("no dbus-daemon: skipped");
+    return;
+  }
   Rig rig(SystemdBackend::Options{.min_start_timeout = 0ms});
   rig.systemd.jobs = FakeSystemd::Jobs::never;
   int completions = 0;
@@ -258,10 +265,14 @@ TEST_CASE("systemd backend: a start whose JobRemoved never comes fails at its de
 }
 
 TEST_CASE("systemd backend: exit reasons arrive for followed units only") {
-  if (!have_dbus_daemon()) return WARN("no dbus-daemon: skipped");
+  if (!have_dbus_daemon()) {
+    WARN("no dbus-daemon: skipped");
+    return;
+  }
   Rig rig;
   auto out = rig.launch(plan_for({"tw", "9001"}));
   REQUIRE(out.has_value());
+  INFO((*out ? "" : out->error().message));
   REQUIRE(*out);
 
   // Neither a unit in the layout the Hive did not start or adopt, nor any other unit, reaches it;
@@ -296,7 +307,10 @@ TEST_CASE("systemd backend: exit reasons arrive for followed units only") {
 }
 
 TEST_CASE("systemd backend: nothing of a destroyed backend runs") {
-  if (!have_dbus_daemon()) return WARN("no dbus-daemon: skipped");
+  if (!have_dbus_daemon()) {
+    WARN("no dbus-daemon: skipped");
+    return;
+  }
   Rig rig;
   rig.systemd.jobs = FakeSystemd::Jobs::never;
   bool ran = false;
@@ -308,7 +322,10 @@ TEST_CASE("systemd backend: nothing of a destroyed backend runs") {
 }
 
 TEST_CASE("bus connection: handlers and timers never run after it is gone") {
-  if (!have_dbus_daemon()) return WARN("no dbus-daemon: skipped");
+  if (!have_dbus_daemon()) {
+    WARN("no dbus-daemon: skipped");
+    return;
+  }
   PrivateBus bus;
   boost::asio::io_context io;
   auto conn = sys::BusConnection::open_system(io);
@@ -322,7 +339,10 @@ TEST_CASE("bus connection: handlers and timers never run after it is gone") {
 }
 
 TEST_CASE("bus connection: its fds are CLOEXEC") {
-  if (!have_dbus_daemon()) return WARN("no dbus-daemon: skipped");
+  if (!have_dbus_daemon()) {
+    WARN("no dbus-daemon: skipped");
+    return;
+  }
   PrivateBus bus;
   boost::asio::io_context io;
   const auto before = fds_without_cloexec();
@@ -332,7 +352,10 @@ TEST_CASE("bus connection: its fds are CLOEXEC") {
 }
 
 TEST_CASE("bus connection: a message sent just before it closes still goes out") {
-  if (!have_dbus_daemon()) return WARN("no dbus-daemon: skipped");
+  if (!have_dbus_daemon()) {
+    WARN("no dbus-daemon: skipped");
+    return;
+  }
   PrivateBus bus;
   boost::asio::io_context io;
   FakeSystemd systemd(io);
