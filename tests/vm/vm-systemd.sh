@@ -247,7 +247,7 @@ check "spawn hang/9701 fails" [ "$hang_rc" != 0 ]
 check "its error names the unit and the job" grep -q 'did not start rbee-hang@9701.service within 5000 ms (job /org/freedesktop/systemd1/job/[0-9]* did not finish)' /tmp/hang.out
 check "it failed at the deadline, not before (${t_hang} s)" [ "$t_hang" -ge 4 -a "$t_hang" -le 9 ]
 check "rbee-hang@9701.service is not left starting" wait_for 10 sh -c '! systemctl is-active -q rbee-hang@9701.service && [ "$(systemctl show -P ActiveState rbee-hang@9701.service)" != activating ]'
-check "rbee-hive still answers" rbee-hive ps
+check "rbee-hive still answers" sh -c 'rbee-hive ps >/dev/null'
 systemctl stop rbee-hold.service 2>/dev/null || true
 
 # --- only its own units' PropertiesChanged ---------------------------------------------------------
@@ -311,6 +311,10 @@ echo "  stop: $(head -c 300 /tmp/stop.out)"
 check "rbee-hive stop tw/9001 reports exited" grep -q '"state" *: *"exited"\|exited' /tmp/stop.out
 check "rbee-tw@9001.service is gone" wait_for 10 sh -c '! systemctl is-active -q rbee-tw@9001.service'
 check "its cgroup is gone" wait_for 10 test ! -e "$cg"
+# The restarted Hive followed the unit it adopted: its PropertiesChanged reached the new process.
+new_pid=$(systemctl show -P MainPID rbee-hive)
+check "the restarted Hive heard the re-adopted rbee-tw@9001 stop" \
+  wait_for 10 sh -c "journalctl _PID=$new_pid -q -o cat | grep -q 'PropertiesChanged of rbee-tw@9001.service'"
 
 echo "--- rbee-hive ps"; rbee-hive ps 2>&1 | head -20
 journalctl -u rbee-hive --no-pager -o short-monotonic >"$RBEE_SHARE/hive-journal.log" 2>&1
