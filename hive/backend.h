@@ -46,11 +46,14 @@ class Backend {
   // Starts a worker; done runs on the loop once its process is in its cgroup, or with the reason.
   virtual void launch(const LaunchPlan& plan, int64_t started_at_ms,
                       std::function<void(Result<Launched>)> done) = 0;
+  // A worker found in the tree and adopted (the Hive restarted, or someone else started it): the
+  // backend follows what it learns of it on its own, as for one it launched, until remove().
+  virtual void watch(const WorkerId&) {}
   // Asks a running worker to stop: SIGTERM, a grace period, then kill everything left.
   virtual void stop(const WorkerId& id, int cgroup_fd, std::chrono::milliseconds grace) = 0;
   // The main process is gone: end the rest of the worker (systemd does this itself).
   virtual void kill_rest(int cgroup_fd) = 0;
-  // An exited worker's retention is over.
+  // An exited worker's retention is over: forget it.
   virtual void remove(const WorkerId& id) = 0;
   // Marks the Hive keeps on a worker's cgroup (xattrs): only where the Hive owns the tree.
   virtual bool owns_cgroups() const = 0;

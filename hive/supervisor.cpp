@@ -245,6 +245,7 @@ void Supervisor::adopt(const WorkerId& id) {
     if (auto fd = sys::open_pidfd(*main)) watch_main(*t, std::move(*fd), false);
   }
   workers_.emplace(id, std::move(t));
+  backend_->watch(id);
 }
 
 void Supervisor::watch_main(Tracked& t, sys::UniqueFd pidfd, bool is_child) {

@@ -97,19 +97,15 @@ bool systemd_is_running() {
 }
 
 Result<std::unique_ptr<SystemdBackend>> SystemdBackend::connect(boost::asio::io_context& io,
-                                                                int root_fd) {
+                                                                int root_fd, Options options) {
   auto bus = sys::BusConnection::open_system(io);
   if (!bus) return bus.error();
-  auto b = std::unique_ptr<SystemdBackend>(new SystemdBackend(io, std::move(*bus), root_fd));
+  auto b = std::unique_ptr<SystemdBackend>(new SystemdBackend(std::move(*bus), root_fd, options));
+  // One match for the Manager's JobRemoved: sd-bus cannot match on its unit argument (arg2) here.
   auto jobs = b->bus_->match_signal(kDest, kPath, kManager, "JobRemoved",
                                     [raw = b.get()](sd_bus_message* m) { raw->on_job_removed(m); });
   if (!jobs) return jobs.error();
-  b->job_match_ = *jobs;
-  auto props =
-      b->bus_->match_signal(kDest, nullptr, "org.freedesktop.DBus.Properties", "PropertiesChanged",
-                            [raw = b.get()](sd_bus_message* m) { raw->on_properties_changed(m); });
-  if (!props) return props.error();
-  b->props_match_ = *props;
+  b->job_match_ = std::move(*jobs);
   // systemd only sends job and unit signals to clients that subscribed.
   sd_bus_message* call = nullptr;
   if (sd_bus_message_new_method_call(b->bus_->bus(), &call, kDest, kPath, kManager, "Subscribe") <
@@ -125,17 +121,41 @@ Result<std::unique_ptr<SystemdBackend>> SystemdBackend::connect(boost::asio::io_
   return b;
 }
 
-SystemdBackend::SystemdBackend(boost::asio::io_context& io, std::unique_ptr<sys::BusConnection> bus,
-                               int root_fd)
-    : io_(io), bus_(std::move(bus)), root_fd_(root_fd) {}
+SystemdBackend::SystemdBackend(std::unique_ptr<sys::BusConnection> bus, int root_fd,
+                               Options options)
+    : bus_(std::move(bus)), root_fd_(root_fd), options_(options) {}
 
 SystemdBackend::~SystemdBackend() {
+  // The matches before the connection they belong to; pending replies and the deadlines go with
+  // the connection, unrun.
+  starts_.clear();
+  followed_.clear();
   job_match_.reset();
-  props_match_.reset();
 }
 
 Status SystemdBackend::prepare() {
   return Ok{};
+}
+
+Status SystemdBackend::follow(const std::string& unit) {
+  if (followed_.count(unit)) return Ok{};
+  char* path = nullptr;
+  if (sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit.c_str(), &path) < 0)
+    return make_error("cannot encode the object path of " + unit);
+  const std::string rule = std::string("type='signal',sender='") + kDest + "',path='" + path +
+                           "',interface='org.freedesktop.DBus.Properties',"
+                           "member='PropertiesChanged',arg0='org.freedesktop.systemd1.Service'";
+  free(path);
+  auto match = bus_->match_rule(rule, [this](sd_bus_message* m) { on_properties_changed(m); });
+  if (!match) return match.error();
+  followed_.emplace(unit, std::move(*match));
+  return Ok{};
+}
+
+void SystemdBackend::watch(const WorkerId& id) {
+  const std::string unit = systemd_unit_name(id);
+  if (auto st = follow(unit); !st)
+    spdlog::warn("cannot follow {}: its exit reason will be unknown: {}", unit, st.error().message);
 }
 
 std::vector<std::string> SystemdBackend::controllers() const {
@@ -199,45 +219,86 @@ void SystemdBackend::launch(const LaunchPlan& plan, int64_t,
   a("a(sa(sv))", 0);
   if (a.r < 0) return done(make_error(std::string("building the unit: ") + strerror(-a.r)));
 
-  auto st =
-      bus_->call_async(raw, [this, unit, done](sd_bus_message* reply, const std::string& err) {
-        if (!err.empty()) return done(make_error("systemd refused " + unit + ": " + err));
-        const char* job = nullptr;
-        if (sd_bus_message_read(reply, "o", &job) < 0 || !job)
-          return done(make_error("systemd sent no job for " + unit));
-        auto finish = [unit, done](const std::string& result) {
-          if (result != "done")
-            return done(make_error("unit " + unit + " failed to start (job result: " + result +
-                                   "); see journalctl -u " + unit));
-          Launched l;
-          l.unit = unit;
-          done(std::move(l));
-        };
-        if (auto f = finished_jobs_.find(job); f != finished_jobs_.end()) {
-          std::string result = f->second;
-          finished_jobs_.erase(f);
-          return finish(result);
-        }
-        jobs_[job] = PendingJob{finish};
-      });
-  if (!st) done(st.error());
+  const uint64_t serial = next_start_++;
+  Start& start = starts_[serial];
+  start.unit = unit;
+  start.done = std::move(done);
+  start.followed_before = followed_.count(unit) > 0;
+  // The match goes out before the call, so an early exit is not missed.
+  if (auto st = follow(unit); !st) return complete(serial, st.error());
+  auto st = bus_->call_async(raw, [this, serial](sd_bus_message* reply, const std::string& err) {
+    on_start_reply(serial, reply, err);
+  });
+  if (!st) return complete(serial, st.error());
+  start.deadline = std::max(plan.stop_timeout, options_.min_start_timeout);
+  bus_->after(start.deadline, [this, serial] { on_start_deadline(serial); });
+}
+
+void SystemdBackend::on_start_reply(uint64_t serial, sd_bus_message* reply,
+                                    const std::string& err) {
+  auto it = starts_.find(serial);
+  if (it == starts_.end()) return;  // the deadline came first
+  Start& start = it->second;
+  if (!err.empty())
+    return complete(serial, make_error("systemd refused " + start.unit + ": " + err));
+  const char* job = nullptr;
+  if (sd_bus_message_read(reply, "o", &job) < 0 || !job)
+    return complete(serial, make_error("systemd sent no job for " + start.unit));
+  start.job = job;
+  if (auto early = start.early.find(start.job); early != start.early.end()) {
+    const std::string result = early->second;
+    return complete(
+        serial, result == "done"
+                    ? Result<Launched>(Launched{})
+                    : make_error("unit " + start.unit + " failed to start (job result: " + result +
+                                 "); see journalctl -u " + start.unit));
+  }
 }
 
 void SystemdBackend::on_job_removed(sd_bus_message* m) {
   uint32_t id = 0;
   const char *job = nullptr, *unit = nullptr, *result = nullptr;
   if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0) return;
-  if (!std::string_view(unit).starts_with("rbee-")) return;
-  auto it = jobs_.find(job);
-  if (it == jobs_.end()) {
-    // The signal beat our method reply; keep the outcome a little (bounded).
-    if (finished_jobs_.size() > 256) finished_jobs_.clear();
-    finished_jobs_[job] = result;
-    return;
+  // Only starts in flight wait for a job; a late signal (past its deadline) finds none.
+  for (auto& [serial, start] : starts_) {
+    if (start.unit != unit) continue;
+    if (start.job.empty()) {
+      // The signal beat our method reply (the unit's earlier jobs may end meanwhile: bounded).
+      if (start.early.size() < 16) start.early.emplace(job, result);
+      return;
+    }
+    if (start.job != job) continue;  // another job of the same unit
+    const uint64_t done = serial;
+    if (std::string_view(result) == "done") return complete(done, Launched{});
+    return complete(done, make_error("unit " + start.unit + " failed to start (job result: " +
+                                     result + "); see journalctl -u " + start.unit));
   }
-  auto done = std::move(it->second.done);
-  jobs_.erase(it);
-  done(result);
+}
+
+void SystemdBackend::on_start_deadline(uint64_t serial) {
+  auto it = starts_.find(serial);
+  if (it == starts_.end()) return;
+  const Start& start = it->second;
+  std::string what =
+      start.job.empty() ? "no reply to StartTransientUnit" : "job " + start.job + " did not finish";
+  const std::string unit = start.unit;
+  const auto deadline = start.deadline;
+  // The unit may yet come up: stopping it cancels the job, or ends what started.
+  stop_unit(unit);
+  complete(serial, make_error("systemd did not start " + unit + " within " +
+                              std::to_string(deadline.count()) + " ms (" + what + "); stopped it"));
+}
+
+void SystemdBackend::complete(uint64_t serial, Result<Launched> outcome) {
+  auto it = starts_.find(serial);
+  if (it == starts_.end()) return;
+  Start start = std::move(it->second);
+  starts_.erase(it);  // a late JobRemoved for it now finds nothing
+  if (outcome)
+    outcome->unit = start.unit;
+  else if (!start.followed_before)
+    followed_.erase(start.unit);
+  start.done(std::move(outcome));
 }
 
 void SystemdBackend::on_properties_changed(sd_bus_message* m) {
@@ -246,6 +307,7 @@ void SystemdBackend::on_properties_changed(sd_bus_message* m) {
   if (!path || sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &unit_raw) <= 0) return;
   std::string unit(unit_raw);
   free(unit_raw);
+  spdlog::debug("systemd: PropertiesChanged of {}", unit);
   auto id = worker_of_unit(unit);
   if (!id) return;
   const char* iface = nullptr;
@@ -284,7 +346,10 @@ void SystemdBackend::on_properties_changed(sd_bus_message* m) {
 
 void SystemdBackend::stop(const WorkerId& id, int, std::chrono::milliseconds) {
   // The unit's TimeoutStopUSec is the grace; KillMode=control-group ends the rest.
-  const std::string unit = systemd_unit_name(id);
+  stop_unit(systemd_unit_name(id));
+}
+
+void SystemdBackend::stop_unit(const std::string& unit) {
   sd_bus_message* raw = nullptr;
   if (sd_bus_message_new_method_call(bus_->bus(), &raw, kDest, kPath, kManager, "StopUnit") < 0)
     return;
@@ -295,16 +360,25 @@ void SystemdBackend::stop(const WorkerId& id, int, std::chrono::milliseconds) {
   });
 }
 
-void SystemdBackend::remove(const WorkerId&) {
-  // CollectMode=inactive-or-failed: systemd unloads the unit and removes its cgroup itself.
+void SystemdBackend::remove(const WorkerId& id) {
+  // CollectMode=inactive-or-failed: systemd unloads the unit and removes its cgroup itself. Only
+  // the match goes, unless the unit is being started again.
+  const std::string unit = systemd_unit_name(id);
+  for (const auto& [serial, start] : starts_)
+    if (start.unit == unit) return;
+  followed_.erase(unit);
 }
 
-std::optional<std::string> SystemdBackend::logs(const WorkerId& id, std::size_t lines,
-                                                bool previous) {
+namespace {
+
+// The journal's last lines of one unit's current (or previous) invocation. A blocking read of
+// journal files, touching nothing of the backend: it can run on any thread.
+std::optional<std::string> read_unit_journal(const std::string& unit, std::size_t lines,
+                                             bool previous) {
   sd_journal* raw = nullptr;
   if (sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY) < 0) return std::nullopt;
   std::unique_ptr<sd_journal, decltype(&sd_journal_close)> j(raw, sd_journal_close);
-  const std::string match = "_SYSTEMD_UNIT=" + systemd_unit_name(id);
+  const std::string match = "_SYSTEMD_UNIT=" + unit;
   if (sd_journal_add_match(j.get(), match.data(), match.size()) < 0) return std::nullopt;
   if (sd_journal_seek_tail(j.get()) < 0) return std::nullopt;
   auto field = [&](const char* name) {
@@ -335,6 +409,14 @@ std::optional<std::string> SystemdBackend::logs(const WorkerId& id, std::size_t 
   std::string out;
   for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) out.append(*it) += '\n';
   return out;
+}
+
+}  // namespace
+
+std::optional<std::string> SystemdBackend::logs(const WorkerId& id, std::size_t lines,
+                                                bool previous) {
+  // Still on the loop: Backend::logs is synchronous.
+  return read_unit_journal(systemd_unit_name(id), lines, previous);
 }
 
 }  // namespace rbee::hive

@@ -225,8 +225,7 @@ void AvahiPublisher::stop() {
     return;
   MessagePtr msg(m);
   sd_bus_message_set_expect_reply(m, 0);
-  sd_bus_send(bus_.bus(), m, nullptr);
-  sd_bus_flush(bus_.bus());
+  (void)bus_.send(m);  // written by the loop, or by the connection's close
   group_path_.clear();
 }
 

@@ -4,7 +4,8 @@
 # backend and checks, end to end, what that backend promises: transient units
 # rbee-<service>@<port>.service under rbee.slice/rbee-<service>.slice, cgroup memory figures,
 # MemoryMax (oom) and TasksMax, re-adoption across `systemctl restart rbee-hive`, external units,
-# journal logs, stop, exit codes, sd_notify status and /capabilities.
+# journal logs, stop, exit codes, sd_notify status and /capabilities; that a start job that never
+# ends fails the spawn at its deadline, and that the Hive hears no other unit's PropertiesChanged.
 #
 # Usage: tests/vm/vm-systemd.sh [BUILD_DIR]   (default: <repo>/build)
 # Environment: RBEE_VM_TIMEOUT (600), RBEE_VM_KEEP_SHARE=1 (keep the share with journal.log),
@@ -109,8 +110,31 @@ base_port = 9600
 command = ["/usr/bin/rbee-test-worker", "--port", "{port}", "--exit-after-ms", "1500", "--exit-code", "3"]
 base_port = 9500
 restart = "no"
+
+[services.hang]
+command = ["/usr/bin/rbee-test-worker", "--port", "{port}"]
+base_port = 9700
 TOML
 install -m 0600 /dev/null /etc/rbee/probe-secret && echo secret >/etc/rbee/probe-secret
+# A slice whose start waits for a oneshot that takes minutes: a worker's start job in it never ends.
+cat >/etc/systemd/system/rbee-hold.service <<'UNIT'
+[Service]
+Type=oneshot
+ExecStart=/bin/sleep 600
+TimeoutStartSec=infinity
+UNIT
+cat >/etc/systemd/system/rbee-hang.slice <<'UNIT'
+[Unit]
+Requires=rbee-hold.service
+After=rbee-hold.service
+UNIT
+# Debug logging: each PropertiesChanged the Hive receives is a line "PropertiesChanged of UNIT".
+mkdir -p /etc/systemd/system/rbee-hive.service.d
+cat >/etc/systemd/system/rbee-hive.service.d/debug.conf <<'UNIT'
+[Service]
+ExecStart=
+ExecStart=/usr/bin/rbee-hive serve --config /etc/rbee/hive.toml --log-level debug
+UNIT
 systemctl daemon-reload
 
 # --- helpers --------------------------------------------------------------------------------
@@ -212,6 +236,52 @@ check "fail/9501 exiting 3 is reported failed" wait_for 30 state_is fail 9501 fa
 show fail/9501 fail 9501
 check "fail/9501 exit_code 3" [ "$(wfield fail 9501 exit_code)" = 3 ]
 
+# --- start deadline ----------------------------------------------------------------------------
+# stop_timeout_ms = 5000 is the start's deadline: systemd queues the job (it waits for its slice)
+# and no JobRemoved comes. The spawn fails naming the unit and the job, and the unit is stopped.
+t_hang=$(date +%s)
+rbee-hive spawn hang --port 9701 >/tmp/hang.out 2>&1 && hang_rc=0 || hang_rc=$?
+t_hang=$(($(date +%s) - t_hang))
+echo "  spawn hang/9701 (rc $hang_rc, ${t_hang} s): $(head -c 300 /tmp/hang.out)"
+check "spawn hang/9701 fails" [ "$hang_rc" != 0 ]
+check "its error names the unit and the job" grep -q 'did not start rbee-hang@9701.service within 5000 ms (job /org/freedesktop/systemd1/job/[0-9]* did not finish)' /tmp/hang.out
+check "it failed at the deadline, not before (${t_hang} s)" [ "$t_hang" -ge 4 -a "$t_hang" -le 9 ]
+check "rbee-hang@9701.service is not left starting" wait_for 10 sh -c '! systemctl is-active -q rbee-hang@9701.service && [ "$(systemctl show -P ActiveState rbee-hang@9701.service)" != activating ]'
+check "rbee-hive still answers" sh -c 'rbee-hive ps >/dev/null'
+systemctl stop rbee-hold.service 2>/dev/null || true
+
+# --- only its own units' PropertiesChanged ---------------------------------------------------------
+# A unit outside the layout and one named like a worker outside rbee.slice change state (start,
+# exit, collected); neither reaches the Hive. Its own fail/9501 above did (the positive control).
+systemd-run --quiet --unit=noise-probe /bin/sleep 1
+systemd-run --quiet --unit=rbee-noise@9901 /bin/sleep 1
+sleep 3
+hive_log() { journalctl -u rbee-hive --no-pager -q -o cat; }
+own=$(hive_log | grep -c 'PropertiesChanged of rbee-fail@9501.service')
+other=$(hive_log | grep -c 'PropertiesChanged of noise-probe.service\|PropertiesChanged of rbee-noise@9901.service')
+all=$(hive_log | grep -c 'PropertiesChanged of ')
+check "the Hive heard PropertiesChanged of its own rbee-fail@9501 ($own)" [ "$own" -ge 1 ]
+check "the Hive heard none of noise-probe and rbee-noise@9901 ($other)" [ "$other" = 0 ]
+echo "  PropertiesChanged lines in the Hive's log: $all, of: $(hive_log | sed -n 's/.*PropertiesChanged of //p' | sort -u | tr '\n' ' ')"
+check "every PropertiesChanged the Hive heard is of an rbee unit" sh -c '! journalctl -u rbee-hive --no-pager -q -o cat | grep "PropertiesChanged of " | grep -vq "PropertiesChanged of rbee-"'
+# The bus itself: the Hive's match rules (dbus-daemon's Stats interface, where it is built in).
+hive_pid=$(systemctl show -P MainPID rbee-hive)
+hive_name=$(busctl list --no-legend 2>/dev/null | awk -v p="$hive_pid" '$1 ~ /^:/ && $2 == p {print $1; exit}')
+if busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.Debug.Stats \
+    GetAllMatchRules >/tmp/rules.txt 2>/dev/null && [ -n "$hive_name" ]; then
+  # a{sas} N "NAME" COUNT "RULE"...: the Hive's rules, one a line.
+  NAME=$hive_name perl -e 'local $/; $_ = <STDIN>; my @t = /("[^"]*"|\d+)/g; shift @t;
+      while (@t) { my ($n, $c) = splice(@t, 0, 2); my @r = splice(@t, 0, $c);
+        next unless $n eq "\"$ENV{NAME}\""; s/^"|"$//g for @r; print "$_\n" for @r }' \
+    </tmp/rules.txt >/tmp/hive-rules.txt
+  echo "  the Hive ($hive_name) has $(wc -l </tmp/hive-rules.txt) match rules; PropertiesChanged ones:"
+  grep PropertiesChanged /tmp/hive-rules.txt | head -5 | sed 's/^/    /'
+  check "the Hive has PropertiesChanged matches, each for one unit path" \
+    sh -c 'grep -q PropertiesChanged /tmp/hive-rules.txt && ! grep PropertiesChanged /tmp/hive-rules.txt | grep -vq "path=.*/unit/rbee_2d"'
+else
+  echo "  note: no Stats interface on this dbus-daemon (or no Hive connection found); rules not listed"
+fi
+
 # --- external unit --------------------------------------------------------------------------------
 systemd-run --quiet --slice=rbee-ext.slice --unit=rbee-ext@9100 /usr/bin/rbee-test-worker --port 9100
 check "external rbee-ext@9100 is listed" wait_for 15 sh -c "rbee-hive ps --json | grep -q '\"service\" *: *\"ext\"'"
@@ -241,6 +311,10 @@ echo "  stop: $(head -c 300 /tmp/stop.out)"
 check "rbee-hive stop tw/9001 reports exited" grep -q '"state" *: *"exited"\|exited' /tmp/stop.out
 check "rbee-tw@9001.service is gone" wait_for 10 sh -c '! systemctl is-active -q rbee-tw@9001.service'
 check "its cgroup is gone" wait_for 10 test ! -e "$cg"
+# The restarted Hive followed the unit it adopted: its PropertiesChanged reached the new process.
+new_pid=$(systemctl show -P MainPID rbee-hive)
+check "the restarted Hive heard the re-adopted rbee-tw@9001 stop" \
+  wait_for 10 sh -c "journalctl _PID=$new_pid -q -o cat | grep -q 'PropertiesChanged of rbee-tw@9001.service'"
 
 echo "--- rbee-hive ps"; rbee-hive ps 2>&1 | head -20
 journalctl -u rbee-hive --no-pager -o short-monotonic >"$RBEE_SHARE/hive-journal.log" 2>&1
