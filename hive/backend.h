@@ -58,9 +58,10 @@ class Backend {
   // Marks the Hive keeps on a worker's cgroup (xattrs): only where the Hive owns the tree.
   virtual bool owns_cgroups() const = 0;
   virtual std::vector<std::string> controllers() const = 0;
-  // The last `lines` lines of the worker's output (of its previous run with `previous`);
-  // nullopt when there is none.
-  virtual std::optional<std::string> logs(const WorkerId& id, std::size_t lines, bool previous) = 0;
+  // The last `lines` lines of the worker's output (of its previous run with `previous`), or
+  // nullopt when there is none, given to done on the loop (later, when read off the loop).
+  using LogsDone = std::function<void(std::optional<std::string>)>;
+  virtual void logs(const WorkerId& id, std::size_t lines, bool previous, LogsDone done) = 0;
 
   // Exit reasons the backend learns on its own (systemd's unit properties).
   std::function<void(const WorkerId&, const ExitInfo&)> on_exit;

@@ -127,12 +127,14 @@ void CgroupfsBackend::kill_rest(int cgroup_fd) {
   (void)sys::kill_cgroup(cgroup_fd);
 }
 
-std::optional<std::string> CgroupfsBackend::logs(const WorkerId& id, std::size_t lines,
-                                                 bool previous) {
-  if (!logs_) return std::nullopt;
-  auto fd = logs_->open_for_reading(id, previous);
-  if (!fd) return std::nullopt;
-  return tail_lines(fd->get(), lines);
+// On the loop: at most the last MiB of a file on log_dir (O_NONBLOCK, a regular file only).
+void CgroupfsBackend::logs(const WorkerId& id, std::size_t lines, bool previous, LogsDone done) {
+  std::optional<sys::UniqueFd> fd;
+  if (logs_) {
+    if (auto opened = logs_->open_for_reading(id, previous)) fd.emplace(std::move(*opened));
+  }
+  if (!fd) return done(std::nullopt);
+  done(tail_lines(fd->get(), lines));
 }
 
 std::string tail_lines(int fd, std::size_t lines) {

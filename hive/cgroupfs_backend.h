@@ -36,7 +36,7 @@ class CgroupfsBackend : public Backend {
   void remove(const WorkerId& id) override;
   bool owns_cgroups() const override { return true; }
   std::vector<std::string> controllers() const override { return controllers_; }
-  std::optional<std::string> logs(const WorkerId& id, std::size_t lines, bool previous) override;
+  void logs(const WorkerId& id, std::size_t lines, bool previous, LogsDone done) override;
 
  private:
   Result<Launched> launch_now(const LaunchPlan& plan, int64_t started_at_ms);

@@ -188,14 +188,17 @@ void register_hive_api(HiveDaemon& d, http_ns::Router& router) {
             return reply(http_ns::json_error(400, "previous must be 0 or 1"));
           previous = p->second == "1";
         }
-        auto text = d.supervisor().logs(*id, tail, previous);
-        if (!text)
-          return reply(http_ns::json_error(404, std::string("no ") + (previous ? "previous " : "") +
-                                                    "log for worker " + id->key()));
-        Response r;
-        r.content_type = "text/plain; charset=utf-8";
-        r.body = std::move(*text);
-        reply(std::move(r));
+        d.supervisor().logs(*id, tail, previous,
+                            [reply, key = id->key(), previous](std::optional<std::string> text) {
+                              if (!text)
+                                return reply(http_ns::json_error(
+                                    404, std::string("no ") + (previous ? "previous " : "") +
+                                             "log for worker " + key));
+                              Response r;
+                              r.content_type = "text/plain; charset=utf-8";
+                              r.body = std::move(*text);
+                              reply(std::move(r));
+                            });
       },
       http_ns::Access::secret_read);
 

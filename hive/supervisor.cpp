@@ -697,10 +697,11 @@ void Supervisor::stop(const WorkerId& id, std::function<void(StopOutcome)> done)
   changed();
 }
 
-std::optional<std::string> Supervisor::logs(const WorkerId& id, std::size_t lines, bool previous) {
+void Supervisor::logs(const WorkerId& id, std::size_t lines, bool previous,
+                      Backend::LogsDone done) {
   // Only workers the Hive knows: the log directory is no file browser.
-  if (!knows(id)) return std::nullopt;
-  return backend_->logs(id, lines, previous);
+  if (!knows(id)) return done(std::nullopt);
+  backend_->logs(id, lines, previous, std::move(done));
 }
 
 }  // namespace rbee::hive

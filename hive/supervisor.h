@@ -69,7 +69,8 @@ class Supervisor {
   // Stops a worker: SIGTERM, grace period, cgroup.kill. done() runs from the loop once it has
   // exited, never inside stop() or sample().
   void stop(const WorkerId& id, std::function<void(StopOutcome)> done);
-  std::optional<std::string> logs(const WorkerId& id, std::size_t lines, bool previous = false);
+  // The worker's log, or nullopt; done runs on the loop, at once or once read off the loop.
+  void logs(const WorkerId& id, std::size_t lines, bool previous, Backend::LogsDone done);
   bool knows(const WorkerId& id) const { return workers_.count(id) > 0; }
 
   std::vector<std::string> controllers() const { return backend_->controllers(); }

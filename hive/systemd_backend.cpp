@@ -100,7 +100,8 @@ Result<std::unique_ptr<SystemdBackend>> SystemdBackend::connect(boost::asio::io_
                                                                 int root_fd, Options options) {
   auto bus = sys::BusConnection::open_system(io);
   if (!bus) return bus.error();
-  auto b = std::unique_ptr<SystemdBackend>(new SystemdBackend(std::move(*bus), root_fd, options));
+  auto b =
+      std::unique_ptr<SystemdBackend>(new SystemdBackend(io, std::move(*bus), root_fd, options));
   // One match for the Manager's JobRemoved: sd-bus cannot match on its unit argument (arg2) here.
   auto jobs = b->bus_->match_signal(kDest, kPath, kManager, "JobRemoved",
                                     [raw = b.get()](sd_bus_message* m) { raw->on_job_removed(m); });
@@ -121,9 +122,9 @@ Result<std::unique_ptr<SystemdBackend>> SystemdBackend::connect(boost::asio::io_
   return b;
 }
 
-SystemdBackend::SystemdBackend(std::unique_ptr<sys::BusConnection> bus, int root_fd,
-                               Options options)
-    : bus_(std::move(bus)), root_fd_(root_fd), options_(options) {}
+SystemdBackend::SystemdBackend(boost::asio::io_context& io, std::unique_ptr<sys::BusConnection> bus,
+                               int root_fd, Options options)
+    : bus_(std::move(bus)), root_fd_(root_fd), options_(options), off_loop_(io) {}
 
 SystemdBackend::~SystemdBackend() {
   // The matches before the connection they belong to; pending replies and the deadlines go with
@@ -413,10 +414,11 @@ std::optional<std::string> read_unit_journal(const std::string& unit, std::size_
 
 }  // namespace
 
-std::optional<std::string> SystemdBackend::logs(const WorkerId& id, std::size_t lines,
-                                                bool previous) {
-  // Still on the loop: Backend::logs is synchronous.
-  return read_unit_journal(systemd_unit_name(id), lines, previous);
+// The journal is a disk read of unbounded cost: off the loop.
+void SystemdBackend::logs(const WorkerId& id, std::size_t lines, bool previous, LogsDone done) {
+  off_loop_.run([unit = systemd_unit_name(id), lines,
+                 previous] { return read_unit_journal(unit, lines, previous); },
+                std::move(done));
 }
 
 }  // namespace rbee::hive

@@ -10,6 +10,7 @@
 
 #include "common/sys/bus.h"
 #include "hive/backend.h"
+#include "hive/off_loop.h"
 
 namespace rbee::hive {
 
@@ -40,12 +41,13 @@ class SystemdBackend : public Backend {
   void remove(const WorkerId& id) override;
   bool owns_cgroups() const override { return false; }
   std::vector<std::string> controllers() const override;
-  std::optional<std::string> logs(const WorkerId& id, std::size_t lines, bool previous) override;
+  void logs(const WorkerId& id, std::size_t lines, bool previous, LogsDone done) override;
 
  private:
   // Everything asynchronous here (replies, signals, the start deadline) runs through bus_, which
   // runs nothing once it is gone; bus_ goes with this object, so `this` in them is always alive.
-  SystemdBackend(std::unique_ptr<sys::BusConnection> bus, int root_fd, Options options);
+  SystemdBackend(boost::asio::io_context& io, std::unique_ptr<sys::BusConnection> bus, int root_fd,
+                 Options options);
   void on_start_reply(uint64_t start, sd_bus_message* reply, const std::string& error);
   void on_job_removed(sd_bus_message* m);
   void on_start_deadline(uint64_t start);
@@ -72,6 +74,7 @@ class SystemdBackend : public Backend {
   };
   uint64_t next_start_ = 0;
   std::map<uint64_t, Start> starts_;
+  OffLoop off_loop_;  // journal reads
 };
 
 // True when PID 1 is systemd (the same test as sd_booted()).
