@@ -167,12 +167,15 @@ void Supervisor::walk_tree() {
   for (auto& [id, t] : workers_) t->seen = false;
   const std::string slice(kSliceDir);
   watch_dir(slice);
+  std::set<std::string> dirs_seen = {slice};
   std::error_code ec;
   for (const auto& svc : std::filesystem::directory_iterator(root_path_ / slice, ec)) {
     if (!svc.is_directory(ec)) continue;
     auto service = service_from_dir(backend_->layout(), svc.path().filename().string());
     if (!service) continue;
-    watch_dir(slice + "/" + svc.path().filename().string());
+    const std::string svc_rel = slice + "/" + svc.path().filename().string();
+    watch_dir(svc_rel);
+    dirs_seen.insert(svc_rel);
     std::error_code ec2;
     for (const auto& inst : std::filesystem::directory_iterator(svc.path(), ec2)) {
       if (!inst.is_directory(ec2)) continue;
@@ -188,6 +191,16 @@ void Supervisor::walk_tree() {
       }
       it->second->seen = true;
     }
+  }
+  // A service directory that went away drops its watch: one made again under the same name is
+  // a new directory, to be watched afresh.
+  for (auto it = watched_dirs_.begin(); it != watched_dirs_.end();) {
+    if (dirs_seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    inotify_->remove_watch(it->second);
+    it = watched_dirs_.erase(it);
   }
   // A cgroup that went away (systemd collects a finished unit's cgroup at once) leaves its
   // worker listed as exited, with its reason, for the retention period.
@@ -490,6 +503,14 @@ void Supervisor::expire(Clock::time_point now) {
       it = workers_.erase(it);
       backend_->remove(id);
       last_requests_.erase(id);
+      // The backend takes the service's directory with its last worker: its watch goes too.
+      const std::string svc_rel =
+          std::string(kSliceDir) + "/" + service_dir_name(backend_->layout(), id.service);
+      auto w = watched_dirs_.find(svc_rel);
+      if (w != watched_dirs_.end() && ::faccessat(root_fd_.get(), svc_rel.c_str(), F_OK, 0) != 0) {
+        inotify_->remove_watch(w->second);
+        watched_dirs_.erase(w);
+      }
     } else {
       ++it;
     }
