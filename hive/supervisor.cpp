@@ -47,6 +47,10 @@ std::string substitute_port(std::string arg, const std::string& port) {
 
 }  // namespace
 
+std::chrono::milliseconds restart_backoff(uint32_t restarts) {
+  return std::chrono::seconds(1u << std::min(restarts, 5u));
+}
+
 struct Supervisor::Tracked {
   WorkerId id;
   std::optional<WorkerCgroup> cg;
@@ -77,12 +81,14 @@ struct Supervisor::Tracked {
 };
 
 Supervisor::Supervisor(asio::io_context& io, const HiveConfig& config, sys::UniqueFd root_fd,
-                       std::filesystem::path root_path, std::unique_ptr<Backend> backend)
+                       std::filesystem::path root_path, std::unique_ptr<Backend> backend,
+                       SupervisorProbes probes)
     : io_(io),
       config_(config),
       root_fd_(std::move(root_fd)),
       root_path_(std::move(root_path)),
-      backend_(std::move(backend)) {
+      backend_(std::move(backend)),
+      probes_(std::move(probes)) {
   backend_->on_exit = [this](const WorkerId& id, const ExitInfo& info) {
     on_backend_exit(id, info);
   };
@@ -161,12 +167,15 @@ void Supervisor::walk_tree() {
   for (auto& [id, t] : workers_) t->seen = false;
   const std::string slice(kSliceDir);
   watch_dir(slice);
+  std::set<std::string> dirs_seen = {slice};
   std::error_code ec;
   for (const auto& svc : std::filesystem::directory_iterator(root_path_ / slice, ec)) {
     if (!svc.is_directory(ec)) continue;
     auto service = service_from_dir(backend_->layout(), svc.path().filename().string());
     if (!service) continue;
-    watch_dir(slice + "/" + svc.path().filename().string());
+    const std::string svc_rel = slice + "/" + svc.path().filename().string();
+    watch_dir(svc_rel);
+    dirs_seen.insert(svc_rel);
     std::error_code ec2;
     for (const auto& inst : std::filesystem::directory_iterator(svc.path(), ec2)) {
       if (!inst.is_directory(ec2)) continue;
@@ -182,6 +191,16 @@ void Supervisor::walk_tree() {
       }
       it->second->seen = true;
     }
+  }
+  // A service directory that went away drops its watch: one made again under the same name is
+  // a new directory, to be watched afresh.
+  for (auto it = watched_dirs_.begin(); it != watched_dirs_.end();) {
+    if (dirs_seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    inotify_->remove_watch(it->second);
+    it = watched_dirs_.erase(it);
   }
   // A cgroup that went away (systemd collects a finished unit's cgroup at once) leaves its
   // worker listed as exited, with its reason, for the retention period.
@@ -276,7 +295,7 @@ void Supervisor::collect_main_exit(Tracked& t) {
       t.exit_code = st->code;
   }
   t.main_watch.reset();
-  t.exited_at_ms = now_ms();
+  t.exited_at_ms = probes_.now_ms();
   if (t.cg) {
     if (t.exit_code)
       (void)sys::set_xattr(t.cg->dir_fd(), kXattrExit, "code " + std::to_string(*t.exit_code));
@@ -289,7 +308,7 @@ void Supervisor::collect_main_exit(Tracked& t) {
 
 std::map<uint16_t, std::set<uint64_t>> Supervisor::listeners() const {
   std::map<uint16_t, std::set<uint64_t>> out;
-  if (auto socks = sys::list_tcp_listeners()) {
+  if (auto socks = probes_.listeners()) {
     for (const auto& s : *socks) out[s.port].insert(s.cgroup_id);
   } else {
     // Without sock_diag (tcp_diag not loadable) no worker can become ready: say so, once.
@@ -423,7 +442,7 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
   if (telemetry::is_terminal(v.state)) {
     v.exit_code = t.exit_code;
     v.signal = t.signal;
-    if (!t.exited_at_ms) t.exited_at_ms = now_ms();
+    if (!t.exited_at_ms) t.exited_at_ms = probes_.now_ms();
     v.exited_at_ms = t.exited_at_ms;
     v.cpu_pct.reset();
     v.io_read_bps.reset();
@@ -454,8 +473,7 @@ void Supervisor::schedule_restart(Tracked& t) {
   if (spec == config_.services.end() || spec->second.restart != RestartPolicy::on_failure) return;
   auto req = last_requests_.find(t.id);
   if (req == last_requests_.end()) return;  // adopted: the request that made it is not known
-  const auto delay = std::chrono::seconds(1u << std::min(t.restarts, 5u));  // 1 s .. 32 s
-  t.restart_timer = std::make_unique<asio::steady_timer>(io_, delay);
+  t.restart_timer = std::make_unique<asio::steady_timer>(io_, probes_.restart_delay(t.restarts));
   WorkerId id = t.id;
   t.restart_timer->async_wait([this, id](boost::system::error_code ec) {
     if (ec) return;
@@ -467,7 +485,7 @@ void Supervisor::schedule_restart(Tracked& t) {
     auto req = last_requests_.find(id);
     if (spec == config_.services.end() || req == last_requests_.end()) return;
     uint32_t restarts = it->second->restarts + 1;
-    if (!tcp_port_free(*port_of(id.instance))) return;  // someone took the port meanwhile
+    if (!probes_.port_free(*port_of(id.instance))) return;  // someone took the port meanwhile
     launch(spec->second, id, req->second, restarts, [](SpawnOutcome) {});
   });
 }
@@ -476,6 +494,7 @@ void Supervisor::expire(Clock::time_point now) {
   const auto keep = std::chrono::seconds(config_.retention_s);
   for (auto it = workers_.begin(); it != workers_.end();) {
     Tracked& t = *it->second;
+    // The timer runs on the real clock, whatever the injected one says.
     bool restart_pending =
         t.restart_timer && !t.stop_requested && t.restart_timer->expiry() > Clock::now();
     if (t.empty_since && now - *t.empty_since >= keep && !restart_pending) {
@@ -484,6 +503,14 @@ void Supervisor::expire(Clock::time_point now) {
       it = workers_.erase(it);
       backend_->remove(id);
       last_requests_.erase(id);
+      // The backend takes the service's directory with its last worker: its watch goes too.
+      const std::string svc_rel =
+          std::string(kSliceDir) + "/" + service_dir_name(backend_->layout(), id.service);
+      auto w = watched_dirs_.find(svc_rel);
+      if (w != watched_dirs_.end() && ::faccessat(root_fd_.get(), svc_rel.c_str(), F_OK, 0) != 0) {
+        inotify_->remove_watch(w->second);
+        watched_dirs_.erase(w);
+      }
     } else {
       ++it;
     }
@@ -491,7 +518,7 @@ void Supervisor::expire(Clock::time_point now) {
 }
 
 std::vector<telemetry::Worker> Supervisor::sample() {
-  const auto now = Clock::now();
+  const auto now = probes_.now();
   expire(now);
   const uint64_t n = samples_++;
   const uint32_t every = std::max<uint32_t>(config_.full_read_every, 1);
@@ -557,8 +584,8 @@ void Supervisor::spawn(const api::SpawnRequest& req, std::function<void(SpawnOut
   for (const auto& id : launching_) {
     if (auto p = port_of(id.instance)) held.insert(*p);
   }
-  auto choice =
-      choose_port(spec->second.base_port, req.port, held, tcp_port_free, spec->second.port_count);
+  auto choice = choose_port(spec->second.base_port, req.port, held, probes_.port_free,
+                            spec->second.port_count);
   if (!choice.port) {
     out.error = ApiError{choice.error.conflict ? 409u : 503u, choice.error.message};
     return done(std::move(out));
@@ -626,7 +653,7 @@ void Supervisor::launch(const ServiceSpec& spec, const WorkerId& id, const api::
   for (const auto& [k, v] : env) plan.env.push_back(k + "=" + v);
   plan.working_directory = spec.working_directory;
 
-  const int64_t started = now_ms();
+  const int64_t started = probes_.now_ms();
   launching_.insert(id);
   last_requests_[id] = req;
   backend_->launch(
@@ -664,7 +691,7 @@ void Supervisor::launch(const ServiceSpec& spec, const WorkerId& id, const api::
         }
         Tracked& ref = *t;
         workers_[id] = std::move(t);
-        measure(ref, {}, Clock::now());
+        measure(ref, {}, probes_.now());
         out.worker = ref.view;
         out.warnings = std::move(launched->warnings);
         changed();

@@ -21,10 +21,13 @@
 #include "common/result.h"
 #include "common/sys/credentials.h"
 #include "common/sys/inotify.h"
+#include "common/sys/sock_diag.h"
 #include "common/telemetry.h"
 #include "hive/backend.h"
 #include "hive/hive_config.h"
+#include "hive/host_info.h"
 #include "hive/layout.h"
+#include "hive/port_allocator.h"
 #include "hive/worker_cgroup.h"
 
 namespace rbee::hive {
@@ -48,10 +51,24 @@ struct StopOutcome {
   std::optional<ApiError> error;
 };
 
+// The wait before a worker's next restart after `restarts` earlier ones: 1 s, doubling to 32 s.
+std::chrono::milliseconds restart_backoff(uint32_t restarts);
+
+// What the Supervisor asks of the host besides its cgroup tree. The defaults ask the host; tests
+// answer instead.
+struct SupervisorProbes {
+  std::function<Result<std::vector<sys::ListeningSocket>>()> listeners = sys::list_tcp_listeners;
+  std::function<bool(uint16_t)> port_free = tcp_port_free;
+  std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
+  std::function<int64_t()> now_ms = rbee::hive::now_ms;  // wall clock, ms since the epoch
+  std::function<std::chrono::milliseconds(uint32_t restarts)> restart_delay = restart_backoff;
+};
+
 class Supervisor {
  public:
   Supervisor(boost::asio::io_context& io, const HiveConfig& config, sys::UniqueFd root_fd,
-             std::filesystem::path root_path, std::unique_ptr<Backend> backend);
+             std::filesystem::path root_path, std::unique_ptr<Backend> backend,
+             SupervisorProbes probes = {});
   ~Supervisor();
 
   // Makes rbee.slice, enables controllers, starts watching the tree.
@@ -111,6 +128,7 @@ class Supervisor {
   sys::UniqueFd root_fd_;
   std::filesystem::path root_path_;
   std::unique_ptr<Backend> backend_;
+  SupervisorProbes probes_;
   std::set<WorkerId> launching_;  // started, not yet in its cgroup (systemd jobs in flight)
   std::optional<sys::Inotify> inotify_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_watch_;
