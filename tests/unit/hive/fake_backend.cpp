@@ -123,9 +123,7 @@ class FakeBackend : public Backend {
   }
   bool owns_cgroups() const override { return true; }
   std::vector<std::string> controllers() const override { return {}; }
-  std::optional<std::string> logs(const WorkerId&, std::size_t, bool) override {
-    return std::nullopt;
-  }
+  void logs(const WorkerId&, std::size_t, bool, LogsDone done) override { done(std::nullopt); }
 
  private:
   FakeHost& host_;
