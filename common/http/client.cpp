@@ -1,5 +1,7 @@
 #include "common/http/client.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -236,15 +238,39 @@ void Connection::do_connect(std::vector<tcp::endpoint> endpoints) {
   stream_.emplace(ioc_);
   buffer_.clear();
   stream_->expires_after(options_.timeout);
-  stream_->async_connect(endpoints,
-                         beast::bind_front_handler(&Connection::on_connect, shared_from_this()));
+  if (endpoints.empty()) return on_connect(net::error::host_not_found, {});
+  connect_next(std::make_shared<std::vector<tcp::endpoint>>(std::move(endpoints)), 0);
+}
+
+// Each address in turn, on a socket opened here with SOCK_CLOEXEC (Asio's own lacks it), within
+// the one timeout set above.
+void Connection::connect_next(std::shared_ptr<std::vector<tcp::endpoint>> endpoints,
+                              std::size_t i) {
+  const auto& ep = (*endpoints)[i];
+  auto& socket = stream_->socket();
+  error_code ec;
+  if (socket.is_open()) socket.close(ec);
+  int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                    ep.protocol().protocol());
+  if (fd < 0) return on_connect(error_code(errno, boost::system::system_category()), ep);
+  socket.assign(ep.protocol(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return on_connect(ec, ep);
+  }
+  stream_->async_connect(ep, [self = shared_from_this(), endpoints, i](error_code ec) {
+    const bool more = i + 1 < endpoints->size();
+    if (ec && more && !self->closed_ && ec != beast::error::timeout &&
+        ec != net::error::operation_aborted)
+      return self->connect_next(endpoints, i + 1);
+    self->on_connect(ec, (*endpoints)[i]);
+  });
 }
 
 void Connection::on_connect(error_code ec, const tcp::endpoint&) {
   if (closed_) return;
   if (ec) return fail("connect to", ec);
   connected_ = true;
-  sys::set_cloexec(stream_->socket().native_handle());
   stream_->socket().set_option(tcp::no_delay(true), ec);
   do_write();
 }

@@ -99,6 +99,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_resolve(boost::system::error_code ec,
                   boost::asio::ip::tcp::resolver::results_type results);
   void do_connect(std::vector<boost::asio::ip::tcp::endpoint> endpoints);
+  void connect_next(std::shared_ptr<std::vector<boost::asio::ip::tcp::endpoint>> endpoints,
+                    std::size_t i);
   void on_connect(boost::system::error_code ec, const boost::asio::ip::tcp::endpoint&);
   void do_write();
   void on_write(boost::system::error_code ec, std::size_t);

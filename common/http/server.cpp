@@ -1,6 +1,7 @@
 #include "common/http/server.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
@@ -119,7 +120,6 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
     local_ = stream_.socket().local_endpoint(ec);
     remote_ = peer_.address();
     stream_.socket().set_option(tcp::no_delay(true), ec);
-    sys::set_cloexec(stream_.socket().native_handle());
   }
   ~Session() override { close(); }
 
@@ -577,9 +577,26 @@ void on_accept(const std::shared_ptr<Server::State>& st, error_code ec, tcp::soc
   do_accept(st);
 }
 
+// accept4 with SOCK_CLOEXEC rather than Asio's accept: the socket is close-on-exec from birth.
 void do_accept(const std::shared_ptr<Server::State>& st) {
-  st->acceptor.async_accept(
-      [st](error_code ec, tcp::socket socket) { on_accept(st, ec, std::move(socket)); });
+  st->acceptor.async_wait(tcp::acceptor::wait_read, [st](error_code ec) {
+    tcp::socket socket(st->ioc);
+    if (!ec && !st->stopped && st->acceptor.is_open()) {
+      int fd =
+          ::accept4(st->acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0 &&
+          (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED || errno == EINTR))
+        return do_accept(st);  // a connection that went again, or a spurious wake-up
+      if (fd < 0) {
+        ec = error_code(errno, boost::system::system_category());
+      } else {
+        auto local = st->acceptor.local_endpoint(ec);
+        if (!ec) socket.assign(local.protocol(), fd, ec);
+        if (ec) ::close(fd);
+      }
+    }
+    on_accept(st, ec, std::move(socket));
+  });
 }
 
 std::string to_string(const tcp::endpoint& ep) {
@@ -602,6 +619,7 @@ rbee::Status Server::listen(const tcp::endpoint& endpoint) {
   error_code ec;
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) sys::set_cloexec(acceptor.native_handle());
+  if (!ec) acceptor.non_blocking(true, ec);  // accept4 after a wake-up must never wait
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
