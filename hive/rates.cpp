@@ -26,9 +26,8 @@ std::optional<uint64_t> working_set(std::optional<uint64_t> current,
 WorkerState derive_state(const StateInputs& in) {
   if (in.populated) {
     if (in.stopping) return WorkerState::stopping;
-    if (in.listening || !in.has_port)
-      return in.has_port ? WorkerState::ready : WorkerState::starting;
-    return WorkerState::starting;
+    // A worker without a port (an instance that is not a number) has nothing to wait for.
+    return in.listening || !in.has_port ? WorkerState::ready : WorkerState::starting;
   }
   if (in.oom_kills_since_start > 0 && !in.stopped_by_request) return WorkerState::oom;
   if (in.stopped_by_request) return WorkerState::exited;

@@ -437,7 +437,6 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
     in.oom_kills_since_start = r.memory_events->oom_kill - *t.oom_base;
   if (t.oom) in.oom_kills_since_start = std::max<uint64_t>(in.oom_kills_since_start, 1);
   v.state = derive_state(in);
-  if (!in.has_port && in.populated && !in.stopping) v.state = WorkerState::ready;
 
   if (telemetry::is_terminal(v.state)) {
     v.exit_code = t.exit_code;

@@ -50,6 +50,13 @@ TEST_CASE("worker state follows populated, listening, stopping and the exit reas
   CHECK(derive_state(in) == WorkerState::ready);
   in.stopping = true;
   CHECK(derive_state(in) == WorkerState::stopping);
+  // Without a port there is nothing to wait for: ready while it runs, and still stopping.
+  StateInputs portless;
+  portless.populated = true;
+  portless.has_port = false;
+  CHECK(derive_state(portless) == WorkerState::ready);
+  portless.stopping = true;
+  CHECK(derive_state(portless) == WorkerState::stopping);
   StateInputs dead;
   CHECK(derive_state(dead) == WorkerState::exited);
   dead.exit_code = 3;
