@@ -86,4 +86,19 @@ bool is_loopback_host(const std::string& host) {
   return !ec && a.is_loopback();
 }
 
+Result<ListenAddress> daemon_listen(std::string_view table, const std::string& configured,
+                                    uint16_t default_port, bool has_token) {
+  std::string text = configured;
+  if (text.empty())
+    text = std::string(has_token ? "0.0.0.0:" : "127.0.0.1:") + std::to_string(default_port);
+  auto listen = parse_listen(text, default_port);
+  if (!listen) return listen.error();
+  const std::string t(table);
+  if (!has_token && !is_loopback_host(listen->host))
+    return make_error(t + ".listen = " + text +
+                      " is not a loopback address and no token is configured; set " + t +
+                      ".token_file or RBEE_TOKEN, or listen on 127.0.0.1");
+  return listen;
+}
+
 }  // namespace rbee

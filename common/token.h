@@ -24,4 +24,10 @@ struct ListenAddress {
 Result<ListenAddress> parse_listen(std::string_view text, uint16_t default_port);
 bool is_loopback_host(const std::string& host);
 
+// Where a daemon listens: `configured` (TABLE.listen), or by default every address with a token
+// and loopback without one. Without a token only a loopback address is allowed; the error says
+// what to set.
+Result<ListenAddress> daemon_listen(std::string_view table, const std::string& configured,
+                                    uint16_t default_port, bool has_token);
+
 }  // namespace rbee

@@ -97,14 +97,8 @@ Status HiveDaemon::start() {
   supervisor_->on_change = [this] { request_resample(); };
 
   const bool has_token = !token_.empty();
-  std::string listen_text = config_.listen;
-  if (listen_text.empty()) listen_text = has_token ? "0.0.0.0:7835" : "127.0.0.1:7835";
-  auto listen = parse_listen(listen_text, 7835);
+  auto listen = daemon_listen("hive", config_.listen, 7835, has_token);
   if (!listen) return listen.error();
-  if (!has_token && !is_loopback_host(listen->host))
-    return make_error("hive.listen = " + listen_text +
-                      " is not a loopback address and no token is configured; set "
-                      "hive.token_file or RBEE_TOKEN, or listen on 127.0.0.1");
   auto queens = queen_url_keys(config_.queen_urls);
   if (!queens) return queens.error();
   subscribers_ = std::make_unique<QueenSubscribers>(
@@ -114,11 +108,8 @@ Status HiveDaemon::start() {
   http::Limits limits;
   limits.max_streams = config_.max_streams;
   limits.max_streams_per_address = config_.max_streams_per_address;
-  http::EdgePolicy policy;
-  policy.token = token_;
-  policy.allowed_hosts = config_.allowed_hosts;
-  policy.own_euid = ::geteuid();
-  server_ = std::make_unique<http::Server>(io_, router_, limits, std::move(policy));
+  server_ = std::make_unique<http::Server>(
+      io_, router_, limits, http::EdgePolicy::for_daemon(token_, config_.allowed_hosts));
   auto ep = asio::ip::tcp::endpoint(asio::ip::make_address(listen->host), listen->port);
   if (auto st = server_->listen(ep); !st) return st;
 

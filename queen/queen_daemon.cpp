@@ -86,14 +86,8 @@ Now QueenDaemon::now() const {
 
 Status QueenDaemon::start() {
   const bool has_token = !token_.empty();
-  std::string listen_text = config_.listen;
-  if (listen_text.empty()) listen_text = has_token ? "0.0.0.0:7833" : "127.0.0.1:7833";
-  auto listen = parse_listen(listen_text, 7833);
+  auto listen = daemon_listen("queen", config_.listen, 7833, has_token);
   if (!listen) return listen.error();
-  if (!has_token && !is_loopback_host(listen->host))
-    return make_error("queen.listen = " + listen_text +
-                      " is not a loopback address and no token is configured; set "
-                      "queen.token_file or RBEE_TOKEN, or listen on 127.0.0.1");
   if (has_token) {
     if (auto st = check_token_scope(config_); !st) return st;
   }
@@ -104,10 +98,7 @@ Status QueenDaemon::start() {
   limits.read_timeout = std::chrono::seconds(30);
   limits.max_streams = config_.max_streams;
   limits.max_streams_per_address = config_.max_streams_per_address;
-  http::EdgePolicy policy;
-  policy.token = token_;
-  policy.allowed_hosts = config_.allowed_hosts;
-  policy.own_euid = ::geteuid();
+  auto policy = http::EdgePolicy::for_daemon(token_, config_.allowed_hosts);
   policy.on_refused = [this](const http::Request& req, std::string_view reason) {
     if (req.path == kIngestPath) ++metrics_.rejected[std::string(reason)];
   };

@@ -1,5 +1,7 @@
 #include "common/http/edge_policy.h"
 
+#include <unistd.h>
+
 #include <boost/asio/ip/address.hpp>
 
 #include <algorithm>
@@ -8,6 +10,14 @@
 #include "common/http/auth.h"
 
 namespace rbee::http {
+
+EdgePolicy EdgePolicy::for_daemon(std::string token, std::vector<std::string> allowed_hosts) {
+  EdgePolicy p;
+  p.token = std::move(token);
+  p.allowed_hosts = std::move(allowed_hosts);
+  p.own_euid = ::geteuid();
+  return p;
+}
 
 namespace {
 

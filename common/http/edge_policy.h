@@ -52,6 +52,9 @@ struct EdgePolicy {
   // Called when a request is refused: the daemon counts or logs it. reason is one of "auth",
   // "origin", "host", "peer", "content_type".
   std::function<void(const Request&, std::string_view reason)> on_refused;
+
+  // A daemon's policy: its token (or none), its allowed_hosts, and its own effective uid.
+  static EdgePolicy for_daemon(std::string token, std::vector<std::string> allowed_hosts);
 };
 
 // What the edge decided about a request head.
