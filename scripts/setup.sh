@@ -10,7 +10,7 @@ PACKAGES=(
   catch2 libtomlplusplus-dev openssh-client iproute2 libbenchmark-dev
   clang libclang-rt-14-dev  # scripts/fuzz.sh: clang, libFuzzer and the sanitizer runtimes
   clang-format clang-tidy   # scripts/check-format.sh; .clang-tidy for editors and reviews
-  avahi-daemon dbus jq curl bc
+  avahi-daemon dbus dbus-daemon jq curl bc
 )
 
 missing=()

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,13 @@ TEST_CASE("every fd of a running Hive and Queen is close-on-exec", "[fd][lifecyc
   auto second = spawn_ok(hive, {});
   REQUIRE(hive.wait_worker("tw", second,
                            [](const auto& w) { return w.state == telemetry::WorkerState::ready; }));
+  // The check looks at something: both hold sockets, pidfds, inotify and cgroup fds beyond 0-2.
+  auto fd_count = [](pid_t pid) {
+    auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fdinfo");
+    return std::distance(it, std::filesystem::directory_iterator{});
+  };
+  CHECK(fd_count(hive.process()->pid()) > 8);
+  CHECK(fd_count(queen.process()->pid()) > 5);
   const auto hive_fds = inheritable_fds(hive.process()->pid());
   const auto queen_fds = inheritable_fds(queen.process()->pid());
   INFO("hive: " << Catch::Detail::stringify(hive_fds));
