@@ -7,6 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/check-format.sh
+# The integration tests' workers run as rbee-worker and exec build/tests/rbee-test-worker: every
+# directory above it must let others through. The checkout itself (a mktemp -d directory is 0700)
+# is opened for traversal, not listing; a closed directory above it is an error that says so.
+runuser -u rbee-worker -- test -x "$PWD" 2>/dev/null || chmod o+x "$PWD"
+if ! runuser -u rbee-worker -- test -x "$PWD/scripts" 2>/dev/null; then
+  echo "rbee-worker cannot reach $PWD (a directory above it is closed to others): the" \
+    "integration tests' workers could not start; clone elsewhere, e.g. under /tmp" >&2
+  exit 1
+fi
 BUILD_DIR=${BUILD_DIR:-build}
 # Unit tests in parallel; the rest one at a time, since they measure CPU shares and time.
 ctest --test-dir "$BUILD_DIR" --output-on-failure -L unit -j "$(nproc)"
