@@ -1,10 +1,13 @@
 #pragma once
 // The telemetry snapshot: what a Hive publishes each tick and a Queen ingests.
 // Plain values; optional fields are absent when not measured (never a made-up 0).
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace rbee::telemetry {
@@ -12,9 +15,47 @@ namespace rbee::telemetry {
 inline constexpr int kSchemaVersion = 1;
 
 enum class WorkerState { starting, ready, stopping, exited, failed, oom, unknown };
+// Who put the worker in the tree: this Hive (a spawn, kept as a mark on the cgroup) or anyone else.
+enum class SpawnedBy { external, hive };
+// Where rss_bytes came from: the cgroup's memory.stat or the processes' smaps_rollup.
+enum class MemSource { cgroup, proc };
 
-std::string_view to_string(WorkerState s);
-std::optional<WorkerState> parse_worker_state(std::string_view s);
+// Each enum's names on the wire, in declaration order: the one place they are spelled.
+template <class E>
+struct EnumNames;
+template <>
+struct EnumNames<WorkerState> {
+  static constexpr std::string_view names[] = {"starting", "ready", "stopping", "exited",
+                                               "failed",   "oom",   "unknown"};
+};
+template <>
+struct EnumNames<SpawnedBy> {
+  static constexpr std::string_view names[] = {"external", "hive"};
+};
+template <>
+struct EnumNames<MemSource> {
+  static constexpr std::string_view names[] = {"cgroup", "proc"};
+};
+
+template <class E>
+concept NamedEnum = std::is_enum_v<E> && requires {
+  EnumNames<E>::names;
+};
+
+template <NamedEnum E>
+constexpr std::string_view to_string(E e) {
+  const auto i = static_cast<std::size_t>(e);
+  return i < std::size(EnumNames<E>::names) ? EnumNames<E>::names[i] : std::string_view("?");
+}
+template <NamedEnum E>
+constexpr std::optional<E> parse_enum(std::string_view s) {
+  for (std::size_t i = 0; i < std::size(EnumNames<E>::names); ++i)
+    if (EnumNames<E>::names[i] == s) return static_cast<E>(i);
+  return std::nullopt;
+}
+inline std::optional<WorkerState> parse_worker_state(std::string_view s) {
+  return parse_enum<WorkerState>(s);
+}
 // exited, failed and oom: the worker's cgroup has no process left.
 bool is_terminal(WorkerState s);
 
@@ -29,7 +70,7 @@ struct Worker {
   std::optional<double> cpu_pct;  // 100 = one core
   std::optional<uint64_t> rss_bytes;
   std::optional<uint64_t> working_set_bytes;
-  std::optional<std::string> mem_source;  // "cgroup" or "proc"
+  std::optional<MemSource> mem_source;
   std::optional<uint64_t> memory_max_bytes;
   std::vector<int32_t> pids;
   uint32_t pid_count = 0;
@@ -43,7 +84,7 @@ struct Worker {
   std::optional<int32_t> signal;
   std::optional<int64_t> started_at_ms;
   std::optional<int64_t> exited_at_ms;
-  std::string spawned_by = "external";  // "hive" or "external"
+  SpawnedBy spawned_by = SpawnedBy::external;
   uint32_t restarts = 0;
   std::optional<uint64_t> vram_bytes;
   std::vector<uint32_t> gpu_indices;

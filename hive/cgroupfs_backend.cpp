@@ -11,6 +11,7 @@
 
 #include "common/sys/cgroup.h"
 #include "common/sys/file.h"
+#include "common/telemetry.h"
 #include "hive/cgroup_files.h"
 
 namespace rbee::hive {
@@ -84,7 +85,8 @@ Result<Launched> CgroupfsBackend::launch_now(const LaunchPlan& plan, int64_t sta
 
   Launched out;
   if (plan.service) out.warnings = apply_limits(cg->get(), *plan.service);
-  (void)sys::set_xattr(cg->get(), kXattrSpawnedBy, "hive");
+  (void)sys::set_xattr(cg->get(), kXattrSpawnedBy,
+                       telemetry::to_string(telemetry::SpawnedBy::hive));
   (void)sys::set_xattr(cg->get(), kXattrStartedAt, std::to_string(started_at_ms));
   ::fremovexattr(cg->get(), kXattrExit);
 

@@ -59,7 +59,7 @@ std::string format_worker_table(const std::vector<telemetry::Worker>& workers) {
                   std::string(telemetry::to_string(w.state)).c_str(), opt_num(w.cpu_pct).c_str(),
                   cli::human_bytes(w.rss_bytes).c_str(), cli::human_bytes(w.vram_bytes).c_str(),
                   w.pid_count, w.main_pid ? std::to_string(*w.main_pid).c_str() : "-",
-                  w.spawned_by.c_str(), exit.c_str());
+                  std::string(telemetry::to_string(w.spawned_by)).c_str(), exit.c_str());
     out << escape_for_log(line) << '\n';
   }
   return out.str();

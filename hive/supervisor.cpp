@@ -55,7 +55,7 @@ struct Supervisor::Tracked {
   WorkerId id;
   std::optional<WorkerCgroup> cg;
   telemetry::Worker view;
-  std::string spawned_by = "external";
+  telemetry::SpawnedBy spawned_by = telemetry::SpawnedBy::external;
   std::optional<int64_t> started_at_ms;
   std::optional<int32_t> main_pid;
   std::unique_ptr<asio::posix::stream_descriptor> main_watch;  // owns the main process's pidfd
@@ -230,7 +230,9 @@ void Supervisor::adopt(const WorkerId& id) {
   const bool marks = backend_->owns_cgroups();
   std::optional<int64_t> marked_main;
   if (marks) {
-    if (auto by = sys::get_xattr(dfd, kXattrSpawnedBy); by && *by == "hive") t->spawned_by = "hive";
+    if (auto by = sys::get_xattr(dfd, kXattrSpawnedBy);
+        by && *by == telemetry::to_string(telemetry::SpawnedBy::hive))
+      t->spawned_by = telemetry::SpawnedBy::hive;
     t->started_at_ms = parse_i64(sys::get_xattr(dfd, kXattrStartedAt));
     if (auto exit = sys::get_xattr(dfd, kXattrExit)) {
       if (exit->starts_with("code ")) t->exit_code = parse_i64(exit->substr(5));
@@ -258,9 +260,9 @@ void Supervisor::adopt(const WorkerId& id) {
   if (!t->started_at_ms && main) t->started_at_ms = process_start_ms(*main);
   // systemd owns its cgroups, so no marks there: the Hive's own workers carry it in their
   // environment instead.
-  if (!marks && main && process_spawned_by_hive(*main)) t->spawned_by = "hive";
+  if (!marks && main && process_spawned_by_hive(*main)) t->spawned_by = telemetry::SpawnedBy::hive;
   t->cg.emplace(std::move(*cg));
-  if (main && t->spawned_by == "hive" && marks) {
+  if (main && t->spawned_by == telemetry::SpawnedBy::hive && marks) {
     if (auto fd = sys::open_pidfd(*main)) watch_main(*t, std::move(*fd), false);
   }
   workers_.emplace(id, std::move(t));
@@ -375,7 +377,7 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
     const auto& ms = r.memory_stat;
     if (ms && ms->anon) v.rss_bytes = *ms->anon + ms->file_mapped.value_or(0);
     v.working_set_bytes = working_set(r.memory_current, ms ? ms->inactive_file : std::nullopt);
-    v.mem_source = "cgroup";
+    v.mem_source = telemetry::MemSource::cgroup;
   } else if (!r.pids.empty()) {
     // No memory controller here (hybrid hosts): sum the processes' proportional set sizes. It
     // costs more than all the cgroup files together, so only on full reads or new pids.
@@ -390,7 +392,7 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
     }
     v.rss_bytes = t.proc_memory;
     v.working_set_bytes.reset();
-    v.mem_source = t.proc_memory ? std::optional<std::string>("proc") : std::nullopt;
+    v.mem_source = t.proc_memory ? std::optional(telemetry::MemSource::proc) : std::nullopt;
   } else {
     v.rss_bytes.reset();
     v.working_set_bytes.reset();
@@ -413,9 +415,10 @@ void Supervisor::measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>
   v.pid_count = static_cast<uint32_t>(r.pids.size());
   v.pids.assign(r.pids.begin(), r.pids.begin() + std::min(r.pids.size(), kMaxReportedPids));
   if (t.main_pid && std::find(r.pids.begin(), r.pids.end(), *t.main_pid) == r.pids.end() &&
-      t.spawned_by == "external")
+      t.spawned_by == telemetry::SpawnedBy::external)
     t.main_pid.reset();
-  if (!t.main_pid && !r.pids.empty() && t.spawned_by == "external") t.main_pid = r.pids.front();
+  if (!t.main_pid && !r.pids.empty() && t.spawned_by == telemetry::SpawnedBy::external)
+    t.main_pid = r.pids.front();
   v.main_pid = r.events.populated ? t.main_pid : std::nullopt;
 
   // The cgroup emptied before the pidfd's wake-up ran: take the exit status now, so the state
@@ -467,7 +470,7 @@ void Supervisor::after_exit(Tracked& t) {
 
 void Supervisor::schedule_restart(Tracked& t) {
   // Under systemd the unit's own Restart= does this.
-  if (t.spawned_by != "hive" || !backend_->owns_cgroups()) return;
+  if (t.spawned_by != telemetry::SpawnedBy::hive || !backend_->owns_cgroups()) return;
   auto spec = config_.services.find(t.id.service);
   if (spec == config_.services.end() || spec->second.restart != RestartPolicy::on_failure) return;
   auto req = last_requests_.find(t.id);
@@ -672,7 +675,7 @@ void Supervisor::launch(const ServiceSpec& spec, const WorkerId& id, const api::
         }
         auto t = std::make_unique<Tracked>();
         t->id = id;
-        t->spawned_by = "hive";
+        t->spawned_by = telemetry::SpawnedBy::hive;
         t->started_at_ms = started;
         t->restarts = restarts;
         t->view.unit = launched->unit;

@@ -83,7 +83,8 @@ std::string format_hosted_worker_table(const std::vector<json::HostedWorker>& wo
                   hw.hive_id.c_str(), (w.service + "/" + w.instance).c_str(),
                   std::string(telemetry::to_string(w.state)).c_str(), cpu,
                   cli::human_bytes(w.rss_bytes).c_str(), cli::human_bytes(w.vram_bytes).c_str(),
-                  w.pid_count, w.spawned_by.c_str(), or_dash(hw.url).c_str(), exit.c_str());
+                  w.pid_count, std::string(telemetry::to_string(w.spawned_by)).c_str(),
+                  or_dash(hw.url).c_str(), exit.c_str());
     out << escape_for_log(line) << '\n';
   }
   return out.str();

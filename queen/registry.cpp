@@ -115,7 +115,7 @@ std::string encode_event(const Event& e) {
     w.field("state", telemetry::to_string(x.state));
     if (e.previous_state) w.field("previous_state", telemetry::to_string(*e.previous_state));
     w.field("exit_code", x.exit_code).field("signal", x.signal).field("oom_kills", x.oom_kills);
-    w.field("main_pid", x.main_pid).field("spawned_by", x.spawned_by);
+    w.field("main_pid", x.main_pid).field("spawned_by", telemetry::to_string(x.spawned_by));
     if (!e.url.empty()) w.field("url", e.url);
   } else {
     w.field("status", to_string(e.status)).field("previous_status", to_string(e.previous_status));

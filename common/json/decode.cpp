@@ -7,6 +7,8 @@
 #include <cstring>
 #include <limits>
 
+#include "common/telemetry_schema.h"
+
 namespace rbee::json {
 namespace {
 
@@ -114,14 +116,13 @@ class Reader {
   }
 
   // The string as it sits in the parsed document: valid until the parser's next document.
+  // The readers below are on the hot path of every decode; their error messages are built in
+  // the cold helpers further down so that the readers stay small enough to be inlined.
   template <class P>
   std::optional<std::string_view> str(element e, const P& path) {
     std::string_view v;
-    if (e.get_string().get(v)) return error(path_text(path), "must be a string"), std::nullopt;
-    if (v.size() > limits_.max_string)
-      return error(path_text(path),
-                   "is longer than " + std::to_string(limits_.max_string) + " bytes"),
-             std::nullopt;
+    if (e.get_string().get(v)) return error_at(path, "must be a string"), std::nullopt;
+    if (v.size() > limits_.max_string) return error_longer(path, limits_.max_string), std::nullopt;
     return v;
   }
 
@@ -130,9 +131,8 @@ class Reader {
                               uint64_t max = std::numeric_limits<uint64_t>::max()) {
     uint64_t v;
     if (e.get_uint64().get(v))
-      return error(path_text(path), "must be a non-negative integer"), std::nullopt;
-    if (v > max)
-      return error(path_text(path), "must be at most " + std::to_string(max)), std::nullopt;
+      return error_at(path, "must be a non-negative integer"), std::nullopt;
+    if (v > max) return error_at_most(path, max), std::nullopt;
     return v;
   }
 
@@ -140,9 +140,7 @@ class Reader {
   std::optional<int64_t> i64(element e, const P& path, int64_t min, int64_t max) {
     int64_t v;
     if (e.get_int64().get(v) || v < min || v > max)
-      return error(path_text(path),
-                   "must be an integer from " + std::to_string(min) + " to " + std::to_string(max)),
-             std::nullopt;
+      return error_range(path, "an integer", min, max), std::nullopt;
     return v;
   }
 
@@ -150,19 +148,15 @@ class Reader {
   std::optional<double> num(element e, const P& path, double min, double max) {
     double v;
     if (e.get_double().get(v) || !std::isfinite(v) || v < min || v > max)
-      return error(path_text(path),
-                   "must be a number from " + std::to_string(min) + " to " + std::to_string(max)),
-             std::nullopt;
+      return error_range(path, "a number", min, max), std::nullopt;
     return v;
   }
 
   template <class P>
   std::optional<array> arr(element e, const P& path, std::size_t max) {
     array a;
-    if (e.get_array().get(a)) return error(path_text(path), "must be an array"), std::nullopt;
-    if (a.size() > max)
-      return error(path_text(path), "has more than " + std::to_string(max) + " entries"),
-             std::nullopt;
+    if (e.get_array().get(a)) return error_at(path, "must be an array"), std::nullopt;
+    if (a.size() > max) return error_count(path, max), std::nullopt;
     return a;
   }
 
@@ -201,6 +195,28 @@ class Reader {
     return o;
   }
 
+  template <class P>
+  [[gnu::cold, gnu::noinline]] void error_at(const P& path, const char* what) {
+    error(path_text(path), what);
+  }
+  template <class P>
+  [[gnu::cold, gnu::noinline]] void error_longer(const P& path, std::size_t max) {
+    error(path_text(path), "is longer than " + std::to_string(max) + " bytes");
+  }
+  template <class P>
+  [[gnu::cold, gnu::noinline]] void error_at_most(const P& path, uint64_t max) {
+    error(path_text(path), "must be at most " + std::to_string(max));
+  }
+  template <class P>
+  [[gnu::cold, gnu::noinline]] void error_count(const P& path, std::size_t max) {
+    error(path_text(path), "has more than " + std::to_string(max) + " entries");
+  }
+  template <class P, class N>
+  [[gnu::cold, gnu::noinline]] void error_range(const P& path, const char* kind, N min, N max) {
+    error(path_text(path), std::string("must be ") + kind + " from " + std::to_string(min) +
+                               " to " + std::to_string(max));
+  }
+
   const DecodeLimits& limits_;
 };
 
@@ -213,287 +229,166 @@ void set(std::optional<std::string>& out, std::optional<std::string_view> v) {
   if (v) out.emplace(*v);
 }
 
-// A worker as default-constructed, keeping the storage of its strings and lists.
-void reset_worker(telemetry::Worker& w) {
-  // Every member is reset here: a new member of telemetry::Worker must be added below.
-  static_assert(sizeof(void*) != 8 || sizeof(telemetry::Worker) == 520,
-                "telemetry::Worker changed: update reset_worker");
-  w.service.clear();
-  w.instance.clear();
-  w.port.reset();
-  w.cgroup.clear();
-  w.unit.reset();
-  w.state = telemetry::WorkerState::unknown;
-  w.cpu_usage_usec.reset();
-  w.cpu_pct.reset();
-  w.rss_bytes.reset();
-  w.working_set_bytes.reset();
-  w.mem_source.reset();
-  w.memory_max_bytes.reset();
-  w.pids.clear();
-  w.pid_count = 0;
-  w.main_pid.reset();
-  w.io_read_bytes.reset();
-  w.io_write_bytes.reset();
-  w.io_read_bps.reset();
-  w.io_write_bps.reset();
-  w.oom_kills.reset();
-  w.exit_code.reset();
-  w.signal.reset();
-  w.started_at_ms.reset();
-  w.exited_at_ms.reset();
-  w.spawned_by = "external";
-  w.restarts = 0;
-  w.vram_bytes.reset();
-  w.gpu_indices.clear();
+namespace schema = telemetry::schema;
+
+// Back to a default-constructed object, keeping the storage of its strings and lists.
+template <const auto& Table, class T>
+void reset_fields(T& x) {
+  static const T fresh{};
+  schema::for_each_field(Table, [&](const auto& f) {
+    auto& m = x.*f.member;
+    using M = std::remove_reference_t<decltype(m)>;
+    if constexpr (std::is_same_v<M, std::string> || schema::is_list<M>)
+      m.clear();
+    else
+      m = fresh.*f.member;
+  });
 }
 
-// The members of a worker object, found by length first, then compared with a length known at
-// compile time (inlined, no memcmp call): one or two comparisons a key rather than a walk down
-// every name.
-enum class WorkerField {
-  unknown,
-  service,
-  instance,
-  port,
-  cgroup,
-  unit,
-  state,
-  cpu_usage_usec,
-  cpu_pct,
-  rss_bytes,
-  working_set_bytes,
-  mem_source,
-  memory_max_bytes,
-  pids,
-  pid_count,
-  main_pid,
-  io_read_bytes,
-  io_write_bytes,
-  io_read_bps,
-  io_write_bps,
-  oom_kills,
-  exit_code,
-  signal,
-  started_at_ms,
-  exited_at_ms,
-  spawned_by,
-  restarts,
-  vram_bytes,
-  gpu_indices,
-};
+void reset_worker(telemetry::Worker& w) {
+  reset_fields<schema::kWorker>(w);
+}
 
-WorkerField worker_field(std::string_view key) {
-  using F = WorkerField;
-  switch (key.size()) {
-    case 4:
-      if (std::memcmp(key.data(), "port", 4) == 0) return F::port;
-      if (std::memcmp(key.data(), "unit", 4) == 0) return F::unit;
-      if (std::memcmp(key.data(), "pids", 4) == 0) return F::pids;
-      break;
-    case 5:
-      if (std::memcmp(key.data(), "state", 5) == 0) return F::state;
-      break;
-    case 6:
-      if (std::memcmp(key.data(), "cgroup", 6) == 0) return F::cgroup;
-      if (std::memcmp(key.data(), "signal", 6) == 0) return F::signal;
-      break;
-    case 7:
-      if (std::memcmp(key.data(), "service", 7) == 0) return F::service;
-      if (std::memcmp(key.data(), "cpu_pct", 7) == 0) return F::cpu_pct;
-      break;
-    case 8:
-      if (std::memcmp(key.data(), "instance", 8) == 0) return F::instance;
-      if (std::memcmp(key.data(), "main_pid", 8) == 0) return F::main_pid;
-      if (std::memcmp(key.data(), "restarts", 8) == 0) return F::restarts;
-      break;
-    case 9:
-      if (std::memcmp(key.data(), "rss_bytes", 9) == 0) return F::rss_bytes;
-      if (std::memcmp(key.data(), "pid_count", 9) == 0) return F::pid_count;
-      if (std::memcmp(key.data(), "oom_kills", 9) == 0) return F::oom_kills;
-      if (std::memcmp(key.data(), "exit_code", 9) == 0) return F::exit_code;
-      break;
-    case 10:
-      if (std::memcmp(key.data(), "mem_source", 10) == 0) return F::mem_source;
-      if (std::memcmp(key.data(), "spawned_by", 10) == 0) return F::spawned_by;
-      if (std::memcmp(key.data(), "vram_bytes", 10) == 0) return F::vram_bytes;
-      break;
-    case 11:
-      if (std::memcmp(key.data(), "io_read_bps", 11) == 0) return F::io_read_bps;
-      if (std::memcmp(key.data(), "gpu_indices", 11) == 0) return F::gpu_indices;
-      break;
-    case 12:
-      if (std::memcmp(key.data(), "io_write_bps", 12) == 0) return F::io_write_bps;
-      if (std::memcmp(key.data(), "exited_at_ms", 12) == 0) return F::exited_at_ms;
-      break;
-    case 13:
-      if (std::memcmp(key.data(), "io_read_bytes", 13) == 0) return F::io_read_bytes;
-      if (std::memcmp(key.data(), "started_at_ms", 13) == 0) return F::started_at_ms;
-      break;
-    case 14:
-      if (std::memcmp(key.data(), "cpu_usage_usec", 14) == 0) return F::cpu_usage_usec;
-      if (std::memcmp(key.data(), "io_write_bytes", 14) == 0) return F::io_write_bytes;
-      break;
-    case 16:
-      if (std::memcmp(key.data(), "memory_max_bytes", 16) == 0) return F::memory_max_bytes;
-      break;
-    case 17:
-      if (std::memcmp(key.data(), "working_set_bytes", 17) == 0) return F::working_set_bytes;
+template <class V>
+using wire_t = std::conditional_t<std::is_same_v<V, std::string>, std::string_view, V>;
+
+template <telemetry::NamedEnum E>
+std::string one_of() {
+  std::string out = "is not one of:";
+  for (auto name : telemetry::EnumNames<E>::names) out.append(" ").append(name);
+  return out;
+}
+
+// One JSON value as the C++ type V, within [lo, hi] for numbers.
+template <class V>
+std::optional<wire_t<V>> read_value(Reader& r, element e, const Path& p, schema::bound_t<V> lo,
+                                    schema::bound_t<V> hi) {
+  if constexpr (std::is_same_v<V, std::string>) {
+    return r.str(e, p);
+  } else if constexpr (std::is_enum_v<V>) {
+    auto s = r.str(e, p);
+    if (!s) return std::nullopt;
+    auto x = telemetry::parse_enum<V>(*s);
+    if (!x) r.error(p.str(), one_of<V>());
+    return x;
+  } else if constexpr (std::is_same_v<V, bool>) {
+    bool b = false;
+    if (e.get_bool().get(b)) return r.error(p.str(), "must be true or false"), std::nullopt;
+    return b;
+  } else if constexpr (std::is_floating_point_v<V>) {
+    return r.num(e, p, lo, hi);
+  } else if constexpr (std::is_unsigned_v<V> && sizeof(V) == 8) {
+    return r.u64(e, p, hi);
+  } else if constexpr (std::is_unsigned_v<V>) {
+    if (lo > 0) {
+      auto n = r.i64(e, p, lo, hi);
+      return n ? std::optional<V>(static_cast<V>(*n)) : std::nullopt;
+    }
+    auto n = r.u64(e, p, hi);
+    return n ? std::optional<V>(static_cast<V>(*n)) : std::nullopt;
+  } else {
+    auto n = r.i64(e, p, lo, hi);
+    return n ? std::optional<V>(static_cast<V>(*n)) : std::nullopt;
+  }
+}
+
+std::size_t list_limit(const DecodeLimits& l, schema::ListLimit limit) {
+  switch (limit) {
+    case schema::ListLimit::pids:
+      return l.max_pids_per_worker;
+    case schema::ListLimit::gpus:
+      return l.max_gpus;
+    case schema::ListLimit::none:
       break;
   }
-  return F::unknown;
+  return l.max_workers;
+}
+
+template <class F, class M>
+void read_member(Reader& r, element v, const Path& p, const F& f, M& m) {
+  using V = typename F::Value;
+  const auto& o = f.options;
+  if constexpr (schema::is_list<M>) {
+    auto a = r.arr(v, p, list_limit(r.limits_, o.limit));
+    if (!a) return;
+    m.reserve(a->size());
+    for (element e : *a)
+      if (auto x = read_value<V>(r, e, p, o.min, o.max)) m.push_back(*x);
+  } else if (auto x = read_value<V>(r, v, p, o.min, o.max)) {
+    if constexpr (schema::is_optional<M>)
+      m.emplace(*x);
+    else
+      m = *x;
+  }
+}
+
+// The place of `key` among `names`: `hint` first, since a Hive writes members in table order
+// and the next key is almost always the one after the last; then every name.
+template <std::size_t N>
+std::size_t find_name(const std::array<std::string_view, N>& names, std::string_view key,
+                      std::size_t hint) {
+  if (hint < N && names[hint] == key) return hint;
+  for (std::size_t i = 0; i < N; ++i)
+    if (names[i] == key) return i;
+  return Members::kOther;
+}
+
+// "must have service, instance and state" for a table's required members.
+template <const auto& Table>
+std::string must_have() {
+  std::vector<std::string_view> required;
+  schema::for_each_field(Table, [&](const auto& f) {
+    if (f.options.required) required.push_back(f.name);
+  });
+  std::string out = "must have";
+  for (std::size_t i = 0; i < required.size(); ++i) {
+    out += i == 0 ? " " : i + 1 == required.size() ? " and " : ", ";
+    out += required[i];
+  }
+  return out;
+}
+
+// The members of the object at `e` into x, each by its table entry. Unknown members are ignored:
+// newer Hives may add fields.
+template <const auto& Table, class T>
+void read_fields(Reader& r, element e, const Path& path, T& x) {
+  static constexpr auto names = schema::names_of(Table);
+  static constexpr uint64_t required = [] {
+    uint64_t bits = 0, bit = 1;
+    schema::for_each_field(Table, [&](const auto& f) {
+      if (f.options.required) bits |= bit;
+      bit <<= 1;
+    });
+    return bits;
+  }();
+  auto o = r.obj(e, path);
+  if (!o) return;
+  std::size_t next = 0;
+  uint64_t got = 0;
+  auto index_of = [&next](std::string_view key) {
+    const std::size_t i = find_name(names, key, next);
+    if (i != Members::kOther) next = i + 1;
+    return i;
+  };
+  auto read = [&](std::string_view, element v, const Path& p, std::size_t index) {
+    if (index == Members::kOther) return;
+    got |= uint64_t{1} << index;
+    schema::visit_field(Table, index, [&](const auto& f) { read_member(r, v, p, f, x.*f.member); });
+  };
+  r.each_member(*o, path, index_of, read);
+  if (!r.fail && (got & required) != required) r.error(path.str(), must_have<Table>());
 }
 
 void read_worker(Reader& r, element e, const Path& path, telemetry::Worker& w) {
-  auto o = r.obj(e, path);
-  if (!o) return;
-  bool have_service = false, have_instance = false, have_state = false;
-  auto index_of = [](std::string_view key) {
-    const WorkerField f = worker_field(key);
-    return f == WorkerField::unknown ? Members::kOther : static_cast<std::size_t>(f);
-  };
-  auto read_member = [&](std::string_view, element v, const Path& p, std::size_t index) {
-    const auto f = index == Members::kOther ? WorkerField::unknown : WorkerField(index);
-    if (f == WorkerField::service) {
-      if (auto s = r.str(v, p)) w.service = *s, have_service = true;
-    } else if (f == WorkerField::instance) {
-      if (auto s = r.str(v, p)) w.instance = *s, have_instance = true;
-    } else if (f == WorkerField::port) {
-      if (auto n = r.i64(v, p, 1, 65535)) w.port = static_cast<uint16_t>(*n);
-    } else if (f == WorkerField::cgroup) {
-      if (auto s = r.str(v, p)) w.cgroup = *s;
-    } else if (f == WorkerField::unit) {
-      set(w.unit, r.str(v, p));
-    } else if (f == WorkerField::state) {
-      if (auto s = r.str(v, p)) {
-        auto st = telemetry::parse_worker_state(*s);
-        if (!st)
-          r.error(p.str(), "is not a known state");
-        else
-          w.state = *st, have_state = true;
-      }
-    } else if (f == WorkerField::cpu_usage_usec) {
-      set(w.cpu_usage_usec, r.u64(v, p));
-    } else if (f == WorkerField::cpu_pct) {
-      set(w.cpu_pct, r.num(v, p, 0, 1e6));
-    } else if (f == WorkerField::rss_bytes) {
-      set(w.rss_bytes, r.u64(v, p));
-    } else if (f == WorkerField::working_set_bytes) {
-      set(w.working_set_bytes, r.u64(v, p));
-    } else if (f == WorkerField::mem_source) {
-      set(w.mem_source, r.str(v, p));
-    } else if (f == WorkerField::memory_max_bytes) {
-      set(w.memory_max_bytes, r.u64(v, p));
-    } else if (f == WorkerField::pids) {
-      if (auto a = r.arr(v, p, r.limits_.max_pids_per_worker)) {
-        w.pids.reserve(a->size());
-        for (element pe : *a) {
-          if (auto n = r.i64(pe, p, 1, std::numeric_limits<int32_t>::max()))
-            w.pids.push_back(static_cast<int32_t>(*n));
-        }
-      }
-    } else if (f == WorkerField::pid_count) {
-      if (auto n = r.u64(v, p, 1u << 30)) w.pid_count = static_cast<uint32_t>(*n);
-    } else if (f == WorkerField::main_pid) {
-      if (auto n = r.i64(v, p, 1, std::numeric_limits<int32_t>::max()))
-        w.main_pid = static_cast<int32_t>(*n);
-    } else if (f == WorkerField::io_read_bytes) {
-      set(w.io_read_bytes, r.u64(v, p));
-    } else if (f == WorkerField::io_write_bytes) {
-      set(w.io_write_bytes, r.u64(v, p));
-    } else if (f == WorkerField::io_read_bps) {
-      set(w.io_read_bps, r.num(v, p, 0, 1e15));
-    } else if (f == WorkerField::io_write_bps) {
-      set(w.io_write_bps, r.num(v, p, 0, 1e15));
-    } else if (f == WorkerField::oom_kills) {
-      set(w.oom_kills, r.u64(v, p));
-    } else if (f == WorkerField::exit_code) {
-      if (auto n = r.i64(v, p, 0, 255)) w.exit_code = static_cast<int32_t>(*n);
-    } else if (f == WorkerField::signal) {
-      if (auto n = r.i64(v, p, 1, 128)) w.signal = static_cast<int32_t>(*n);
-    } else if (f == WorkerField::started_at_ms) {
-      set(w.started_at_ms, r.i64(v, p, 0, std::numeric_limits<int64_t>::max()));
-    } else if (f == WorkerField::exited_at_ms) {
-      set(w.exited_at_ms, r.i64(v, p, 0, std::numeric_limits<int64_t>::max()));
-    } else if (f == WorkerField::spawned_by) {
-      if (auto s = r.str(v, p)) {
-        if (*s != "hive" && *s != "external")
-          r.error(p.str(), "must be \"hive\" or \"external\"");
-        else
-          w.spawned_by = *s;
-      }
-    } else if (f == WorkerField::restarts) {
-      if (auto n = r.u64(v, p, 1u << 30)) w.restarts = static_cast<uint32_t>(*n);
-    } else if (f == WorkerField::vram_bytes) {
-      set(w.vram_bytes, r.u64(v, p));
-    } else if (f == WorkerField::gpu_indices) {
-      if (auto a = r.arr(v, p, r.limits_.max_gpus)) {
-        for (element ge : *a) {
-          if (auto n = r.u64(ge, p, 1023)) w.gpu_indices.push_back(static_cast<uint32_t>(*n));
-        }
-      }
-    }
-    // Unknown members are ignored: newer Hives may add fields.
-  };
-  r.each_member(*o, path, index_of, read_member);
-  if (r.fail) return;
-  if (!have_service || !have_instance || !have_state)
-    r.error(path.str(), "must have service, instance and state");
+  read_fields<schema::kWorker>(r, e, path, w);
 }
-
-constexpr std::string_view kHostMembers[] = {
-    "hostname", "cpus", "memory_total_bytes", "memory_available_bytes", "load1", "load5", "load15"};
 
 void read_host(Reader& r, element e, telemetry::Host& h) {
-  auto o = r.obj(e, "host");
-  if (!o) return;
-  auto index_of = [](std::string_view key) { return index_in(kHostMembers, key); };
-  auto read_member = [&](std::string_view key, element v, const Path& p, std::size_t) {
-    if (key == "hostname") {
-      if (auto s = r.str(v, p)) h.hostname = *s;
-    } else if (key == "cpus") {
-      if (auto n = r.u64(v, p, 1u << 20)) h.cpus = static_cast<uint32_t>(*n);
-    } else if (key == "memory_total_bytes") {
-      set(h.memory_total_bytes, r.u64(v, p));
-    } else if (key == "memory_available_bytes") {
-      set(h.memory_available_bytes, r.u64(v, p));
-    } else if (key == "load1") {
-      set(h.load1, r.num(v, p, 0, 1e6));
-    } else if (key == "load5") {
-      set(h.load5, r.num(v, p, 0, 1e6));
-    } else if (key == "load15") {
-      set(h.load15, r.num(v, p, 0, 1e6));
-    }
-  };
-  r.each_member(*o, Path{"host", Path::kNoIndex, {}}, index_of, read_member);
+  read_fields<schema::kHost>(r, e, Path{"host", Path::kNoIndex, {}}, h);
 }
 
-constexpr std::string_view kGpuMembers[] = {
-    "index",    "uuid",         "name", "memory_total_bytes", "memory_used_bytes",
-    "util_pct", "temperature_c"};
-
 void read_gpu(Reader& r, element e, const Path& path, telemetry::Gpu& g) {
-  auto o = r.obj(e, path);
-  if (!o) return;
-  auto index_of = [](std::string_view key) { return index_in(kGpuMembers, key); };
-  auto read_member = [&](std::string_view key, element v, const Path& p, std::size_t) {
-    if (key == "index") {
-      if (auto n = r.u64(v, p, 1023)) g.index = static_cast<uint32_t>(*n);
-    } else if (key == "uuid") {
-      if (auto s = r.str(v, p)) g.uuid = *s;
-    } else if (key == "name") {
-      if (auto s = r.str(v, p)) g.name = *s;
-    } else if (key == "memory_total_bytes") {
-      set(g.memory_total_bytes, r.u64(v, p));
-    } else if (key == "memory_used_bytes") {
-      set(g.memory_used_bytes, r.u64(v, p));
-    } else if (key == "util_pct") {
-      set(g.util_pct, r.num(v, p, 0, 100));
-    } else if (key == "temperature_c") {
-      set(g.temperature_c, r.num(v, p, -100, 300));
-    }
-  };
-  r.each_member(*o, path, index_of, read_member);
+  read_fields<schema::kGpu>(r, e, path, g);
 }
 
 // Parses a whole document with the size and depth limits; one parser per thread, reused.

@@ -1,21 +1,34 @@
 #include "common/json/telemetry_json.h"
 
+#include "common/telemetry_schema.h"
+
 namespace rbee::json {
 
+namespace {
+
+template <class M>
+void write_member(Writer& w, std::string_view name, const M& m) {
+  if constexpr (telemetry::schema::is_list<M>) {
+    w.array_field(name, m);
+  } else if constexpr (telemetry::schema::is_optional<M>) {
+    if (m) write_member(w, name, *m);
+  } else if constexpr (std::is_enum_v<M>) {
+    w.field(name, telemetry::to_string(m));
+  } else {
+    w.field(name, m);
+  }
+}
+
+template <class T, class Table>
+void write_fields(Writer& w, const T& x, const Table& table) {
+  telemetry::schema::for_each_field(table,
+                                    [&](const auto& f) { write_member(w, f.name, x.*f.member); });
+}
+
+}  // namespace
+
 void write_worker_fields(Writer& w, const telemetry::Worker& x) {
-  w.field("service", x.service).field("instance", x.instance).field("port", x.port);
-  w.field("cgroup", x.cgroup).field("unit", x.unit);
-  w.field("state", telemetry::to_string(x.state));
-  w.field("cpu_usage_usec", x.cpu_usage_usec).field("cpu_pct", x.cpu_pct);
-  w.field("rss_bytes", x.rss_bytes).field("working_set_bytes", x.working_set_bytes);
-  w.field("mem_source", x.mem_source).field("memory_max_bytes", x.memory_max_bytes);
-  w.array_field("pids", x.pids).field("pid_count", x.pid_count).field("main_pid", x.main_pid);
-  w.field("io_read_bytes", x.io_read_bytes).field("io_write_bytes", x.io_write_bytes);
-  w.field("io_read_bps", x.io_read_bps).field("io_write_bps", x.io_write_bps);
-  w.field("oom_kills", x.oom_kills).field("exit_code", x.exit_code).field("signal", x.signal);
-  w.field("started_at_ms", x.started_at_ms).field("exited_at_ms", x.exited_at_ms);
-  w.field("spawned_by", x.spawned_by).field("restarts", x.restarts);
-  w.field("vram_bytes", x.vram_bytes).array_field("gpu_indices", x.gpu_indices);
+  write_fields(w, x, telemetry::schema::kWorker);
 }
 
 void write_worker(Writer& w, const telemetry::Worker& worker) {
@@ -25,18 +38,14 @@ void write_worker(Writer& w, const telemetry::Worker& worker) {
 }
 
 void write_host(Writer& w, const telemetry::Host& h) {
-  w.begin_object().field("hostname", h.hostname).field("cpus", h.cpus);
-  w.field("memory_total_bytes", h.memory_total_bytes);
-  w.field("memory_available_bytes", h.memory_available_bytes);
-  w.field("load1", h.load1).field("load5", h.load5).field("load15", h.load15);
+  w.begin_object();
+  write_fields(w, h, telemetry::schema::kHost);
   w.end_object();
 }
 
 void write_gpu(Writer& w, const telemetry::Gpu& g) {
-  w.begin_object().field("index", g.index).field("uuid", g.uuid).field("name", g.name);
-  w.field("memory_total_bytes", g.memory_total_bytes)
-      .field("memory_used_bytes", g.memory_used_bytes);
-  w.field("util_pct", g.util_pct).field("temperature_c", g.temperature_c);
+  w.begin_object();
+  write_fields(w, g, telemetry::schema::kGpu);
   w.end_object();
 }
 

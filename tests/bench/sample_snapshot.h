@@ -20,7 +20,7 @@ inline telemetry::Worker make_worker(int i) {
   w.cpu_pct = 37.25 + i % 50;
   w.rss_bytes = 1'234'567'890ull + static_cast<uint64_t>(i) * 4096;
   w.working_set_bytes = 1'100'000'000ull + static_cast<uint64_t>(i) * 4096;
-  w.mem_source = "cgroup";
+  w.mem_source = telemetry::MemSource::cgroup;
   w.memory_max_bytes = 8ull << 30;
   w.pids = {100000 + i * 4, 100001 + i * 4, 100002 + i * 4};
   w.pid_count = 3;
@@ -31,7 +31,7 @@ inline telemetry::Worker make_worker(int i) {
   w.io_write_bps = 4096.0;
   w.oom_kills = 0;
   w.started_at_ms = 1'718'000'000'000 + i;
-  w.spawned_by = "hive";
+  w.spawned_by = telemetry::SpawnedBy::hive;
   w.restarts = static_cast<uint32_t>(i % 2);
   if (i % 4 == 0) {
     w.vram_bytes = 20ull << 30;

@@ -45,7 +45,7 @@ TEST_CASE("hive measures a worker's CPU share, memory and processes truthfully",
   auto inst = spawn_ok(hive, {"--cpu", "0.5", "--memory-mb", "200", "--children", "3"});
   auto w = hive.wait_worker("tw", inst, is_ready);
   REQUIRE(w);
-  CHECK(w->spawned_by == "hive");
+  CHECK(w->spawned_by == telemetry::SpawnedBy::hive);
   CHECK(w->cgroup == "rbee.slice/tw/" + inst);
   CHECK(w->port == std::stoi(inst));
   // Let the rate window settle over a few ticks, then read.
@@ -57,7 +57,8 @@ TEST_CASE("hive measures a worker's CPU share, memory and processes truthfully",
   CHECK(*w->cpu_pct <= 60.0);
   REQUIRE(w->rss_bytes);
   const double mib = static_cast<double>(*w->rss_bytes) / (1024.0 * 1024.0);
-  INFO("rss MiB " << mib << " source " << w->mem_source.value_or("none"));
+  INFO("rss MiB " << mib << " source "
+                  << (w->mem_source ? telemetry::to_string(*w->mem_source) : "none"));
   CHECK(mib >= 200 * 0.9);
   CHECK(mib <= 200 * 1.1);
   CHECK(w->pid_count == 4);
@@ -67,7 +68,7 @@ TEST_CASE("hive measures a worker's CPU share, memory and processes truthfully",
   REQUIRE(w->mem_source);
   // This host has no memory controller in its v2 tree: the fallback must say so.
   if (!std::filesystem::exists(hive.cgroups().path() / "rbee.slice/tw" / inst / "memory.current")) {
-    CHECK(*w->mem_source == "proc");
+    CHECK(*w->mem_source == telemetry::MemSource::proc);
     CHECK_FALSE(w->working_set_bytes);
   }
   if (!std::filesystem::exists(hive.cgroups().path() / "rbee.slice/tw" / inst / "io.stat")) {
@@ -164,7 +165,7 @@ TEST_CASE("hive lists a process someone else put in the tree as external", "[hiv
                                             {RBEE_TEST_WORKER_BIN, "--port", std::to_string(port)});
   auto w = hive.wait_worker("ext", std::to_string(port), is_ready);
   REQUIRE(w);
-  CHECK(w->spawned_by == "external");
+  CHECK(w->spawned_by == telemetry::SpawnedBy::external);
   CHECK(w->main_pid == pid);
   CHECK(w->pid_count == 1);
   ::kill(pid, SIGKILL);
@@ -222,7 +223,7 @@ TEST_CASE("hive re-adopts every worker after being killed with SIGKILL", "[hive]
   CHECK(ra->main_pid == wa->main_pid);
   CHECK(rb->main_pid == wb->main_pid);
   CHECK(ra->pid_count == 2);
-  CHECK(ra->spawned_by == "hive");
+  CHECK(ra->spawned_by == telemetry::SpawnedBy::hive);
   CHECK(ra->started_at_ms == wa->started_at_ms);
   auto after = hive.telemetry();
   REQUIRE(after);
@@ -298,7 +299,7 @@ TEST_CASE("hive restarts a failed worker under the on-failure policy", "[hive]")
       "flaky", std::to_string(base), [](const auto& w) { return w.restarts >= 1; },
       std::chrono::seconds(8));
   REQUIRE(w);
-  CHECK(w->spawned_by == "hive");
+  CHECK(w->spawned_by == telemetry::SpawnedBy::hive);
   // Stopping it ends the policy: it stays down.
   auto s = hive.del("/v1/workers/flaky/" + std::to_string(base), "");
   REQUIRE(s);

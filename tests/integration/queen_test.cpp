@@ -101,7 +101,7 @@ TEST_CASE("queen first, then a Hive, then a worker", "[queen]") {
   auto w = queen.wait_worker(hive_id("qfirst"), "tw", inst, state_is(WorkerState::ready));
   REQUIRE(w);
   CHECK(w->url == "http://127.0.0.1:" + inst);
-  CHECK(w->worker.spawned_by == "hive");
+  CHECK(w->worker.spawned_by == telemetry::SpawnedBy::hive);
   CHECK(w->worker.main_pid);
   auto one = queen.get("/v1/hives/" + hive_id("qfirst"));
   REQUIRE(one);
@@ -136,7 +136,7 @@ TEST_CASE("queen started after the workers lists them all in its first view", "[
   CHECK(h->worker_count == 2);  // the very first snapshot already holds both
   auto e = queen.wait_worker(hive_id("wfirst"), "ext", ext, state_is(WorkerState::ready), 5s);
   REQUIRE(e);
-  CHECK(e->worker.spawned_by == "external");
+  CHECK(e->worker.spawned_by == telemetry::SpawnedBy::external);
   CHECK(e->url == "http://127.0.0.1:" + ext);
 }
 

@@ -27,12 +27,12 @@ telemetry::Snapshot sample_snapshot() {
   w.cpu_usage_usec = 123456789;
   w.cpu_pct = 55.25;
   w.rss_bytes = 1 << 20;
-  w.mem_source = "proc";
+  w.mem_source = telemetry::MemSource::proc;
   w.pids = {100, 101};
   w.pid_count = 2;
   w.main_pid = 100;
   w.started_at_ms = 1699999999000;
-  w.spawned_by = "hive";
+  w.spawned_by = telemetry::SpawnedBy::hive;
   w.vram_bytes = 5ull << 30;
   w.gpu_indices = {0};
   s.workers.push_back(w);
@@ -45,7 +45,7 @@ telemetry::Snapshot sample_snapshot() {
   dead.pids.clear();
   dead.pid_count = 0;
   dead.main_pid.reset();
-  dead.spawned_by = "external";
+  dead.spawned_by = telemetry::SpawnedBy::external;
   s.workers.push_back(dead);
   return s;
 }
@@ -131,7 +131,7 @@ TEST_CASE("snapshot decoding rejects bad documents with the field named") {
   bad(port, "workers[0].port");
   auto state = good;
   state.replace(state.find("\"ready\""), 7, "\"dancing\"");
-  bad(state, "not a known state");
+  bad(state, "workers[0].state: is not one of: starting ready");
   json::DecodeLimits tiny;
   tiny.max_workers = 1;
   bad(good, "more than 1", tiny);

@@ -20,6 +20,7 @@
 using namespace rbee::hive;
 using rbee::hive::testing::FakeHost;
 using rbee::telemetry::WorkerState;
+namespace telemetry = rbee::telemetry;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -207,12 +208,12 @@ TEST_CASE("a spawned worker starts, becomes ready, stops and expires at once wit
     auto s = r.sample();
     REQUIRE(s.count(id));
     CHECK(s[id].state == WorkerState::starting);
-    CHECK(s[id].spawned_by == "hive");
+    CHECK(s[id].spawned_by == telemetry::SpawnedBy::hive);
     CHECK(s[id].main_pid == pid);
     CHECK(s[id].pids == std::vector<int32_t>{pid});
     CHECK(s[id].started_at_ms == r.host.now_ms);
     CHECK(s[id].rss_bytes == 524288u + 4096u);  // anon + file_mapped
-    CHECK(s[id].mem_source == "cgroup");
+    CHECK(s[id].mem_source == telemetry::MemSource::cgroup);
     CHECK_FALSE(r.sup->readiness_changed());
 
     r.host.listening.insert(id);
@@ -380,7 +381,7 @@ TEST_CASE("a restarted Hive re-adopts its workers from the tree", "[supervisor]"
     auto s = r.sample();
     REQUIRE(s.count(live));
     CHECK(s[live].state == WorkerState::ready);
-    CHECK(s[live].spawned_by == "hive");
+    CHECK(s[live].spawned_by == telemetry::SpawnedBy::hive);
     CHECK(s[live].main_pid == r.host.pid_of(live));
     CHECK(s[live].started_at_ms == before[live].started_at_ms);
     REQUIRE(s.count(done));
@@ -417,7 +418,7 @@ TEST_CASE("a launch in flight when the Hive restarts is adopted from the tree", 
   CHECK_FALSE(answer);
   auto s = r.sample();
   REQUIRE(s.count(id));
-  CHECK(s[id].spawned_by == "hive");
+  CHECK(s[id].spawned_by == telemetry::SpawnedBy::hive);
   CHECK(s[id].state == WorkerState::starting);
 }
 

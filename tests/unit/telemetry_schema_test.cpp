@@ -1,0 +1,153 @@
+// The schema tables are the one description of the telemetry: they cover each struct's members in
+// order, and docs/telemetry.md and docs/api.md say what they say.
+#include <boost/pfr/core.hpp>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/telemetry_schema.h"
+#include "hive/hive_daemon.h"
+
+using namespace rbee;
+namespace schema = telemetry::schema;
+
+namespace {
+
+using Rows = std::vector<std::pair<std::string, std::string>>;  // name, type
+
+std::string read_doc(const std::string& name) {
+  std::ifstream in(std::string(RBEE_TEST_DATA) + "/../../docs/" + name);
+  REQUIRE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The rows of the first table after `heading`, one per backticked name in the first column
+// ("`io_read_bytes`, `io_write_bytes` | uint" is two rows), with the second column's text.
+Rows doc_table(const std::string& doc, const std::string& heading, bool with_type = true) {
+  auto at = doc.find("\n" + heading + "\n");
+  REQUIRE(at != std::string::npos);
+  std::istringstream in(doc.substr(at + heading.size() + 2));
+  Rows rows;
+  std::string line;
+  bool in_table = false;
+  const std::regex name(R"(`([a-z0-9_]+)`)");
+  while (std::getline(in, line)) {
+    if (line.rfind("|", 0) != 0) {
+      if (in_table) break;
+      if (line.rfind("#", 0) == 0) break;
+      continue;
+    }
+    in_table = true;
+    if (line.rfind("| field", 0) == 0 || line.rfind("| state", 0) == 0 ||
+        line.rfind("|---", 0) == 0)
+      continue;
+    const auto second = line.find('|', 1);
+    REQUIRE(second != std::string::npos);
+    const std::string first = line.substr(1, second - 1);
+    std::string type;
+    if (with_type) {
+      const auto third = line.find('|', second + 1);
+      type = line.substr(second + 1, third - second - 1);
+      type.erase(0, type.find_first_not_of(' '));
+      type.erase(type.find_last_not_of(' ') + 1);
+    }
+    for (std::sregex_iterator it(first.begin(), first.end(), name), end; it != end; ++it)
+      rows.emplace_back((*it)[1].str(), type);
+  }
+  return rows;
+}
+
+template <class Table>
+Rows schema_rows(const Table& table) {
+  Rows rows;
+  schema::for_each_field(table, [&](const auto& f) {
+    using M = typename std::remove_cvref_t<decltype(f)>::Member;
+    rows.emplace_back(std::string(f.name), std::string(schema::json_type<M>()));
+  });
+  return rows;
+}
+
+// Field I of the table names member I of the struct.
+template <class T, class Table>
+void check_member_order(const Table& table) {
+  T x{};
+  std::vector<std::string> out_of_place;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    auto check = [&](const auto& f, const void* member) {
+      if (static_cast<const void*>(&(x.*f.member)) != member) out_of_place.emplace_back(f.name);
+    };
+    (check(std::get<I>(table), &boost::pfr::get<I>(x)), ...);
+  }(std::make_index_sequence<std::tuple_size_v<Table>>{});
+  INFO(Catch::Detail::stringify(out_of_place));
+  CHECK(out_of_place.empty());
+}
+
+}  // namespace
+
+TEST_CASE("each schema table lists its struct's members in member order", "[schema]") {
+  check_member_order<telemetry::Worker>(schema::kWorker);
+  check_member_order<telemetry::Host>(schema::kHost);
+  check_member_order<telemetry::Gpu>(schema::kGpu);
+}
+
+TEST_CASE("docs/telemetry.md's field tables are the schema's, names and types in order",
+          "[schema]") {
+  const auto doc = read_doc("telemetry.md");
+  CHECK(doc_table(doc, "### workers[]") == schema_rows(schema::kWorker));
+  CHECK(doc_table(doc, "### host") == schema_rows(schema::kHost));
+  CHECK(doc_table(doc, "### gpus[]") == schema_rows(schema::kGpu));
+  std::vector<std::string> states;
+  for (const auto& [name, _] : doc_table(doc, "### States", false)) states.push_back(name);
+  std::vector<std::string> names(std::begin(telemetry::EnumNames<telemetry::WorkerState>::names),
+                                 std::end(telemetry::EnumNames<telemetry::WorkerState>::names));
+  CHECK(states == names);
+}
+
+TEST_CASE("every per-worker series is exported and documented, and nothing else is named",
+          "[schema]") {
+  telemetry::Snapshot s;
+  auto& w = s.workers.emplace_back();
+  w.service = "svc";
+  w.instance = "9000";
+  w.state = telemetry::WorkerState::ready;
+  w.cpu_usage_usec = 2'500'000;
+  w.cpu_pct = 12.5;
+  w.rss_bytes = 1ull << 40;  // printed whole, not rounded to 10 digits
+  w.working_set_bytes = 2;
+  w.pid_count = 3;
+  w.io_read_bytes = 4;
+  w.io_write_bytes = 5;
+  w.oom_kills = 6;
+  w.restarts = 7;
+  w.vram_bytes = 8;
+  const auto metrics = hive::render_metrics(s, 0.001, 1);
+  const auto api = read_doc("api.md");
+  std::set<std::string> series;
+  schema::for_each_field(schema::kWorker, [&](const auto& f) {
+    const auto name = std::string(f.options.series.name);
+    if (name.empty()) return;
+    series.insert(name);
+    INFO(name);
+    CHECK(metrics.find("\n" + name + "{service=\"svc\",instance=\"9000\"} ") != std::string::npos);
+    CHECK(api.find("`" + name) != std::string::npos);
+  });
+  CHECK(series.size() == 10);
+  CHECK(metrics.find("rbee_worker_cpu_usage_seconds_total{service=\"svc\",instance=\"9000\"} 2.5\n") !=
+        std::string::npos);
+  CHECK(metrics.find("rbee_worker_rss_bytes{service=\"svc\",instance=\"9000\"} 1099511627776\n") !=
+        std::string::npos);
+  // Each rbee_worker_ name the API docs give is one the Hive exports.
+  const std::regex doc_name(R"(`(rbee_worker_[a-z_]+))");
+  for (std::sregex_iterator it(api.begin(), api.end(), doc_name), end; it != end; ++it) {
+    const auto name = (*it)[1].str();
+    INFO(name);
+    CHECK((series.count(name) || name == "rbee_worker_state"));
+  }
+}
