@@ -117,12 +117,13 @@ Status QueenDaemon::start() {
   prober_->on_success = [this](const std::string& alias, const json::Capabilities& caps,
                                std::string raw) {
     if (auto src = candidate_sources_.find(alias);
-        src != candidate_sources_.end() && src->second == "ssh_config") {
+        src != candidate_sources_.end() && src->second == HiveSource::ssh_config) {
       // An SSH alias named a hive_id an mDNS candidate also has: drop that one, keep the alias.
       auto& known = ssh_hive_ids_[alias];
       if (known != caps.hive_id) {
         known = caps.hive_id;
-        if (candidate_sources_.count(caps.hive_id) && candidate_sources_.at(caps.hive_id) == "mdns")
+        if (auto other = candidate_sources_.find(caps.hive_id);
+            other != candidate_sources_.end() && other->second == HiveSource::mdns)
           asio::post(io_, [this, alias] {
             apply_candidates();
             if (prober_) prober_->probe_now(alias);
@@ -240,7 +241,7 @@ void QueenDaemon::apply_candidates() {
   auto merged = merge_mdns_candidates(ssh_candidates_, found, ssh_hive_ids_);
   // The token goes only to Hives the operator named; an mDNS name is as named as include says.
   std::erase_if(merged.candidates, [this](const Candidate& c) {
-    if (c.source != "mdns" || names_hive(config_, c.alias, !token_.empty())) return false;
+    if (c.source != HiveSource::mdns || names_hive(config_, c.alias, !token_.empty())) return false;
     if (logged_warnings_.insert("mdns-unnamed " + c.alias).second)
       spdlog::info("mDNS Hive {} at {} matches no queen.include pattern: not contacted", c.alias,
                    c.hostname);
@@ -257,13 +258,14 @@ void QueenDaemon::apply_candidates() {
     prober_->remove(alias);
     last_probe_error_.erase(alias);
     ssh_hive_ids_.erase(alias);
-    if (previous[alias] == "mdns")
+    if (auto was = previous.find(alias); was != previous.end() && was->second == HiveSource::mdns)
       spdlog::info("hive {} left mDNS (goodbye or expiry): dropped", alias);
     else
       spdlog::info("hive {} is gone from the ssh config: dropped", alias);
   }
   for (const auto& c : changes.added) {
-    spdlog::info("hive candidate {} at {}:{} ({})", c.alias, c.hostname, c.port, c.source);
+    spdlog::info("hive candidate {} at {}:{} ({})", c.alias, c.hostname, c.port,
+                 to_string(c.source));
     add_candidate(c);
   }
 }

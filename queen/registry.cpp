@@ -97,6 +97,18 @@ std::string_view to_string(HiveStatus s) {
   return "unknown";
 }
 
+std::string_view to_string(HiveSource s) {
+  switch (s) {
+    case HiveSource::ssh_config:
+      return "ssh_config";
+    case HiveSource::mdns:
+      return "mdns";
+    case HiveSource::push:
+      return "push";
+  }
+  return "unknown";
+}
+
 std::string HiveEntry::address() const {
   return "http://" + bracket(host) + ":" + std::to_string(port);
 }
@@ -281,7 +293,7 @@ std::string Registry::sender_range(const std::string& address) const {
 std::size_t Registry::push_hives_from(const std::string& range) const {
   std::size_t n = 0;
   for (const auto& [key, h] : entries_) {
-    if (h.source == "push" && sender_range(h.host) == range) ++n;
+    if (h.source == HiveSource::push && sender_range(h.host) == range) ++n;
   }
   return n;
 }
@@ -442,7 +454,7 @@ IngestResult Registry::ingest(telemetry::Snapshot&& s, const std::string& sender
     h.id = s.hive_id;
     h.host = sender;
     h.port = options_.default_hive_port;
-    h.source = "push";
+    h.source = HiveSource::push;
     key = create(std::move(h));
   } else {
     key = it->second;
@@ -493,7 +505,8 @@ void Registry::evaluate(Now now) {
     if (!base) continue;
     const int64_t age = now.mono_ms - *base;
     set_status(h, status_for_age(age, h.interval_ms));
-    if (h.source != "push" || h.status != HiveStatus::down || !options_.forget_push_only_after_ms)
+    if (h.source != HiveSource::push || h.status != HiveStatus::down ||
+        !options_.forget_push_only_after_ms)
       continue;
     const int64_t interval = h.interval_ms ? h.interval_ms : 1000;
     const int64_t down_for = age - interval * options_.down_after_intervals;

@@ -20,6 +20,10 @@ namespace rbee::queen {
 enum class HiveStatus { unreachable, healthy, degraded, down };
 std::string_view to_string(HiveStatus s);
 
+// How the Queen learned of a Hive; to_string gives the name the API shows.
+enum class HiveSource { ssh_config, mdns, push };
+std::string_view to_string(HiveSource s);
+
 // Monotonic time drives ages and statuses; wall time is only shown.
 struct Now {
   int64_t mono_ms = 0;
@@ -31,7 +35,7 @@ struct Candidate {
   std::string alias;
   std::string hostname;
   uint16_t port = 0;
-  std::string source = "ssh_config";  // ssh_config | static | mdns
+  HiveSource source = HiveSource::ssh_config;
   bool operator==(const Candidate&) const = default;
 };
 
@@ -40,7 +44,7 @@ struct HiveEntry {
   std::string alias;  // discovery alias; empty for a Hive known only from its pushes
   std::string host;   // candidate HostName, or the sender's address for a push-only Hive
   uint16_t port = 0;
-  std::string source;
+  HiveSource source = HiveSource::ssh_config;
   HiveStatus status = HiveStatus::unreachable;
 
   std::optional<int64_t> last_seen_mono_ms;  // last accepted snapshot
