@@ -308,23 +308,23 @@ void QueenDaemon::refresh() {
 }
 
 void QueenDaemon::on_event(const Event& e) {
-  events_->publish(e.name, encode_event(e));
+  events_->publish(to_string(e.kind), encode_event(e));
   if (e.worker) {
-    spdlog::debug("hive {}: {} {}/{} {}", e.hive_id, e.name, e.worker->service, e.worker->instance,
-                  telemetry::to_string(e.worker->state));
+    spdlog::debug("hive {}: {} {}/{} {}", e.hive_id, to_string(e.kind), e.worker->service,
+                  e.worker->instance, telemetry::to_string(e.worker->state));
     return;
   }
   const std::string who = e.alias.empty() || e.alias == e.hive_id ? e.hive_id
                           : e.hive_id.empty()                     ? e.alias
                                               : e.hive_id + " (" + e.alias + ")";
-  if (e.name == "hive_restarted") {
+  if (e.kind == EventKind::hive_restarted) {
     spdlog::info("hive {} restarted", who);
-  } else if (e.name != "hive_removed") {
+  } else if (e.kind != EventKind::hive_removed) {
     spdlog::info("hive {} is {} (was {})", who, to_string(e.status), to_string(e.previous_status));
   }
   // A Hive that went quiet may have restarted and forgotten us: subscribe again at once.
-  if (!e.alias.empty() &&
-      (e.name == "hive_degraded" || e.name == "hive_down" || e.name == "hive_restarted")) {
+  if (!e.alias.empty() && (e.kind == EventKind::hive_degraded || e.kind == EventKind::hive_down ||
+                           e.kind == EventKind::hive_restarted)) {
     asio::post(io_, [this, alias = e.alias] {
       if (prober_) prober_->probe_now(alias);
     });

@@ -24,6 +24,20 @@ std::string_view to_string(HiveStatus s);
 enum class HiveSource { ssh_config, mdns, push };
 std::string_view to_string(HiveSource s);
 
+// to_string gives the SSE event name.
+enum class EventKind {
+  hive_joined,
+  hive_back,
+  hive_degraded,
+  hive_down,
+  hive_restarted,
+  hive_removed,
+  worker_added,
+  worker_state,
+  worker_removed,
+};
+std::string_view to_string(EventKind k);
+
 // Monotonic time drives ages and statuses; wall time is only shown.
 struct Now {
   int64_t mono_ms = 0;
@@ -74,8 +88,7 @@ struct HiveEntry {
 };
 
 struct Event {
-  std::string name;  // hive_joined, hive_degraded, hive_down, hive_back, hive_restarted,
-                     // hive_removed, worker_added, worker_removed, worker_state
+  EventKind kind = EventKind::hive_joined;
   std::string hive_id;
   std::string alias;
   std::string url;  // worker events: the worker's URL when it has a port
@@ -166,7 +179,7 @@ class Registry {
   std::size_t push_hives_from(const std::string& sender_range) const;
   std::string sender_range(const std::string& address) const;
   void emit(Event e);
-  void emit_hive(const char* name, const HiveEntry& h, HiveStatus previous);
+  void emit_hive(EventKind kind, const HiveEntry& h, HiveStatus previous);
   void set_status(HiveEntry& h, HiveStatus status);
   // Emits the worker events, then swaps `workers` with the held ones.
   void replace_workers(HiveEntry& h, std::vector<telemetry::Worker>& workers);

@@ -42,7 +42,7 @@ struct Recorder {
   }
   std::vector<std::string> names() const {
     std::vector<std::string> out;
-    for (const auto& e : events) out.push_back(e.name);
+    for (const auto& e : events) out.emplace_back(to_string(e.kind));
     return out;
   }
   void clear() { events.clear(); }
