@@ -63,7 +63,7 @@ DiscoveryResult discover_candidates(const QueenConfig& config, bool with_token) 
     c.port = config.hive_port;
     if (auto o = config.hives.find(c.alias); o != config.hives.end() && o->second.port)
       c.port = *o->second.port;
-    c.source = "ssh_config";
+    c.source = HiveSource::ssh_config;
     out.candidates.push_back(std::move(c));
   }
   return out;

@@ -80,7 +80,7 @@ MdnsMerge merge_mdns_candidates(const std::vector<Candidate>& ssh,
     c.alias = alias;
     c.hostname = h.address;
     c.port = h.port;
-    c.source = "mdns";
+    c.source = HiveSource::mdns;
     out.candidates.push_back(std::move(c));
   }
   return out;

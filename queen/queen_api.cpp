@@ -25,7 +25,9 @@ void write_text_or_null(json::Writer& w, std::string_view key, const std::string
 void write_hive_fields(json::Writer& w, const HiveEntry& h, Now now) {
   write_text_or_null(w, "id", h.id);
   write_text_or_null(w, "alias", h.alias);
-  w.field("address", h.address()).field("source", h.source).field("status", to_string(h.status));
+  w.field("address", h.address())
+      .field("source", to_string(h.source))
+      .field("status", to_string(h.status));
   w.field("last_seen_ms", h.last_seen_wall_ms);
   if (h.last_seen_mono_ms) w.field("age_ms", now.mono_ms - *h.last_seen_mono_ms);
   write_text_or_null(w, "instance_id", h.instance_id);

@@ -117,12 +117,13 @@ Status QueenDaemon::start() {
   prober_->on_success = [this](const std::string& alias, const json::Capabilities& caps,
                                std::string raw) {
     if (auto src = candidate_sources_.find(alias);
-        src != candidate_sources_.end() && src->second == "ssh_config") {
+        src != candidate_sources_.end() && src->second == HiveSource::ssh_config) {
       // An SSH alias named a hive_id an mDNS candidate also has: drop that one, keep the alias.
       auto& known = ssh_hive_ids_[alias];
       if (known != caps.hive_id) {
         known = caps.hive_id;
-        if (candidate_sources_.count(caps.hive_id) && candidate_sources_.at(caps.hive_id) == "mdns")
+        if (auto other = candidate_sources_.find(caps.hive_id);
+            other != candidate_sources_.end() && other->second == HiveSource::mdns)
           asio::post(io_, [this, alias] {
             apply_candidates();
             if (prober_) prober_->probe_now(alias);
@@ -240,7 +241,7 @@ void QueenDaemon::apply_candidates() {
   auto merged = merge_mdns_candidates(ssh_candidates_, found, ssh_hive_ids_);
   // The token goes only to Hives the operator named; an mDNS name is as named as include says.
   std::erase_if(merged.candidates, [this](const Candidate& c) {
-    if (c.source != "mdns" || names_hive(config_, c.alias, !token_.empty())) return false;
+    if (c.source != HiveSource::mdns || names_hive(config_, c.alias, !token_.empty())) return false;
     if (logged_warnings_.insert("mdns-unnamed " + c.alias).second)
       spdlog::info("mDNS Hive {} at {} matches no queen.include pattern: not contacted", c.alias,
                    c.hostname);
@@ -257,13 +258,14 @@ void QueenDaemon::apply_candidates() {
     prober_->remove(alias);
     last_probe_error_.erase(alias);
     ssh_hive_ids_.erase(alias);
-    if (previous[alias] == "mdns")
+    if (auto was = previous.find(alias); was != previous.end() && was->second == HiveSource::mdns)
       spdlog::info("hive {} left mDNS (goodbye or expiry): dropped", alias);
     else
       spdlog::info("hive {} is gone from the ssh config: dropped", alias);
   }
   for (const auto& c : changes.added) {
-    spdlog::info("hive candidate {} at {}:{} ({})", c.alias, c.hostname, c.port, c.source);
+    spdlog::info("hive candidate {} at {}:{} ({})", c.alias, c.hostname, c.port,
+                 to_string(c.source));
     add_candidate(c);
   }
 }
@@ -306,23 +308,23 @@ void QueenDaemon::refresh() {
 }
 
 void QueenDaemon::on_event(const Event& e) {
-  events_->publish(e.name, encode_event(e));
+  events_->publish(to_string(e.kind), encode_event(e));
   if (e.worker) {
-    spdlog::debug("hive {}: {} {}/{} {}", e.hive_id, e.name, e.worker->service, e.worker->instance,
-                  telemetry::to_string(e.worker->state));
+    spdlog::debug("hive {}: {} {}/{} {}", e.hive_id, to_string(e.kind), e.worker->service,
+                  e.worker->instance, telemetry::to_string(e.worker->state));
     return;
   }
   const std::string who = e.alias.empty() || e.alias == e.hive_id ? e.hive_id
                           : e.hive_id.empty()                     ? e.alias
                                               : e.hive_id + " (" + e.alias + ")";
-  if (e.name == "hive_restarted") {
+  if (e.kind == EventKind::hive_restarted) {
     spdlog::info("hive {} restarted", who);
-  } else if (e.name != "hive_removed") {
+  } else if (e.kind != EventKind::hive_removed) {
     spdlog::info("hive {} is {} (was {})", who, to_string(e.status), to_string(e.previous_status));
   }
   // A Hive that went quiet may have restarted and forgotten us: subscribe again at once.
-  if (!e.alias.empty() &&
-      (e.name == "hive_degraded" || e.name == "hive_down" || e.name == "hive_restarted")) {
+  if (!e.alias.empty() && (e.kind == EventKind::hive_degraded || e.kind == EventKind::hive_down ||
+                           e.kind == EventKind::hive_restarted)) {
     asio::post(io_, [this, alias = e.alias] {
       if (prober_) prober_->probe_now(alias);
     });

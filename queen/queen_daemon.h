@@ -100,10 +100,10 @@ class QueenDaemon {
   std::string fingerprint_;
   std::string last_discovery_error_;
   std::set<std::string> logged_warnings_;
-  std::map<std::string, std::string> last_probe_error_;   // alias -> last error logged
-  std::vector<Candidate> ssh_candidates_;                 // the last good SSH discovery
-  std::map<std::string, std::string> candidate_sources_;  // alias -> source, as last applied
-  std::map<std::string, std::string> ssh_hive_ids_;       // SSH alias -> hive_id it answered
+  std::map<std::string, std::string> last_probe_error_;  // alias -> last error logged
+  std::vector<Candidate> ssh_candidates_;                // the last good SSH discovery
+  std::map<std::string, HiveSource> candidate_sources_;  // alias -> source, as last applied
+  std::map<std::string, std::string> ssh_hive_ids_;      // SSH alias -> hive_id it answered
   // mDNS: instance name -> (interface, protocol) -> what Avahi resolved there.
   std::map<std::string, std::map<std::pair<int, int>, sys::FoundService>> mdns_items_;
   std::unique_ptr<sys::BusConnection> mdns_bus_;  // declared before what uses it

@@ -97,6 +97,42 @@ std::string_view to_string(HiveStatus s) {
   return "unknown";
 }
 
+std::string_view to_string(HiveSource s) {
+  switch (s) {
+    case HiveSource::ssh_config:
+      return "ssh_config";
+    case HiveSource::mdns:
+      return "mdns";
+    case HiveSource::push:
+      return "push";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(EventKind k) {
+  switch (k) {
+    case EventKind::hive_joined:
+      return "hive_joined";
+    case EventKind::hive_back:
+      return "hive_back";
+    case EventKind::hive_degraded:
+      return "hive_degraded";
+    case EventKind::hive_down:
+      return "hive_down";
+    case EventKind::hive_restarted:
+      return "hive_restarted";
+    case EventKind::hive_removed:
+      return "hive_removed";
+    case EventKind::worker_added:
+      return "worker_added";
+    case EventKind::worker_state:
+      return "worker_state";
+    case EventKind::worker_removed:
+      return "worker_removed";
+  }
+  return "unknown";
+}
+
 std::string HiveEntry::address() const {
   return "http://" + bracket(host) + ":" + std::to_string(port);
 }
@@ -137,9 +173,9 @@ void Registry::emit(Event e) {
   if (on_event) on_event(e);
 }
 
-void Registry::emit_hive(const char* name, const HiveEntry& h, HiveStatus previous) {
+void Registry::emit_hive(EventKind kind, const HiveEntry& h, HiveStatus previous) {
   Event e;
-  e.name = name;
+  e.kind = kind;
   e.hive_id = h.id;
   e.alias = h.alias;
   e.status = h.status;
@@ -153,18 +189,19 @@ void Registry::set_status(HiveEntry& h, HiveStatus status) {
   h.status = status;
   switch (status) {
     case HiveStatus::healthy:
-      emit_hive(prev == HiveStatus::unreachable ? "hive_joined" : "hive_back", h, prev);
+      emit_hive(prev == HiveStatus::unreachable ? EventKind::hive_joined : EventKind::hive_back, h,
+                prev);
       break;
     case HiveStatus::degraded:
-      emit_hive("hive_degraded", h, prev);
+      emit_hive(EventKind::hive_degraded, h, prev);
       break;
     case HiveStatus::down: {
-      emit_hive("hive_down", h, prev);
+      emit_hive(EventKind::hive_down, h, prev);
       // Its workers stay listed, but nobody knows their state any more.
       for (auto& w : h.workers) {
         if (w.state == telemetry::WorkerState::unknown) continue;
         Event e;
-        e.name = "worker_state";
+        e.kind = EventKind::worker_state;
         e.hive_id = h.id;
         e.alias = h.alias;
         e.previous_state = w.state;
@@ -218,10 +255,10 @@ void Registry::replace_workers(HiveEntry& h, std::vector<telemetry::Worker>& wor
         while (j < new_order.size() && compare_keys(workers[new_order[j]], key_worker) == 0) ++j;
       }
     }
-    auto worker_event = [&](const char* name, const telemetry::Worker& w,
+    auto worker_event = [&](EventKind kind, const telemetry::Worker& w,
                             std::optional<telemetry::WorkerState> previous) {
       Event e;
-      e.name = name;
+      e.kind = kind;
       e.hive_id = h.id;
       e.alias = h.alias;
       e.worker = w;
@@ -232,14 +269,14 @@ void Registry::replace_workers(HiveEntry& h, std::vector<telemetry::Worker>& wor
     for (std::size_t n = 0; n < workers.size(); ++n) {
       const auto& w = workers[n];
       if (match[n] < 0) {
-        worker_event("worker_added", w, std::nullopt);
+        worker_event(EventKind::worker_added, w, std::nullopt);
       } else if (const auto& prev = old[static_cast<std::size_t>(match[n])];
                  prev.state != w.state) {
-        worker_event("worker_state", w, prev.state);
+        worker_event(EventKind::worker_state, w, prev.state);
       }
     }
     for (std::size_t n = 0; n < old.size(); ++n) {
-      if (removed[n]) worker_event("worker_removed", old[n], std::nullopt);
+      if (removed[n]) worker_event(EventKind::worker_removed, old[n], std::nullopt);
     }
   }
   h.workers.swap(workers);
@@ -281,7 +318,7 @@ std::string Registry::sender_range(const std::string& address) const {
 std::size_t Registry::push_hives_from(const std::string& range) const {
   std::size_t n = 0;
   for (const auto& [key, h] : entries_) {
-    if (h.source == "push" && sender_range(h.host) == range) ++n;
+    if (h.source == HiveSource::push && sender_range(h.host) == range) ++n;
   }
   return n;
 }
@@ -317,7 +354,7 @@ CandidateChanges Registry::set_candidates(const std::vector<Candidate>& candidat
     changes.removed.push_back(h.alias);
     std::vector<telemetry::Worker> none;
     replace_workers(h, none);
-    emit_hive("hive_removed", h, h.status);
+    emit_hive(EventKind::hive_removed, h, h.status);
     forget_id(h.id);
     erase(key);
   }
@@ -442,7 +479,7 @@ IngestResult Registry::ingest(telemetry::Snapshot&& s, const std::string& sender
     h.id = s.hive_id;
     h.host = sender;
     h.port = options_.default_hive_port;
-    h.source = "push";
+    h.source = HiveSource::push;
     key = create(std::move(h));
   } else {
     key = it->second;
@@ -481,7 +518,7 @@ IngestResult Registry::ingest(telemetry::Snapshot&& s, const std::string& sender
   h.last_error.clear();
   ++h.snapshots;
   set_status(h, HiveStatus::healthy);
-  if (restarted) emit_hive("hive_restarted", h, h.status);
+  if (restarted) emit_hive(EventKind::hive_restarted, h, h.status);
   replace_workers(h, s.workers);
   return {};
 }
@@ -493,7 +530,8 @@ void Registry::evaluate(Now now) {
     if (!base) continue;
     const int64_t age = now.mono_ms - *base;
     set_status(h, status_for_age(age, h.interval_ms));
-    if (h.source != "push" || h.status != HiveStatus::down || !options_.forget_push_only_after_ms)
+    if (h.source != HiveSource::push || h.status != HiveStatus::down ||
+        !options_.forget_push_only_after_ms)
       continue;
     const int64_t interval = h.interval_ms ? h.interval_ms : 1000;
     const int64_t down_for = age - interval * options_.down_after_intervals;
@@ -504,7 +542,7 @@ void Registry::evaluate(Now now) {
     HiveEntry& h = entries_.at(key);
     std::vector<telemetry::Worker> none;
     replace_workers(h, none);
-    emit_hive("hive_removed", h, h.status);
+    emit_hive(EventKind::hive_removed, h, h.status);
     erase(key);
   }
 }

@@ -20,6 +20,24 @@ namespace rbee::queen {
 enum class HiveStatus { unreachable, healthy, degraded, down };
 std::string_view to_string(HiveStatus s);
 
+// How the Queen learned of a Hive; to_string gives the name the API shows.
+enum class HiveSource { ssh_config, mdns, push };
+std::string_view to_string(HiveSource s);
+
+// to_string gives the SSE event name.
+enum class EventKind {
+  hive_joined,
+  hive_back,
+  hive_degraded,
+  hive_down,
+  hive_restarted,
+  hive_removed,
+  worker_added,
+  worker_state,
+  worker_removed,
+};
+std::string_view to_string(EventKind k);
+
 // Monotonic time drives ages and statuses; wall time is only shown.
 struct Now {
   int64_t mono_ms = 0;
@@ -31,7 +49,7 @@ struct Candidate {
   std::string alias;
   std::string hostname;
   uint16_t port = 0;
-  std::string source = "ssh_config";  // ssh_config | static | mdns
+  HiveSource source = HiveSource::ssh_config;
   bool operator==(const Candidate&) const = default;
 };
 
@@ -40,7 +58,7 @@ struct HiveEntry {
   std::string alias;  // discovery alias; empty for a Hive known only from its pushes
   std::string host;   // candidate HostName, or the sender's address for a push-only Hive
   uint16_t port = 0;
-  std::string source;
+  HiveSource source = HiveSource::ssh_config;
   HiveStatus status = HiveStatus::unreachable;
 
   std::optional<int64_t> last_seen_mono_ms;  // last accepted snapshot
@@ -70,8 +88,7 @@ struct HiveEntry {
 };
 
 struct Event {
-  std::string name;  // hive_joined, hive_degraded, hive_down, hive_back, hive_restarted,
-                     // hive_removed, worker_added, worker_removed, worker_state
+  EventKind kind = EventKind::hive_joined;
   std::string hive_id;
   std::string alias;
   std::string url;  // worker events: the worker's URL when it has a port
@@ -162,7 +179,7 @@ class Registry {
   std::size_t push_hives_from(const std::string& sender_range) const;
   std::string sender_range(const std::string& address) const;
   void emit(Event e);
-  void emit_hive(const char* name, const HiveEntry& h, HiveStatus previous);
+  void emit_hive(EventKind kind, const HiveEntry& h, HiveStatus previous);
   void set_status(HiveEntry& h, HiveStatus status);
   // Emits the worker events, then swaps `workers` with the held ones.
   void replace_workers(HiveEntry& h, std::vector<telemetry::Worker>& workers);

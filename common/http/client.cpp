@@ -228,7 +228,7 @@ void Connection::on_resolve(error_code ec, tcp::resolver::results_type results) 
   bool timed_out = resolve_timer_.expiry() <= std::chrono::steady_clock::now();
   resolve_timer_.cancel();
   if (ec == net::error::operation_aborted && timed_out) ec = beast::error::timeout;
-  if (ec) return fail("resolve", ec);
+  if (ec) return fail(Step::resolve, ec);
   std::vector<tcp::endpoint> endpoints;
   for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   do_connect(std::move(endpoints));
@@ -269,7 +269,7 @@ void Connection::connect_next(std::shared_ptr<std::vector<tcp::endpoint>> endpoi
 
 void Connection::on_connect(error_code ec, const tcp::endpoint&) {
   if (closed_) return;
-  if (ec) return fail("connect to", ec);
+  if (ec) return fail(Step::connect, ec);
   connected_ = true;
   stream_->socket().set_option(tcp::no_delay(true), ec);
   do_write();
@@ -284,7 +284,7 @@ void Connection::do_write() {
 
 void Connection::on_write(error_code ec, std::size_t) {
   if (closed_) return;
-  if (ec) return fail("send request to", ec);
+  if (ec) return fail(Step::send, ec);
   do_read();
 }
 
@@ -298,7 +298,7 @@ void Connection::do_read() {
 
 void Connection::on_read(error_code ec, std::size_t) {
   if (closed_) return;
-  if (ec) return fail("read response from", ec);
+  if (ec) return fail(Step::read, ec);
   auto msg = parser_->release();
   ClientResponse r;
   r.status = msg.result_int();
@@ -328,17 +328,31 @@ void Connection::on_watch_idle(error_code ec, std::size_t) {
   start_next();
 }
 
-void Connection::fail(std::string_view step, error_code ec) {
+std::string_view Connection::step_words(Step step) {
+  switch (step) {
+    case Step::resolve:
+      return "resolve";
+    case Step::connect:
+      return "connect to";
+    case Step::send:
+      return "send request to";
+    case Step::read:
+      return "read response from";
+  }
+  return "request";
+}
+
+void Connection::fail(Step step, error_code ec) {
   bool nothing_received = !parser_ || !parser_->got_some();
   bool retry = reused_ && !current_->retried && nothing_received && is_stale_connection_error(ec) &&
-               (step == "send request to" || is_idempotent(current_->req.method()));
+               (step == Step::send || is_idempotent(current_->req.method()));
   drop_socket();
   if (retry) {
     current_->retried = true;
     reused_ = false;
     return do_resolve();
   }
-  finish(make_error(std::string(step) + " " + origin_.origin() + ": " +
+  finish(make_error(std::string(step_words(step)) + " " + origin_.origin() + ": " +
                     describe(ec, options_.timeout)));
 }
 

@@ -88,6 +88,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close();
 
  private:
+  enum class Step { resolve, connect, send, read };
+  // The words error messages use for a step, before the origin: "send request to".
+  static std::string_view step_words(Step step);
+
   struct Pending {
     boost::beast::http::request<boost::beast::http::string_body> req;
     Done done;
@@ -108,7 +112,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_read(boost::system::error_code ec, std::size_t);
   void do_watch_idle();
   void on_watch_idle(boost::system::error_code ec, std::size_t);
-  void fail(std::string_view step, boost::system::error_code ec);
+  void fail(Step step, boost::system::error_code ec);
   void finish(rbee::Result<ClientResponse> result);
   void drop_socket();
   void complete_later(Done done, rbee::Result<ClientResponse> result);

@@ -101,11 +101,11 @@ TEST_CASE("mDNS Hives join the SSH candidates with source mdns") {
   auto m = merge_mdns_candidates({ssh("web", "web.lab")}, {found("gpu-07", "10.0.0.7")}, {});
   REQUIRE(m.candidates.size() == 2);
   CHECK(m.candidates[0].alias == "web");
-  CHECK(m.candidates[0].source == "ssh_config");
+  CHECK(m.candidates[0].source == HiveSource::ssh_config);
   CHECK(m.candidates[1].alias == "gpu-07");
   CHECK(m.candidates[1].hostname == "10.0.0.7");
   CHECK(m.candidates[1].port == 7900);
-  CHECK(m.candidates[1].source == "mdns");
+  CHECK(m.candidates[1].source == HiveSource::mdns);
   CHECK(m.skipped.empty());
   // Without a hive_id the instance name is the alias.
   auto anon = found("", "10.0.0.9");

@@ -42,7 +42,7 @@ struct Recorder {
   }
   std::vector<std::string> names() const {
     std::vector<std::string> out;
-    for (const auto& e : events) out.push_back(e.name);
+    for (const auto& e : events) out.emplace_back(to_string(e.kind));
     return out;
   }
   void clear() { events.clear(); }
@@ -58,6 +58,12 @@ json::Capabilities caps(const std::string& hive, const std::string& instance) {
 }
 
 }  // namespace
+
+TEST_CASE("queen registry: sources have the names the API documents", "[queen]") {
+  CHECK(to_string(HiveSource::ssh_config) == "ssh_config");
+  CHECK(to_string(HiveSource::mdns) == "mdns");
+  CHECK(to_string(HiveSource::push) == "push");
+}
 
 TEST_CASE("queen registry: a snapshot replaces the Hive's worker set", "[queen]") {
   Registry reg;
@@ -75,7 +81,7 @@ TEST_CASE("queen registry: a snapshot replaces the Hive's worker set", "[queen]"
   CHECK(h->workers[0].instance == "8081");
   CHECK(h->workers[0].state == WorkerState::ready);
   CHECK(h->seq == 2);
-  CHECK(h->source == "push");
+  CHECK(h->source == HiveSource::push);
   CHECK(h->pushed_from == "10.0.0.5");
   CHECK(h->worker_url(8081) == "http://10.0.0.5:8081");
   CHECK(h->status == HiveStatus::healthy);
@@ -115,7 +121,7 @@ TEST_CASE("queen registry: status follows the age of the last snapshot", "[queen
   Registry reg(RegistryOptions{.stale_after_intervals = 3, .down_after_intervals = 10});
   Recorder rec;
   rec.attach(reg);
-  reg.set_candidates({{"gpu1", "10.0.0.1", 7835, "ssh_config"}}, at(0));
+  reg.set_candidates({{"gpu1", "10.0.0.1", 7835, HiveSource::ssh_config}}, at(0));
   CHECK(reg.find("gpu1")->status == HiveStatus::unreachable);
   reg.evaluate(at(100000));
   CHECK(reg.find("gpu1")->status == HiveStatus::unreachable);  // never contacted: no age
@@ -195,7 +201,7 @@ TEST_CASE("queen registry: events for added, removed and changed workers", "[que
 
 TEST_CASE("queen registry: a handshake adopts the entry the Hive's pushes created", "[queen]") {
   Registry reg;
-  reg.set_candidates({{"gpu1", "gpu1.lab", 7835, "ssh_config"}}, at(0));
+  reg.set_candidates({{"gpu1", "gpu1.lab", 7835, HiveSource::ssh_config}}, at(0));
   REQUIRE(
       reg.ingest(snapshot("h1", "i1", 1, {worker("8080", WorkerState::ready)}), "10.0.0.1", at(10))
           .outcome == IngestOutcome::accepted);
@@ -206,7 +212,7 @@ TEST_CASE("queen registry: a handshake adopts the entry the Hive's pushes create
   const HiveEntry* h = reg.find("gpu1");
   REQUIRE(h);
   CHECK(h->id == "h1");
-  CHECK(h->source == "ssh_config");
+  CHECK(h->source == HiveSource::ssh_config);
   CHECK(h->address() == "http://gpu1.lab:7835");
   CHECK(h->workers.size() == 1);
   CHECK(h->seq == 1);
@@ -215,7 +221,8 @@ TEST_CASE("queen registry: a handshake adopts the entry the Hive's pushes create
 
 TEST_CASE("queen registry: one Hive never overwrites another alias's entry", "[queen]") {
   Registry reg;
-  reg.set_candidates({{"a", "10.0.0.1", 7835, "ssh_config"}, {"b", "10.0.0.2", 7835, "ssh_config"}},
+  reg.set_candidates({{"a", "10.0.0.1", 7835, HiveSource::ssh_config},
+                      {"b", "10.0.0.2", 7835, HiveSource::ssh_config}},
                      at(0));
   REQUIRE(reg.handshake_ok("a", caps("h1", "i1"), "{}", at(1)).outcome == BindOutcome::bound);
   auto r = reg.handshake_ok("b", caps("h1", "i2"), "{}", at(2));
@@ -230,7 +237,7 @@ TEST_CASE("queen registry: one Hive never overwrites another alias's entry", "[q
 TEST_CASE("queen registry: a Hive's id is tied to its address, not only to the shared token",
           "[queen]") {
   Registry reg;
-  reg.set_candidates({{"a", "10.0.0.1", 7835, "ssh_config"}}, at(0));
+  reg.set_candidates({{"a", "10.0.0.1", 7835, HiveSource::ssh_config}}, at(0));
   REQUIRE(reg.handshake_ok("a", caps("h1", "i1"), "{}", at(1)).outcome == BindOutcome::bound);
   REQUIRE(
       reg.ingest(snapshot("h1", "i1", 1, {worker("8080", WorkerState::ready)}), "10.0.0.1", at(2))
@@ -255,7 +262,7 @@ TEST_CASE("queen registry: a Hive's id is tied to its address, not only to the s
 TEST_CASE("queen registry: pushes from another address are not adopted by the handshake",
           "[queen]") {
   Registry reg;
-  reg.set_candidates({{"a", "10.0.0.1", 7835, "ssh_config"}}, at(0));
+  reg.set_candidates({{"a", "10.0.0.1", 7835, HiveSource::ssh_config}}, at(0));
   REQUIRE(reg.ingest(snapshot("h1", "i1", 1u << 30, {worker("6666", WorkerState::ready)}),
                      "10.0.0.66", at(1))
               .outcome == IngestOutcome::accepted);
@@ -274,7 +281,7 @@ TEST_CASE("queen registry: a candidate removed from discovery is dropped and ref
   Registry reg;
   Recorder rec;
   rec.attach(reg);
-  reg.set_candidates({{"gpu1", "10.0.0.1", 7835, "ssh_config"}}, at(0));
+  reg.set_candidates({{"gpu1", "10.0.0.1", 7835, HiveSource::ssh_config}}, at(0));
   REQUIRE(reg.handshake_ok("gpu1", caps("h1", "i1"), "{}", at(1)).outcome == BindOutcome::bound);
   REQUIRE(reg.ingest(snapshot("h1", "i1", 1, {worker("8080", WorkerState::ready)}), "x", at(2))
               .outcome == IngestOutcome::accepted);
@@ -285,7 +292,7 @@ TEST_CASE("queen registry: a candidate removed from discovery is dropped and ref
   CHECK(rec.names() == std::vector<std::string>{"worker_removed", "hive_removed"});
   CHECK(reg.ingest(snapshot("h1", "i1", 2, {}), "x", at(4)).outcome == IngestOutcome::gone);
   // Discovered again: accepted again after the handshake.
-  reg.set_candidates({{"gpu1", "10.0.0.1", 7835, "ssh_config"}}, at(5));
+  reg.set_candidates({{"gpu1", "10.0.0.1", 7835, HiveSource::ssh_config}}, at(5));
   REQUIRE(reg.handshake_ok("gpu1", caps("h1", "i1"), "{}", at(6)).outcome == BindOutcome::bound);
   CHECK(reg.ingest(snapshot("h1", "i1", 3, {}), "x", at(7)).outcome == IngestOutcome::accepted);
 }
@@ -293,7 +300,7 @@ TEST_CASE("queen registry: a candidate removed from discovery is dropped and ref
 TEST_CASE("queen registry: a Hive that answers the handshake but never pushes goes down",
           "[queen]") {
   Registry reg;
-  reg.set_candidates({{"gpu1", "10.0.0.1", 7835, "ssh_config"}}, at(0));
+  reg.set_candidates({{"gpu1", "10.0.0.1", 7835, HiveSource::ssh_config}}, at(0));
   REQUIRE(reg.handshake_ok("gpu1", caps("h1", "i1"), "{}", at(0)).outcome == BindOutcome::bound);
   reg.evaluate(at(10000));
   CHECK(reg.find("h1")->status == HiveStatus::down);
@@ -430,7 +437,7 @@ TEST_CASE("queen registry: a push-only Hive down for forget_push_only_after_ms i
   REQUIRE(
       reg.ingest(snapshot("p", "i1", 1, {worker("8080", WorkerState::ready)}), "10.0.0.5", at(0))
           .outcome == IngestOutcome::accepted);
-  reg.set_candidates({{"gpu1", "10.0.0.9", 7835, "ssh_config"}}, at(0));
+  reg.set_candidates({{"gpu1", "10.0.0.9", 7835, HiveSource::ssh_config}}, at(0));
   REQUIRE(reg.handshake_ok("gpu1", caps("g", "i1"), "{}", at(0)).outcome == BindOutcome::bound);
   reg.evaluate(at(10000));
   REQUIRE(reg.find("p"));
@@ -447,7 +454,7 @@ TEST_CASE("queen registry: a push-only Hive down for forget_push_only_after_ms i
   // Its cap place is free again, and the id is welcome back as a new push-only Hive.
   auto back = reg.ingest(snapshot("p", "i1", 1, {}), "10.0.0.5", at(80000));
   CHECK(back.outcome == IngestOutcome::accepted);
-  CHECK(reg.find("p")->source == "push");
+  CHECK(reg.find("p")->source == HiveSource::push);
 }
 
 TEST_CASE("queen registry: a Hive that pushes again before the limit is kept", "[queen]") {
