@@ -3,8 +3,8 @@
 // its C++ member and gives its bounds and, for workers, the Prometheus series it feeds. The JSON
 // writer, the decoder, /metrics and the check of docs/telemetry.md all walk these tables, so a
 // new field is one line here (plus its row in the docs, which a unit test holds to the table).
-#include <boost/pfr/core.hpp>
 #include <array>
+#include <boost/pfr/core.hpp>
 #include <cstddef>
 #include <limits>
 #include <tuple>
@@ -46,13 +46,17 @@ template <class V>
 using bound_t = std::conditional_t<std::is_arithmetic_v<V>, V, NoBound>;
 template <class V>
 constexpr bound_t<V> lowest() {
-  if constexpr (std::is_arithmetic_v<V>) return std::numeric_limits<V>::lowest();
-  else return {};
+  if constexpr (std::is_arithmetic_v<V>)
+    return std::numeric_limits<V>::lowest();
+  else
+    return {};
 }
 template <class V>
 constexpr bound_t<V> highest() {
-  if constexpr (std::is_arithmetic_v<V>) return std::numeric_limits<V>::max();
-  else return {};
+  if constexpr (std::is_arithmetic_v<V>)
+    return std::numeric_limits<V>::max();
+  else
+    return {};
 }
 
 // Lists whose length a decoder bounds by one of its limits (json::DecodeLimits).
@@ -95,11 +99,16 @@ template <class M>
 constexpr std::string_view json_type() {
   using V = value_t<M>;
   constexpr bool text = std::is_same_v<V, std::string> || std::is_enum_v<V>;
-  if constexpr (is_list<M>) return std::is_signed_v<V> ? "[int]" : "[uint]";
-  else if constexpr (text) return "string";
-  else if constexpr (std::is_same_v<V, bool>) return "bool";
-  else if constexpr (std::is_floating_point_v<V>) return "number";
-  else return std::is_signed_v<V> ? "int" : "uint";
+  if constexpr (is_list<M>)
+    return std::is_signed_v<V> ? "[int]" : "[uint]";
+  else if constexpr (text)
+    return "string";
+  else if constexpr (std::is_same_v<V, bool>)
+    return "bool";
+  else if constexpr (std::is_floating_point_v<V>)
+    return "number";
+  else
+    return std::is_signed_v<V> ? "int" : "uint";
 }
 
 inline constexpr std::size_t kMaxGpuIndex = 1023;
@@ -196,7 +205,8 @@ template <class Table, class F>
 void visit_field(const Table& table, std::size_t index, F&& f) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (void)((index == I ? (f(std::get<I>(table)), true) : false) || ...);
-  }(std::make_index_sequence<std::tuple_size_v<Table>>{});
+  }
+  (std::make_index_sequence<std::tuple_size_v<Table>>{});
 }
 
 template <class Table>

@@ -84,7 +84,8 @@ void check_member_order(const Table& table) {
       if (static_cast<const void*>(&(x.*f.member)) != member) out_of_place.emplace_back(f.name);
     };
     (check(std::get<I>(table), &boost::pfr::get<I>(x)), ...);
-  }(std::make_index_sequence<std::tuple_size_v<Table>>{});
+  }
+  (std::make_index_sequence<std::tuple_size_v<Table>>{});
   INFO(Catch::Detail::stringify(out_of_place));
   CHECK(out_of_place.empty());
 }
@@ -139,7 +140,8 @@ TEST_CASE("every per-worker series is exported and documented, and nothing else 
     CHECK(api.find("`" + name) != std::string::npos);
   });
   CHECK(series.size() == 10);
-  CHECK(metrics.find("rbee_worker_cpu_usage_seconds_total{service=\"svc\",instance=\"9000\"} 2.5\n") !=
+  CHECK(metrics.find(
+            "rbee_worker_cpu_usage_seconds_total{service=\"svc\",instance=\"9000\"} 2.5\n") !=
         std::string::npos);
   CHECK(metrics.find("rbee_worker_rss_bytes{service=\"svc\",instance=\"9000\"} 1099511627776\n") !=
         std::string::npos);
