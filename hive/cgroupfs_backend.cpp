@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include "common/sys/file.h"
 #include "common/telemetry.h"
 #include "hive/cgroup_files.h"
+#include "hive/worker_marks.h"
 
 namespace rbee::hive {
 namespace {
@@ -85,10 +85,7 @@ Result<Launched> CgroupfsBackend::launch_now(const LaunchPlan& plan, int64_t sta
 
   Launched out;
   if (plan.service) out.warnings = apply_limits(cg->get(), *plan.service);
-  (void)sys::set_xattr(cg->get(), kXattrSpawnedBy,
-                       telemetry::to_string(telemetry::SpawnedBy::hive));
-  (void)sys::set_xattr(cg->get(), kXattrStartedAt, std::to_string(started_at_ms));
-  ::fremovexattr(cg->get(), kXattrExit);
+  mark_start(cg->get(), started_at_ms);
 
   auto opened = logs_->start_run(plan.id);
   if (!opened) {
@@ -108,7 +105,7 @@ Result<Launched> CgroupfsBackend::launch_now(const LaunchPlan& plan, int64_t sta
     remove(plan.id);
     return child.error();
   }
-  (void)sys::set_xattr(cg->get(), kXattrMainPid, std::to_string(child->pid));
+  mark_main(cg->get(), child->pid);
   out.child = std::move(*child);
   return out;
 }

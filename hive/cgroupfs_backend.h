@@ -14,12 +14,6 @@
 
 namespace rbee::hive {
 
-// Marks on the cgroup directory (user.* xattrs) so a restarted Hive knows what it started.
-inline constexpr const char* kXattrSpawnedBy = "user.rbee.spawned_by";
-inline constexpr const char* kXattrStartedAt = "user.rbee.started_at_ms";
-inline constexpr const char* kXattrMainPid = "user.rbee.main_pid";
-inline constexpr const char* kXattrExit = "user.rbee.exit";  // "code N" or "signal N"
-
 class CgroupfsBackend : public Backend {
  public:
   CgroupfsBackend(boost::asio::io_context& io, int root_fd, std::filesystem::path log_dir)

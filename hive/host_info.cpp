@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "common/sys/file.h"
 #include "hive/proc_files.h"
@@ -103,6 +105,20 @@ std::optional<int32_t> process_parent(pid_t pid) {
   auto st = parse_proc_stat(*text);
   if (!st) return std::nullopt;
   return st->ppid;
+}
+
+std::optional<int32_t> find_main_process(const std::vector<int32_t>& pids,
+                                         std::optional<int64_t> marked) {
+  if (marked && std::find(pids.begin(), pids.end(), *marked) != pids.end())
+    return static_cast<int32_t>(*marked);
+  std::optional<int32_t> main;
+  std::set<int32_t> members(pids.begin(), pids.end());
+  for (int32_t pid : pids) {
+    auto parent = process_parent(pid);
+    if (parent && members.count(*parent)) continue;
+    if (!main || process_start_ms(pid) < process_start_ms(*main)) main = pid;
+  }
+  return main;
 }
 
 }  // namespace rbee::hive

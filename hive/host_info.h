@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/telemetry.h"
 
@@ -17,6 +18,10 @@ std::optional<uint64_t> process_memory_bytes(pid_t pid);
 // Wall-clock start of a process in ms since the epoch, from /proc/PID/stat and the boot time.
 std::optional<int64_t> process_start_ms(pid_t pid);
 std::optional<int32_t> process_parent(pid_t pid);
+// A worker's main process among its cgroup's: the marked one while it is there, else the root of
+// the cgroup's process tree (the oldest on a tie).
+std::optional<int32_t> find_main_process(const std::vector<int32_t>& pids,
+                                         std::optional<int64_t> marked);
 int64_t now_ms();
 // Set in the environment of every worker the Hive starts.
 inline constexpr const char* kSpawnedByEnv = "RBEE_SPAWNED_BY";

@@ -4,7 +4,6 @@
 // layout, whoever put it there, and a restarted Hive re-adopts from the tree alone.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <filesystem>
@@ -14,29 +13,25 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "common/api.h"
 #include "common/result.h"
 #include "common/sys/credentials.h"
-#include "common/sys/inotify.h"
 #include "common/sys/sock_diag.h"
 #include "common/telemetry.h"
 #include "hive/backend.h"
 #include "hive/hive_config.h"
 #include "hive/host_info.h"
+#include "hive/launch_plan.h"
 #include "hive/layout.h"
 #include "hive/port_allocator.h"
+#include "hive/restart_policy.h"
+#include "hive/tree_watch.h"
 #include "hive/worker_cgroup.h"
+#include "hive/worker_view.h"
 
 namespace rbee::hive {
-
-// An API-level failure: the HTTP status it maps to and a one-line message.
-struct ApiError {
-  unsigned status;
-  std::string message;
-};
 
 struct SpawnOutcome {
   std::optional<telemetry::Worker> worker;
@@ -50,9 +45,6 @@ struct StopOutcome {
   std::optional<telemetry::Worker> worker;
   std::optional<ApiError> error;
 };
-
-// The wait before a worker's next restart after `restarts` earlier ones: 1 s, doubling to 32 s.
-std::chrono::milliseconds restart_backoff(uint32_t restarts);
 
 // What the Supervisor asks of the host besides its cgroup tree. The defaults ask the host; tests
 // answer instead.
@@ -101,25 +93,23 @@ class Supervisor {
   struct Tracked;
 
   void walk_tree();
-  void watch_dir(const std::string& rel);
-  void watch_worker(Tracked& t, const std::string& rel);
-  void unwatch_worker(Tracked& t);
-  void on_inotify();
   void adopt(const WorkerId& id);
+  // Starts tracking a worker whose cgroup is open and watched; returns it.
+  Tracked& track(const WorkerId& id, WorkerCgroup cg, WorkerLife life);
+  void forget(std::map<WorkerId, std::unique_ptr<Tracked>>::iterator it);
   void watch_main(Tracked& t, sys::UniqueFd pidfd, bool is_child);
   void on_main_exit(const WorkerId& id);
   void collect_main_exit(Tracked& t);
-  void measure(Tracked& t, const std::map<uint16_t, std::set<uint64_t>>& listeners,
-               std::chrono::steady_clock::time_point now, ReadScope scope = ReadScope::full);
+  void measure(Tracked& t, const Listening& listening, std::chrono::steady_clock::time_point now,
+               ReadScope scope = ReadScope::full);
+  std::optional<uint64_t> proc_memory(Tracked& t, const CgroupReading& r, ReadScope scope);
   void after_exit(Tracked& t);
   void schedule_restart(Tracked& t);
   void expire(std::chrono::steady_clock::time_point now);
   std::set<uint16_t> ports_held() const;
-  std::map<uint16_t, std::set<uint64_t>> listeners() const;
+  Listening listeners() const;
   void launch(const ServiceSpec& spec, const WorkerId& id, const api::SpawnRequest& req,
               uint32_t restarts, std::function<void(SpawnOutcome)> done);
-  std::optional<ApiError> check_request(const ServiceSpec& spec,
-                                        const api::SpawnRequest& req) const;
   void on_backend_exit(const WorkerId& id, const ExitInfo& info);
   void changed();
 
@@ -129,12 +119,8 @@ class Supervisor {
   std::filesystem::path root_path_;
   std::unique_ptr<Backend> backend_;
   SupervisorProbes probes_;
+  TreeWatch tree_;
   std::set<WorkerId> launching_;  // started, not yet in its cgroup (systemd jobs in flight)
-  std::optional<sys::Inotify> inotify_;
-  std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_watch_;
-  std::map<std::string, int> watched_dirs_;           // relative path -> watch descriptor
-  std::unordered_map<int, WorkerId> worker_watches_;  // cgroup.events, memory.events
-  bool tree_changed_ = true;  // a directory watch fired: walk the tree on the next sample
   uint64_t samples_ = 0;
   uint32_t next_phase_ = 0;
   std::map<WorkerId, std::unique_ptr<Tracked>> workers_;

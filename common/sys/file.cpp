@@ -25,6 +25,10 @@ Error errno_error(std::string_view op, std::string_view what, int err) {
   return make_error(std::move(msg));
 }
 
+bool exists_at(int dirfd, const std::string& relative_path) {
+  return ::faccessat(dirfd, relative_path.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 bool is_gone(int err) {
   return err == ENOENT || err == ENODEV || err == ESRCH;
 }

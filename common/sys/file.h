@@ -52,6 +52,8 @@ Status write_file_at(int dirfd, const char* path, std::string_view content, int*
 // True for the errno values that mean "it is gone", not "it failed": ENOENT (no such file),
 // ENODEV (a cgroup file of a removed cgroup), ESRCH (a /proc file of an exited process).
 bool is_gone(int err);
+// Whether relative_path names something under dirfd (links not followed).
+bool exists_at(int dirfd, const std::string& relative_path);
 
 // "<op> <what>: <strerror(err)>".
 Error errno_error(std::string_view op, std::string_view what, int err);

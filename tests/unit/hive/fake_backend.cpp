@@ -18,6 +18,7 @@
 #include "common/sys/cgroup.h"
 #include "common/sys/spawn.h"
 #include "hive/cgroupfs_backend.h"
+#include "hive/worker_marks.h"
 
 namespace rbee::hive::testing {
 namespace {
@@ -196,10 +197,8 @@ Result<Launched> FakeHost::launch_now(const LaunchPlan& plan, int64_t started_at
   if (!pidfd) return pidfd.error();
   write(id, "cgroup.procs", std::to_string(pid) + "\n");
   sys::UniqueFd dir(::open(cgroup_dir(id).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  (void)sys::set_xattr(dir.get(), kXattrSpawnedBy,
-                       telemetry::to_string(telemetry::SpawnedBy::hive));
-  (void)sys::set_xattr(dir.get(), kXattrStartedAt, std::to_string(started_at_ms));
-  (void)sys::set_xattr(dir.get(), kXattrMainPid, std::to_string(pid));
+  mark_start(dir.get(), started_at_ms);
+  mark_main(dir.get(), pid);
 
   Launched out;
   if (give_child) {
