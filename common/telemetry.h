@@ -1,14 +1,13 @@
 #pragma once
 // The telemetry snapshot: what a Hive publishes each tick and a Queen ingests.
 // Plain values; optional fields are absent when not measured (never a made-up 0).
-#include <cstddef>
 #include <cstdint>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <vector>
+
+#include "common/enum_names.h"
 
 namespace rbee::telemetry {
 
@@ -20,39 +19,29 @@ enum class SpawnedBy { external, hive };
 // Where rss_bytes came from: the cgroup's memory.stat or the processes' smaps_rollup.
 enum class MemSource { cgroup, proc };
 
+}  // namespace rbee::telemetry
+
 // Each enum's names on the wire, in declaration order: the one place they are spelled.
-template <class E>
-struct EnumNames;
 template <>
-struct EnumNames<WorkerState> {
+struct rbee::EnumNames<rbee::telemetry::WorkerState> {
   static constexpr std::string_view names[] = {"starting", "ready", "stopping", "exited",
                                                "failed",   "oom",   "unknown"};
 };
 template <>
-struct EnumNames<SpawnedBy> {
+struct rbee::EnumNames<rbee::telemetry::SpawnedBy> {
   static constexpr std::string_view names[] = {"external", "hive"};
 };
 template <>
-struct EnumNames<MemSource> {
+struct rbee::EnumNames<rbee::telemetry::MemSource> {
   static constexpr std::string_view names[] = {"cgroup", "proc"};
 };
 
-template <class E>
-concept NamedEnum = std::is_enum_v<E> && requires {
-  EnumNames<E>::names;
-};
+namespace rbee::telemetry {
 
-template <NamedEnum E>
-constexpr std::string_view to_string(E e) {
-  const auto i = static_cast<std::size_t>(e);
-  return i < std::size(EnumNames<E>::names) ? EnumNames<E>::names[i] : std::string_view("?");
-}
-template <NamedEnum E>
-constexpr std::optional<E> parse_enum(std::string_view s) {
-  for (std::size_t i = 0; i < std::size(EnumNames<E>::names); ++i)
-    if (EnumNames<E>::names[i] == s) return static_cast<E>(i);
-  return std::nullopt;
-}
+// Unqualified to_string(state) and parse_enum<SpawnedBy>(s) find these (common/enum_names.h).
+using rbee::parse_enum;
+using rbee::to_string;
+
 inline std::optional<WorkerState> parse_worker_state(std::string_view s) {
   return parse_enum<WorkerState>(s);
 }

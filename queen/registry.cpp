@@ -83,56 +83,6 @@ std::string bracket(const std::string& host) {
 
 }  // namespace
 
-std::string_view to_string(HiveStatus s) {
-  switch (s) {
-    case HiveStatus::unreachable:
-      return "unreachable";
-    case HiveStatus::healthy:
-      return "healthy";
-    case HiveStatus::degraded:
-      return "degraded";
-    case HiveStatus::down:
-      return "down";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(HiveSource s) {
-  switch (s) {
-    case HiveSource::ssh_config:
-      return "ssh_config";
-    case HiveSource::mdns:
-      return "mdns";
-    case HiveSource::push:
-      return "push";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(EventKind k) {
-  switch (k) {
-    case EventKind::hive_joined:
-      return "hive_joined";
-    case EventKind::hive_back:
-      return "hive_back";
-    case EventKind::hive_degraded:
-      return "hive_degraded";
-    case EventKind::hive_down:
-      return "hive_down";
-    case EventKind::hive_restarted:
-      return "hive_restarted";
-    case EventKind::hive_removed:
-      return "hive_removed";
-    case EventKind::worker_added:
-      return "worker_added";
-    case EventKind::worker_state:
-      return "worker_state";
-    case EventKind::worker_removed:
-      return "worker_removed";
-  }
-  return "unknown";
-}
-
 std::string HiveEntry::address() const {
   return "http://" + bracket(host) + ":" + std::to_string(port);
 }

@@ -12,19 +12,18 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/enum_names.h"
 #include "common/json/decode.h"
 #include "common/telemetry.h"
 
 namespace rbee::queen {
 
 enum class HiveStatus { unreachable, healthy, degraded, down };
-std::string_view to_string(HiveStatus s);
 
-// How the Queen learned of a Hive; to_string gives the name the API shows.
+// How the Queen learned of a Hive.
 enum class HiveSource { ssh_config, mdns, push };
-std::string_view to_string(HiveSource s);
 
-// to_string gives the SSE event name.
+// What an event on /v1/events says happened; its name is the SSE event name.
 enum class EventKind {
   hive_joined,
   hive_back,
@@ -36,7 +35,31 @@ enum class EventKind {
   worker_state,
   worker_removed,
 };
-std::string_view to_string(EventKind k);
+
+}  // namespace rbee::queen
+
+// The names the API, the metrics and the event stream show, in declaration order.
+template <>
+struct rbee::EnumNames<rbee::queen::HiveStatus> {
+  static constexpr std::string_view names[] = {"unreachable", "healthy", "degraded", "down"};
+};
+template <>
+struct rbee::EnumNames<rbee::queen::HiveSource> {
+  static constexpr std::string_view names[] = {"ssh_config", "mdns", "push"};
+};
+template <>
+struct rbee::EnumNames<rbee::queen::EventKind> {
+  static constexpr std::string_view names[] = {
+      "hive_joined",  "hive_back",    "hive_degraded", "hive_down",      "hive_restarted",
+      "hive_removed", "worker_added", "worker_state",  "worker_removed",
+  };
+};
+
+namespace rbee::queen {
+
+// Unqualified to_string(status) finds the one in common/enum_names.h.
+using rbee::parse_enum;
+using rbee::to_string;
 
 // Monotonic time drives ages and statuses; wall time is only shown.
 struct Now {

@@ -252,10 +252,10 @@ void reset_worker(telemetry::Worker& w) {
 template <class V>
 using wire_t = std::conditional_t<std::is_same_v<V, std::string>, std::string_view, V>;
 
-template <telemetry::NamedEnum E>
+template <NamedEnum E>
 std::string one_of() {
   std::string out = "is not one of:";
-  for (auto name : telemetry::EnumNames<E>::names) out.append(" ").append(name);
+  for (auto name : EnumNames<E>::names) out.append(" ").append(name);
   return out;
 }
 
@@ -268,7 +268,7 @@ std::optional<wire_t<V>> read_value(Reader& r, element e, const Path& p, schema:
   } else if constexpr (std::is_enum_v<V>) {
     auto s = r.str(e, p);
     if (!s) return std::nullopt;
-    auto x = telemetry::parse_enum<V>(*s);
+    auto x = parse_enum<V>(*s);
     if (!x) r.error(p.str(), one_of<V>());
     return x;
   } else if constexpr (std::is_same_v<V, bool>) {

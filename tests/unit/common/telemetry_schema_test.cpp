@@ -106,8 +106,8 @@ TEST_CASE("docs/telemetry.md's field tables are the schema's, names and types in
   CHECK(doc_table(doc, "### gpus[]") == schema_rows(schema::kGpu));
   std::vector<std::string> states;
   for (const auto& [name, _] : doc_table(doc, "### States", false)) states.push_back(name);
-  std::vector<std::string> names(std::begin(telemetry::EnumNames<telemetry::WorkerState>::names),
-                                 std::end(telemetry::EnumNames<telemetry::WorkerState>::names));
+  std::vector<std::string> names(std::begin(EnumNames<telemetry::WorkerState>::names),
+                                 std::end(EnumNames<telemetry::WorkerState>::names));
   CHECK(states == names);
 }
 

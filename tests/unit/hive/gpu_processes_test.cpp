@@ -125,7 +125,7 @@ TEST_CASE("a process in both the compute and graphics lists counts once", "[gpu]
   CHECK(ws[0].gpu_indices == std::vector<uint32_t>{0, 1});
 }
 
-TEST_CASE("a worker without GPU processes measures 0; an exited one stays absent", "[gpu]") {
+TEST_CASE("a worker without GPU processes measures 0, and an exited one stays absent", "[gpu]") {
   std::vector<telemetry::Worker> ws = {worker("8080", {100}),
                                        worker("8081", {}, telemetry::WorkerState::exited)};
   attribute_gpu_memory({{0, 555, GiB}}, ws);

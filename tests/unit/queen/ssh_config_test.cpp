@@ -213,7 +213,7 @@ TEST_CASE("an Include inside a Host or Match block only applies when that block 
   CHECK(aliases(t.discover(by_match)) == std::vector<std::string>{"inner"});
 }
 
-TEST_CASE("an Include cycle or nesting deeper than 16 is an error; 16 levels are fine") {
+TEST_CASE("an Include cycle or nesting deeper than 16 is an error, 16 levels are fine") {
   TempSsh t;
   t.write("a.conf", "Include b.conf\n");
   t.write("b.conf", "Include a.conf\nHost x\n");

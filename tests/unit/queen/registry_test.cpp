@@ -1,6 +1,10 @@
 // The Queen's registry: pure logic driven with an injected clock.
 #include <catch2/catch.hpp>
 
+#include <set>
+#include <string_view>
+#include <type_traits>
+
 #include "queen/registry.h"
 
 using namespace rbee;
@@ -57,12 +61,46 @@ json::Capabilities caps(const std::string& hive, const std::string& instance) {
   return c;
 }
 
+// Every value from 0 to `last` has a non-empty name of its own and comes back from it.
+template <class E>
+void check_unique(E last) {
+  const auto count = static_cast<std::size_t>(last) + 1;
+  REQUIRE(enum_count<E>() == count);
+  std::set<std::string_view> seen;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto e = static_cast<E>(i);
+    INFO("value " << i << " named \"" << to_string(e) << "\"");
+    CHECK_FALSE(to_string(e).empty());
+    CHECK(seen.insert(to_string(e)).second);
+    CHECK(parse_enum<E>(to_string(e)) == e);
+  }
+  CHECK(to_string(static_cast<E>(count)) == "?");
+}
+
 }  // namespace
 
 TEST_CASE("queen registry: sources have the names the API documents", "[queen]") {
   CHECK(to_string(HiveSource::ssh_config) == "ssh_config");
   CHECK(to_string(HiveSource::mdns) == "mdns");
   CHECK(to_string(HiveSource::push) == "push");
+}
+
+TEST_CASE("queen registry: every status, source and event kind round-trips through its name",
+          "[queen]") {
+  check_unique<HiveStatus>(HiveStatus::down);
+  check_unique<HiveSource>(HiveSource::push);
+  check_unique<EventKind>(EventKind::worker_removed);
+  CHECK(to_string(HiveStatus::unreachable) == "unreachable");
+  CHECK(to_string(EventKind::hive_joined) == "hive_joined");
+  CHECK(to_string(EventKind::worker_removed) == "worker_removed");
+  CHECK_FALSE(parse_enum<EventKind>("hive_gone"));
+}
+
+TEST_CASE("queen registry: an unqualified to_string of a Queen enum is never std::to_string",
+          "[queen]") {
+  using std::to_string;
+  STATIC_REQUIRE(std::is_same_v<decltype(to_string(EventKind::hive_down)), std::string_view>);
+  CHECK(to_string(EventKind::hive_down) == "hive_down");
 }
 
 TEST_CASE("queen registry: a snapshot replaces the Hive's worker set", "[queen]") {
