@@ -1,14 +1,12 @@
 #include "common/token.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <boost/asio/ip/address.hpp>
 
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/sys/credentials.h"
 #include "common/sys/file.h"
 
 namespace rbee {
@@ -32,10 +30,10 @@ Result<std::string> read_token_file(const std::filesystem::path& token_file) {
                       " are too open: it must not be accessible by group or others (chmod 600 " +
                       path + ")");
   }
-  if (st.st_uid != 0 && st.st_uid != ::geteuid())
+  if (st.st_uid != 0 && st.st_uid != sys::effective_uid())
     return make_error("token file " + path + " belongs to uid " + std::to_string(st.st_uid) +
                       ": it must belong to root or to this user (uid " +
-                      std::to_string(::geteuid()) + ")");
+                      std::to_string(sys::effective_uid()) + ")");
   std::string token = text->substr(0, text->find('\n'));
   while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
   if (token.empty()) return make_error("token file " + path + " is empty");

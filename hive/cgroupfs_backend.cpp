@@ -1,12 +1,7 @@
 #include "hive/cgroupfs_backend.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <csignal>
 
 #include "common/sys/cgroup.h"
 #include "common/sys/file.h"
@@ -94,10 +89,9 @@ Result<Launched> CgroupfsBackend::launch_now(const LaunchPlan& plan, int64_t sta
                       ": " + opened.error().message);
   }
   sys::UniqueFd log = std::move(*opened);
-  if (::dprintf(log.get(), "--- rbee-hive: starting %s at %lld ms\n", plan.id.key().c_str(),
-                static_cast<long long>(started_at_ms)) < 0) {
-    // A log we cannot write is not a reason to refuse the start.
-  }
+  // A log we cannot write is not a reason to refuse the start.
+  (void)sys::write_all(log.get(), "--- rbee-hive: starting " + plan.id.key() + " at " +
+                                      std::to_string(started_at_ms) + " ms\n");
   sys::SpawnSpec spec{plan.argv,   plan.env, cg->get(), log.get(), plan.working_directory,
                       plan.account};
   auto child = sys::spawn_in_cgroup(spec);
@@ -138,13 +132,9 @@ void CgroupfsBackend::logs(const WorkerId& id, std::size_t lines, bool previous,
 
 std::string tail_lines(int fd, std::size_t lines) {
   constexpr std::size_t kMaxLogBytes = 1024 * 1024;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return {};
-  const auto size = static_cast<std::size_t>(st.st_size);
-  const std::size_t start = size > kMaxLogBytes ? size - kMaxLogBytes : 0;
-  std::string buf(size - start, '\0');
-  ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(start));
-  buf.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  auto tail = sys::pread_tail(fd, kMaxLogBytes);
+  if (!tail) return {};
+  const std::string& buf = *tail;
   std::size_t pos = buf.size();
   if (pos && buf[pos - 1] == '\n') --pos;
   for (std::size_t found = 0; pos > 0; --pos) {
@@ -167,7 +157,7 @@ void CgroupfsBackend::remove(const WorkerId& id) {
   (void)sys::remove_dir_at(root_fd_, worker_cgroup_path(Layout::cgroupfs, id));
   // The service directory goes too once its last worker is gone; EBUSY/ENOTEMPTY just means not
   // yet.
-  ::unlinkat(root_fd_, (std::string(kSliceDir) + "/" + id.service).c_str(), AT_REMOVEDIR);
+  (void)sys::remove_dir_at(root_fd_, std::string(kSliceDir) + "/" + id.service);
 }
 
 }  // namespace rbee::hive

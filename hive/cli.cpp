@@ -1,7 +1,5 @@
 #include "hive/cli.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -11,6 +9,7 @@
 #include "common/json/decode.h"
 #include "common/json/writer.h"
 #include "common/log.h"
+#include "common/sys/file.h"
 #include "hive/layout.h"
 
 namespace rbee::hive {
@@ -81,7 +80,7 @@ int cli_ps(const ClientContext& c, bool as_json, bool watch) {
             std::cout << data << std::endl;
           } else {
             // On a terminal redraw in place; in a pipe or a log, one table after another.
-            if (::isatty(1)) std::cout << "\x1b[H\x1b[2J";
+            if (sys::is_terminal(1)) std::cout << "\x1b[H\x1b[2J";
             std::cout << "hive " << escape_for_log(snap->hive_id) << "  seq " << snap->seq << "  "
                       << snap->workers.size() << " workers\n"
                       << format_worker_table(snap->workers) << std::flush;

@@ -1,6 +1,4 @@
 // The Hive's HTTP API: what the GUI and the Queen call. See docs/api.md.
-#include <fcntl.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 

@@ -1,15 +1,14 @@
 #include "hive/hive_daemon.h"
 
-#include <sys/random.h>
-#include <unistd.h>
-
 #include <cstring>
 
 #include <spdlog/spdlog.h>
 
 #include "common/json/telemetry_json.h"
 #include "common/sys/cgroup.h"
+#include "common/sys/credentials.h"
 #include "common/sys/notify.h"
+#include "common/sys/random_bytes.h"
 #include "common/token.h"
 #include "hive/cgroupfs_backend.h"
 #include "hive/host_info.h"
@@ -22,7 +21,7 @@ using Clock = std::chrono::steady_clock;
 
 std::string random_instance_id() {
   unsigned char bytes[16] = {};
-  if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+  if (!sys::random_bytes(bytes, sizeof bytes)) {
     auto t = static_cast<uint64_t>(Clock::now().time_since_epoch().count());
     std::memcpy(bytes, &t, sizeof t);
   }
@@ -131,7 +130,7 @@ Status HiveDaemon::start() {
     spdlog::warn(
         "no token configured: listening on loopback only; mutations accepted from root and uid "
         "{} on this host",
-        ::geteuid());
+        sys::effective_uid());
   return Ok{};
 }
 

@@ -1,13 +1,11 @@
 #include "hive/host_info.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <set>
 
 #include "common/sys/file.h"
+#include "common/sys/host.h"
 #include "hive/proc_files.h"
 
 namespace rbee::hive {
@@ -38,16 +36,13 @@ int64_t now_ms() {
 }
 
 std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
+  return sys::host_name().value_or("localhost");
 }
 
 telemetry::Host read_host() {
   telemetry::Host h;
   h.hostname = host_name();
-  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
-  h.cpus = n > 0 ? static_cast<uint32_t>(n) : 0;
+  h.cpus = sys::online_cpus();
   if (auto m = read_proc("/proc/meminfo")) {
     auto info = parse_meminfo(*m);
     h.memory_total_bytes = info.total_bytes;
@@ -63,30 +58,29 @@ telemetry::Host read_host() {
   return h;
 }
 
-std::optional<uint64_t> process_memory_bytes(pid_t pid) {
+std::optional<uint64_t> process_memory_bytes(int32_t pid) {
   const std::string base = "/proc/" + std::to_string(pid);
   if (auto text = read_proc(base + "/smaps_rollup")) {
     auto s = parse_smaps_rollup(*text);
     if (s.pss_bytes) return s.pss_bytes;
   }
   if (auto text = read_proc(base + "/statm")) {
-    if (auto s = parse_statm(*text))
-      return s->resident_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    if (auto s = parse_statm(*text)) return s->resident_pages * sys::page_size();
   }
   return std::nullopt;
 }
 
-std::optional<int64_t> process_start_ms(pid_t pid) {
+std::optional<int64_t> process_start_ms(int32_t pid) {
   auto text = read_proc("/proc/" + std::to_string(pid) + "/stat");
   if (!text) return std::nullopt;
   auto st = parse_proc_stat(*text);
   uint64_t boot = boot_time_ms();
   if (!st || boot == 0) return std::nullopt;
-  static const long ticks = ::sysconf(_SC_CLK_TCK);
-  return static_cast<int64_t>(boot + st->starttime_ticks * 1000 / static_cast<uint64_t>(ticks));
+  static const uint64_t ticks = sys::clock_ticks_per_second();
+  return static_cast<int64_t>(boot + st->starttime_ticks * 1000 / ticks);
 }
 
-bool process_spawned_by_hive(pid_t pid) {
+bool process_spawned_by_hive(int32_t pid) {
   auto env = read_proc("/proc/" + std::to_string(pid) + "/environ", 256 * 1024);
   if (!env) return false;
   const std::string want = std::string(kSpawnedByEnv) + "=hive";
@@ -99,7 +93,7 @@ bool process_spawned_by_hive(pid_t pid) {
   return false;
 }
 
-std::optional<int32_t> process_parent(pid_t pid) {
+std::optional<int32_t> process_parent(int32_t pid) {
   auto text = read_proc("/proc/" + std::to_string(pid) + "/stat");
   if (!text) return std::nullopt;
   auto st = parse_proc_stat(*text);

@@ -1,11 +1,8 @@
 #include "hive/port_allocator.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <string>
 
-#include "common/sys/unique_fd.h"
+#include "common/sys/tcp.h"
 
 namespace rbee::hive {
 
@@ -37,13 +34,7 @@ PortChoice choose_port(uint16_t base, std::optional<uint16_t> requested,
 }
 
 bool tcp_port_free(uint16_t port) {
-  sys::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  return sys::can_bind_tcp_port(port);
 }
 
 }  // namespace rbee::hive

@@ -145,7 +145,7 @@ void Supervisor::adopt(const WorkerId& id) {
     tree_.unwatch_worker(id);
     // Vanished already is normal; a cgroup still there that cannot be opened (EMFILE, EACCES)
     // would otherwise go unwatched without a word.
-    if (sys::exists_at(root_fd_.get(), rel) && adopt_warned_.insert(id).second)
+    if (sys::exists_at(root_fd_.get(), rel.c_str()) && adopt_warned_.insert(id).second)
       spdlog::warn("cannot watch worker {}: {}", rel, cg.error().message);
     return;
   }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/sys/bus.h"
+#include "common/sys/systemd_manager.h"
 #include "hive/backend.h"
 #include "hive/off_loop.h"
 
@@ -48,16 +49,17 @@ class SystemdBackend : public Backend {
   // runs nothing once it is gone; bus_ goes with this object, so `this` in them is always alive.
   SystemdBackend(boost::asio::io_context& io, std::unique_ptr<sys::BusConnection> bus, int root_fd,
                  Options options);
-  void on_start_reply(uint64_t start, sd_bus_message* reply, const std::string& error);
-  void on_job_removed(sd_bus_message* m);
+  void on_start_reply(uint64_t start, Result<std::string> job);
+  void on_job_removed(const sys::JobRemoved& job);
   void on_start_deadline(uint64_t start);
   void complete(uint64_t start, Result<Launched> outcome);
-  void on_properties_changed(sd_bus_message* m);
+  void on_properties_changed(const sys::ServiceProperties& p);
   // PropertiesChanged of one unit's Service interface: the Hive hears only its own units.
   Status follow(const std::string& unit);
   void stop_unit(const std::string& unit);
 
   std::unique_ptr<sys::BusConnection> bus_;
+  sys::SystemdManager manager_{*bus_};
   int root_fd_;
   Options options_;
   std::shared_ptr<void> job_match_;

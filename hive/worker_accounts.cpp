@@ -1,12 +1,10 @@
 #include "hive/worker_accounts.h"
 
-#include <unistd.h>
-
 namespace rbee::hive {
 
 Result<std::map<std::string, sys::Credentials>> resolve_worker_accounts(const HiveConfig& config) {
   std::map<std::string, sys::Credentials> out;
-  const bool root = ::geteuid() == 0;
+  const bool root = sys::effective_uid() == 0;
   for (const auto& [name, s] : config.services) {
     const bool named = !s.user.empty();
     const std::string& user = named ? s.user : config.worker_user;
@@ -23,7 +21,7 @@ Result<std::map<std::string, sys::Credentials>> resolve_worker_accounts(const Hi
       return make_error(key + " of service " + name + ": " + c.error().message + hint);
     }
     if (!root) {
-      if (c->uid != ::geteuid())
+      if (c->uid != sys::effective_uid())
         return make_error(key + ": the Hive is not root, so it cannot run workers as " + user);
       continue;
     }

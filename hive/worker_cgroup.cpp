@@ -1,8 +1,5 @@
 #include "hive/worker_cgroup.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <utility>
 
@@ -30,8 +27,7 @@ Result<WorkerCgroup> WorkerCgroup::open(int root_fd, const std::string& relative
   auto dir = sys::open_dir_at(root_fd, relative_path);
   if (!dir) return dir.error();
   WorkerCgroup cg;
-  struct stat st {};
-  if (::fstat(dir->get(), &st) == 0) cg.id_ = st.st_ino;
+  if (auto st = sys::stat_fd(dir->get())) cg.id_ = st->st_ino;
   cg.dir_ = std::move(*dir);
   int d = cg.dir_.get();
   const std::pair<sys::UniqueFd*, const char*> files[] = {

@@ -1,8 +1,5 @@
 #include "hive/worker_logs.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
 #include <system_error>
 
 #include "common/sys/file.h"
@@ -20,8 +17,7 @@ constexpr mode_t kFileMode = 0640;
 Result<WorkerLogs> WorkerLogs::open(const std::filesystem::path& dir) {
   std::error_code ec;
   if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);
-  if (::mkdir(dir.c_str(), kDirMode) < 0 && errno != EEXIST)
-    return sys::errno_error("mkdir", dir.string(), errno);
+  if (auto st = sys::make_directory(dir.c_str(), kDirMode); !st) return st.error();
   // The configured directory itself may be a symlink (the operator's choice); what is below it
   // is never followed.
   auto fd = sys::open_at(AT_FDCWD, dir.c_str(), O_RDONLY | O_DIRECTORY);

@@ -1,12 +1,10 @@
 #include "queen/discovery.h"
 
-#include <pwd.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <set>
 
+#include "common/sys/credentials.h"
+#include "common/sys/file.h"
 #include "queen/ssh_config.h"
 
 namespace rbee::queen {
@@ -15,8 +13,7 @@ namespace fs = std::filesystem;
 
 fs::path default_ssh_config() {
   if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".ssh/config";
-  if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_dir)
-    return fs::path(pw->pw_dir) / ".ssh/config";
+  if (auto home = sys::real_user_home()) return fs::path(*home) / ".ssh/config";
   return "/root/.ssh/config";
 }
 
@@ -77,14 +74,14 @@ std::string watch_fingerprint(const fs::path& main_config, const std::vector<fs:
   paths.insert(dirs.begin(), dirs.end());
   std::string out;
   for (const auto& p : paths) {
-    struct stat st {};
     out += p.string();
-    if (::stat(p.c_str(), &st) != 0) {
+    auto st = sys::stat_at(AT_FDCWD, p.c_str());
+    if (!st) {
       out += " -\n";
       continue;
     }
-    out += " " + std::to_string(st.st_ino) + " " + std::to_string(st.st_size) + " " +
-           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
+    out += " " + std::to_string(st->st_ino) + " " + std::to_string(st->st_size) + " " +
+           std::to_string(st->st_mtim.tv_sec) + "." + std::to_string(st->st_mtim.tv_nsec) + "\n";
   }
   return out;
 }

@@ -1,13 +1,13 @@
 #include "queen/queen_daemon.h"
 
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
 
 #include "common/http/client.h"
 #include "common/http/edge_policy.h"
 #include "common/json/decode.h"
 #include "common/json/writer.h"
+#include "common/sys/credentials.h"
+#include "common/sys/host.h"
 #include "common/token.h"
 #include "queen/discovery.h"
 #include "queen/mdns_discovery.h"
@@ -22,9 +22,8 @@ namespace {
 constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024;
 
 std::string local_hostname() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
-  return buf;
+  auto name = sys::host_name();
+  return name && !name->empty() ? *name : "localhost";
 }
 
 std::string bracket(const std::string& host) {
@@ -163,7 +162,7 @@ Status QueenDaemon::start() {
     spdlog::warn(
         "no token configured: listening on loopback only; telemetry and refresh accepted from "
         "root and uid {} on this host",
-        ::geteuid());
+        sys::effective_uid());
   return Ok{};
 }
 

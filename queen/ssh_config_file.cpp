@@ -1,7 +1,5 @@
 #include "queen/ssh_config_file.h"
 
-#include <glob.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +10,7 @@
 #include <system_error>
 
 #include "common/sys/file.h"
+#include "common/sys/path_glob.h"
 
 namespace rbee::queen::ssh_detail {
 namespace {
@@ -36,14 +35,6 @@ void skip_whitespace(std::string_view& s) {
 std::string where(const fs::path& file, int line) {
   return file.string() + ":" + std::to_string(line) + ": ";
 }
-
-struct GlobGuard {
-  glob_t g{};
-  GlobGuard() = default;
-  GlobGuard(const GlobGuard&) = delete;
-  GlobGuard& operator=(const GlobGuard&) = delete;
-  ~GlobGuard() { globfree(&g); }
-};
 
 struct ReadFailure {
   std::string message;
@@ -290,15 +281,14 @@ class Loader {
     } else {
       pattern = arg;
     }
-    GlobGuard g;
-    int rc = ::glob(pattern.c_str(), 0, nullptr, &g.g);
-    if (rc == GLOB_NOMATCH) return files;  // like ssh: an Include that matches nothing is fine
-    if (rc != 0) {
+    // Like ssh: an Include that matches nothing is fine (an empty list).
+    auto matches = sys::expand_glob(pattern);
+    if (!matches) {
       warn(path, n, "Include " + arg + ": glob failed; skipped");
       return files;
     }
-    for (std::size_t i = 0; i < g.g.gl_pathc; ++i) {
-      auto index = load_file(g.g.gl_pathv[i], false);
+    for (const std::string& match : *matches) {
+      auto index = load_file(match, false);
       if (!index) return index.error();
       if (*index != SIZE_MAX) files.push_back(*index);
     }

@@ -13,3 +13,6 @@ if ((${#bad[@]})); then
   exit 1
 fi
 echo "format: ${#files[@]} files as clang-format has them"
+# Which files may include system headers is checked with the formatting: both are about the code's
+# shape, not its behaviour, and CI runs this script.
+./scripts/check-sys-headers.sh

@@ -1,7 +1,5 @@
 #include "common/http/client.h"
 
-#include <sys/socket.h>
-
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -11,6 +9,7 @@
 #include <charconv>
 #include <vector>
 
+#include "common/sys/tcp.h"
 #include "common/sys/unique_fd.h"
 
 namespace rbee::http {
@@ -250,14 +249,13 @@ void Connection::connect_next(std::shared_ptr<std::vector<tcp::endpoint>> endpoi
   auto& socket = stream_->socket();
   error_code ec;
   if (socket.is_open()) socket.close(ec);
-  int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ep.protocol().protocol());
-  if (fd < 0) return on_connect(error_code(errno, boost::system::system_category()), ep);
-  socket.assign(ep.protocol(), fd, ec);
-  if (ec) {
-    ::close(fd);
-    return on_connect(ec, ep);
-  }
+  int err = 0;
+  sys::UniqueFd fd =
+      sys::open_stream_socket(ep.protocol().family(), ep.protocol().protocol(), &err);
+  if (!fd) return on_connect(error_code(err, boost::system::system_category()), ep);
+  socket.assign(ep.protocol(), fd.get(), ec);
+  if (ec) return on_connect(ec, ep);
+  fd.release();  // the socket owns it now
   stream_->async_connect(ep, [self = shared_from_this(), endpoints, i](error_code ec) {
     const bool more = i + 1 < endpoints->size();
     if (ec && more && !self->closed_ && ec != beast::error::timeout &&

@@ -1,7 +1,5 @@
 #include "common/http/edge_policy.h"
 
-#include <unistd.h>
-
 #include <boost/asio/ip/address.hpp>
 
 #include <algorithm>
@@ -15,7 +13,7 @@ EdgePolicy EdgePolicy::for_daemon(std::string token, std::vector<std::string> al
   EdgePolicy p;
   p.token = std::move(token);
   p.allowed_hosts = std::move(allowed_hosts);
-  p.own_euid = ::geteuid();
+  p.own_euid = sys::effective_uid();
   return p;
 }
 

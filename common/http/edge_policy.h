@@ -2,8 +2,6 @@
 // The rules both daemons apply at their HTTP edge, decided from a request's head (before its
 // body is read): bearer token, or in no-token mode the peer's uid and the Host; the Origin and
 // Content-Type a browser cannot forge past. See docs/security.md.
-#include <sys/types.h>
-
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -13,6 +11,7 @@
 
 #include "common/http/message.h"
 #include "common/result.h"
+#include "common/sys/credentials.h"
 
 namespace rbee::http {
 

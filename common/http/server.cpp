@@ -1,8 +1,5 @@
 #include "common/http/server.h"
 
-#include <fcntl.h>
-#include <sys/socket.h>
-
 #include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -19,6 +16,7 @@
 
 #include "common/http/event_stream.h"
 #include "common/sys/sock_diag.h"
+#include "common/sys/tcp.h"
 #include "common/sys/unique_fd.h"
 
 namespace rbee::http {
@@ -582,17 +580,16 @@ void do_accept(const std::shared_ptr<Server::State>& st) {
   st->acceptor.async_wait(tcp::acceptor::wait_read, [st](error_code ec) {
     tcp::socket socket(st->ioc);
     if (!ec && !st->stopped && st->acceptor.is_open()) {
-      int fd =
-          ::accept4(st->acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      if (fd < 0 &&
-          (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED || errno == EINTR))
+      int err = 0;
+      sys::UniqueFd fd = sys::accept_stream(st->acceptor.native_handle(), &err);
+      if (!fd && sys::is_transient_accept_error(err))
         return do_accept(st);  // a connection that went again, or a spurious wake-up
-      if (fd < 0) {
-        ec = error_code(errno, boost::system::system_category());
+      if (!fd) {
+        ec = error_code(err, boost::system::system_category());
       } else {
         auto local = st->acceptor.local_endpoint(ec);
-        if (!ec) socket.assign(local.protocol(), fd, ec);
-        if (ec) ::close(fd);
+        if (!ec) socket.assign(local.protocol(), fd.get(), ec);
+        if (!ec) fd.release();  // the socket owns it now
       }
     }
     on_accept(st, ec, std::move(socket));

@@ -1,10 +1,16 @@
 #include "common/sys/avahi.h"
 
+#include <systemd/sd-bus.h>
+
 #include <spdlog/spdlog.h>
 
 #include <cctype>
 #include <cstring>
+#include <optional>
+#include <tuple>
 #include <utility>
+
+#include "common/sys/bus_raw.h"
 
 namespace rbee::sys {
 
@@ -21,12 +27,9 @@ constexpr uint64_t kCallTimeoutUs = 10'000'000;
 constexpr std::size_t kMaxTxtRecord = 255;
 constexpr std::size_t kMaxTxtRecords = 64;
 
-Result<MessagePtr> method(BusConnection& bus, const char* path, const char* iface,
-                          const char* member) {
-  sd_bus_message* m = nullptr;
-  int r = sd_bus_message_new_method_call(bus.bus(), &m, kAvahi, path, iface, member);
-  if (r < 0) return make_error(std::string("D-Bus message: ") + strerror(-r));
-  return MessagePtr(m);
+Result<raw::MessagePtr> method(BusConnection& bus, const char* path, const char* iface,
+                               const char* member) {
+  return raw::method_call(bus, kAvahi, path, iface, member);
 }
 
 // "Avahi is not running" rather than the bus's error name for the common case.
@@ -56,9 +59,42 @@ std::string entry_group_state(int32_t s) {
 
 }  // namespace
 
+// A ServiceBrowser signal, read off the message while the bus still holds it.
+struct AvahiBrowser::BrowserSignal {
+  std::string path, member;
+  // ItemNew, ItemRemove: name, type, domain, interface, protocol
+  std::optional<std::tuple<std::string, std::string, std::string, int, int>> item;
+  std::string error;  // Failure
+};
+
+namespace {
+
+AvahiBrowser::BrowserSignal read_browser_signal(sd_bus_message* m) {
+  AvahiBrowser::BrowserSignal sig;
+  const char* path = sd_bus_message_get_path(m);
+  const char* member = sd_bus_message_get_member(m);
+  if (!path || !member) return sig;  // matches nothing: on_signal ignores it
+  sig.path = path;
+  sig.member = member;
+  if (sig.member == "ItemNew" || sig.member == "ItemRemove") {
+    int32_t interface = 0, protocol = 0;
+    const char *name = nullptr, *type = nullptr, *domain = nullptr;
+    uint32_t flags = 0;
+    if (sd_bus_message_read(m, "iisssu", &interface, &protocol, &name, &type, &domain, &flags) >= 0)
+      sig.item.emplace(name, type, domain, interface, protocol);
+  } else if (sig.member == "Failure") {
+    const char* error = nullptr;
+    sd_bus_message_read(m, "s", &error);
+    sig.error = error ? error : "browser failure";
+  }
+  return sig;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<void>> watch_avahi(BusConnection& bus,
                                           std::function<void(bool running)> on_change) {
-  return bus.match_name_owner(kAvahi, [on_change = std::move(on_change)](sd_bus_message* m) {
+  return raw::match_name_owner(bus, kAvahi, [on_change = std::move(on_change)](sd_bus_message* m) {
     const char *name = nullptr, *old_owner = nullptr, *new_owner = nullptr;
     if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0) return;
     if (old_owner && *old_owner) on_change(false);
@@ -144,8 +180,8 @@ void AvahiPublisher::announce() {
   const uint64_t attempt = ++attempt_;
   auto m = method(bus_, "/", kServer, "EntryGroupNew");
   if (!m) return fail(m.error().message);
-  auto st = bus_.call_async(
-      m->get(),
+  auto st = raw::call_async(
+      bus_, m->get(),
       [this, alive = alive_, attempt](sd_bus_message* reply, const std::string& error) {
         if (!*alive || stopped_ || attempt != attempt_) return;
         if (!error.empty()) return fail(error);
@@ -153,8 +189,8 @@ void AvahiPublisher::announce() {
         if (int r = sd_bus_message_read(reply, "o", &path); r < 0 || !path)
           return fail("bad EntryGroupNew reply");
         group_path_ = path;
-        auto match = bus_.match_signal(
-            nullptr, group_path_.c_str(), kEntryGroup, "StateChanged",
+        auto match = raw::match_signal(
+            bus_, nullptr, group_path_.c_str(), kEntryGroup, "StateChanged",
             [this, alive, attempt](sd_bus_message* sig) {
               if (!*alive || attempt != attempt_) return;
               int32_t s = 0;
@@ -193,15 +229,15 @@ void AvahiPublisher::add_service(uint64_t attempt) {
   }
   if (r >= 0) r = sd_bus_message_close_container(msg);
   if (r < 0) return fail(std::string("D-Bus message: ") + strerror(-r));
-  auto st = bus_.call_async(
-      msg,
+  auto st = raw::call_async(
+      bus_, msg,
       [this, alive = alive_, attempt](sd_bus_message*, const std::string& error) {
         if (!*alive || stopped_ || attempt != attempt_) return;
         if (!error.empty()) return fail("AddService: " + error);
         auto commit = method(bus_, group_path_.c_str(), kEntryGroup, "Commit");
         if (!commit) return fail(commit.error().message);
-        auto st = bus_.call_async(
-            commit->get(),
+        auto st = raw::call_async(
+            bus_, commit->get(),
             [this, alive, attempt](sd_bus_message*, const std::string& error) {
               if (*alive && attempt == attempt_ && !error.empty()) fail("Commit: " + error);
             },
@@ -220,12 +256,12 @@ void AvahiPublisher::stop() {
   if (group_path_.empty()) return;  // Avahi frees what a client left when its connection closes
   // Free withdraws the records: Avahi sends the goodbye (TTL 0) packets. No reply is awaited.
   sd_bus_message* m = nullptr;
-  if (sd_bus_message_new_method_call(bus_.bus(), &m, kAvahi, group_path_.c_str(), kEntryGroup,
+  if (sd_bus_message_new_method_call(raw::bus(bus_), &m, kAvahi, group_path_.c_str(), kEntryGroup,
                                      "Free") < 0)
     return;
-  MessagePtr msg(m);
+  raw::MessagePtr msg(m);
   sd_bus_message_set_expect_reply(m, 0);
-  (void)bus_.send(m);  // written by the loop, or by the connection's close
+  (void)raw::send(bus_, m);  // written by the loop, or by the connection's close
   group_path_.clear();
 }
 
@@ -240,12 +276,12 @@ AvahiBrowser::~AvahiBrowser() {
   owner_watch_.reset();
   if (browser_path_.empty()) return;
   sd_bus_message* m = nullptr;
-  if (sd_bus_message_new_method_call(bus_.bus(), &m, kAvahi, browser_path_.c_str(), kBrowser,
+  if (sd_bus_message_new_method_call(raw::bus(bus_), &m, kAvahi, browser_path_.c_str(), kBrowser,
                                      "Free") < 0)
     return;
-  MessagePtr msg(m);
+  raw::MessagePtr msg(m);
   sd_bus_message_set_expect_reply(m, 0);
-  sd_bus_send(bus_.bus(), m, nullptr);
+  sd_bus_send(raw::bus(bus_), m, nullptr);
 }
 
 void AvahiBrowser::fail(const std::string& what) {
@@ -259,9 +295,9 @@ void AvahiBrowser::start() {
   // One match for every browser signal, installed before the browser exists; signals for other
   // browsers are ignored by path. With ServiceBrowserPrepare + Start (Avahi 0.8) no item can be
   // sent before we know our browser's path.
-  auto match = bus_.match_signal(nullptr, nullptr, kBrowser, nullptr,
+  auto match = raw::match_signal(bus_, nullptr, nullptr, kBrowser, nullptr,
                                  [this, alive = alive_](sd_bus_message* m) {
-                                   if (*alive) on_signal(m);
+                                   if (*alive) on_signal(read_browser_signal(m));
                                  });
   if (!match) return fail(match.error().message);
   match_ = std::move(*match);
@@ -294,8 +330,8 @@ void AvahiBrowser::browse() {
   if (!m) return fail(m.error().message);
   int r = sd_bus_message_append(m->get(), "iissu", kIfUnspec, kProtoUnspec, type_.c_str(), "", 0u);
   if (r < 0) return fail(std::string("D-Bus message: ") + strerror(-r));
-  auto st = bus_.call_async(
-      m->get(),
+  auto st = raw::call_async(
+      bus_, m->get(),
       [this, alive = alive_, attempt](sd_bus_message* reply, const std::string& error) {
         if (!*alive || attempt != attempt_) return;
         if (!error.empty()) return fail(error);
@@ -305,8 +341,8 @@ void AvahiBrowser::browse() {
         browser_path_ = path;
         auto start = method(bus_, browser_path_.c_str(), kBrowser, "Start");
         if (!start) return fail(start.error().message);
-        auto st = bus_.call_async(
-            start->get(),
+        auto st = raw::call_async(
+            bus_, start->get(),
             [this, alive, attempt](sd_bus_message*, const std::string& error) {
               if (!*alive || attempt != attempt_) return;
               if (!error.empty()) return fail("ServiceBrowser.Start: " + error);
@@ -326,32 +362,23 @@ void AvahiBrowser::drop_stale() {
   }
 }
 
-void AvahiBrowser::on_signal(sd_bus_message* m) {
-  const char* path = sd_bus_message_get_path(m);
-  if (browser_path_.empty() || !path || browser_path_ != path) return;
-  const char* member = sd_bus_message_get_member(m);
-  if (!member) return;
-  const std::string_view what = member;
-  if (what == "ItemNew" || what == "ItemRemove") {
-    int32_t interface = 0, protocol = 0;
-    const char *name = nullptr, *type = nullptr, *domain = nullptr;
-    uint32_t flags = 0;
-    if (sd_bus_message_read(m, "iisssu", &interface, &protocol, &name, &type, &domain, &flags) < 0)
-      return;
+void AvahiBrowser::on_signal(const BrowserSignal& sig) {
+  if (browser_path_.empty() || browser_path_ != sig.path) return;
+  if (sig.member == "ItemNew" || sig.member == "ItemRemove") {
+    if (!sig.item) return;
+    const auto& [name, type, domain, interface, protocol] = *sig.item;
     Item item{name, interface, protocol};
-    if (what == "ItemNew") {
+    if (sig.member == "ItemNew") {
       stale_.erase(item);
       present_.insert(std::move(item));
       resolve(interface, protocol, name, type, domain);
     } else if ((present_.erase(item) || stale_.erase(item)) && on_removed) {
       on_removed(name, interface, protocol);
     }
-  } else if (what == "AllForNow") {
+  } else if (sig.member == "AllForNow") {
     drop_stale();
-  } else if (what == "Failure") {
-    const char* error = nullptr;
-    sd_bus_message_read(m, "s", &error);
-    fail(error ? error : "browser failure");
+  } else if (sig.member == "Failure") {
+    fail(sig.error);
   }
 }
 
@@ -362,8 +389,8 @@ void AvahiBrowser::resolve(int interface, int protocol, const std::string& name,
   if (sd_bus_message_append(m->get(), "iisssiu", interface, protocol, name.c_str(), type.c_str(),
                             domain.c_str(), protocol, 0u) < 0)
     return;
-  auto st = bus_.call_async(
-      m->get(),
+  auto st = raw::call_async(
+      bus_, m->get(),
       [this, alive = alive_, name, interface, protocol](sd_bus_message* reply,
                                                         const std::string& error) {
         if (!*alive || !present_.count(Item{name, interface, protocol})) return;

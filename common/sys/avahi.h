@@ -98,11 +98,13 @@ class AvahiBrowser {
   std::function<void(const std::string& error)> on_error;
   void start();
 
+  struct BrowserSignal;  // one ServiceBrowser signal, read (avahi.cpp)
+
  private:
   using Item = std::tuple<std::string, int, int>;  // name, interface, protocol
 
   void browse();
-  void on_signal(sd_bus_message* m);
+  void on_signal(const BrowserSignal& sig);
   void on_avahi(bool running);
   void drop_stale();
   void resolve(int interface, int protocol, const std::string& name, const std::string& type,

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <systemd/sd-bus.h>
 #include <time.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -10,14 +11,16 @@
 #include <boost/asio/steady_timer.hpp>
 #include <map>
 
+#include "common/sys/bus_raw.h"
+
 namespace rbee::sys {
 
 namespace asio = boost::asio;
 
-std::string BusError::message(int r) const {
-  if (sd_bus_error_is_set(&e_)) return std::string(e_.name) + ": " + (e_.message ? e_.message : "");
-  return strerror(-r);
-}
+struct BusUnref {
+  void operator()(sd_bus* b) const { sd_bus_close_unref(b); }
+};
+using BusPtr = std::unique_ptr<sd_bus, BusUnref>;
 
 // What the loop's handlers reach: they hold it weakly and do nothing once `closed` is set or it
 // is gone. The bus itself lives here, so a reply handler that destroys the BusConnection leaves the
@@ -141,7 +144,7 @@ void BusConnection::Core::close() {
 namespace {
 
 struct CallState {
-  BusConnection::ReplyHandler done;
+  raw::ReplyHandler done;
 };
 
 int on_reply(sd_bus_message* m, void* userdata, sd_bus_error*) {
@@ -160,7 +163,7 @@ void destroy_call(void* userdata) {
 }
 
 struct SignalState {
-  BusConnection::SignalHandler handler;
+  raw::SignalHandler handler;
 };
 
 int on_signal(sd_bus_message* m, void* userdata, sd_bus_error*) {
@@ -170,6 +173,21 @@ int on_signal(sd_bus_message* m, void* userdata, sd_bus_error*) {
 
 void destroy_signal(void* userdata) {
   delete static_cast<SignalState*>(userdata);
+}
+
+Result<std::shared_ptr<void>> add_match(BusConnection& conn,
+                                        const std::function<int(sd_bus_slot**, void*)>& install,
+                                        raw::SignalHandler handler) {
+  auto* st = new SignalState{std::move(handler)};
+  sd_bus_slot* slot = nullptr;
+  if (int r = install(&slot, st); r < 0) {
+    delete st;
+    return make_error(std::string("D-Bus match: ") + strerror(-r));
+  }
+  sd_bus_slot_set_destroy_callback(slot, destroy_signal);
+  conn.kick();
+  return std::shared_ptr<void>(slot,
+                               [](void* s) { sd_bus_slot_unref(static_cast<sd_bus_slot*>(s)); });
 }
 
 }  // namespace
@@ -196,10 +214,6 @@ BusConnection::~BusConnection() {
   core_->close();
 }
 
-sd_bus* BusConnection::bus() {
-  return core_->bus();
-}
-
 void BusConnection::kick() {
   core_->kick();
 }
@@ -208,10 +222,34 @@ void BusConnection::after(std::chrono::milliseconds delay, std::function<void()>
   core_->after(delay, std::move(fn));
 }
 
-Status BusConnection::call_async(sd_bus_message* call, ReplyHandler done, uint64_t timeout_usec) {
+namespace raw {
+
+void MessageUnref::operator()(sd_bus_message* m) const {
+  sd_bus_message_unref(m);
+}
+
+void SlotUnref::operator()(sd_bus_slot* s) const {
+  sd_bus_slot_unref(s);
+}
+
+sd_bus* bus(BusConnection& conn) {
+  return conn.core().bus();
+}
+
+Result<MessagePtr> method_call(BusConnection& conn, const char* destination, const char* path,
+                               const char* interface, const char* member) {
+  sd_bus_message* m = nullptr;
+  if (int r = sd_bus_message_new_method_call(bus(conn), &m, destination, path, interface, member);
+      r < 0)
+    return make_error(std::string("D-Bus message: ") + strerror(-r));
+  return MessagePtr(m);
+}
+
+Status call_async(BusConnection& conn, sd_bus_message* call, ReplyHandler done,
+                  uint64_t timeout_usec) {
   auto* st = new CallState{std::move(done)};
   sd_bus_slot* slot = nullptr;
-  int r = sd_bus_call_async(bus(), &slot, call, on_reply, st, timeout_usec);
+  int r = sd_bus_call_async(bus(conn), &slot, call, on_reply, st, timeout_usec);
   if (r < 0) {
     delete st;
     return make_error(std::string("D-Bus call: ") + strerror(-r));
@@ -221,58 +259,48 @@ Status BusConnection::call_async(sd_bus_message* call, ReplyHandler done, uint64
   sd_bus_slot_set_destroy_callback(slot, destroy_call);
   sd_bus_slot_set_floating(slot, 1);
   sd_bus_slot_unref(slot);
-  kick();
+  conn.kick();
   return Ok{};
 }
 
-Status BusConnection::send(sd_bus_message* m) {
-  if (int r = sd_bus_send(bus(), m, nullptr); r < 0)
+Status send(BusConnection& conn, sd_bus_message* m) {
+  if (int r = sd_bus_send(bus(conn), m, nullptr); r < 0)
     return make_error(std::string("D-Bus send: ") + strerror(-r));
-  kick();  // what the socket did not take waits for POLLOUT
+  conn.kick();  // what the socket did not take waits for POLLOUT
   return Ok{};
 }
 
-Result<std::shared_ptr<void>> BusConnection::match_signal(const char* sender, const char* path,
-                                                          const char* iface, const char* member,
-                                                          SignalHandler handler) {
+Result<std::shared_ptr<void>> match_signal(BusConnection& conn, const char* sender,
+                                           const char* path, const char* iface, const char* member,
+                                           SignalHandler handler) {
   return add_match(
+      conn,
       [&](sd_bus_slot** slot, void* st) {
-        return sd_bus_match_signal_async(bus(), slot, sender, path, iface, member, on_signal,
+        return sd_bus_match_signal_async(bus(conn), slot, sender, path, iface, member, on_signal,
                                          nullptr, st);
       },
       std::move(handler));
 }
 
-Result<std::shared_ptr<void>> BusConnection::match_rule(const std::string& rule,
-                                                        SignalHandler handler) {
+Result<std::shared_ptr<void>> match_rule(BusConnection& conn, const std::string& rule,
+                                         SignalHandler handler) {
   return add_match(
+      conn,
       [&](sd_bus_slot** slot, void* st) {
-        return sd_bus_add_match_async(bus(), slot, rule.c_str(), on_signal, nullptr, st);
+        return sd_bus_add_match_async(bus(conn), slot, rule.c_str(), on_signal, nullptr, st);
       },
       std::move(handler));
 }
 
-Result<std::shared_ptr<void>> BusConnection::match_name_owner(const std::string& name,
-                                                              SignalHandler handler) {
-  return match_rule(
-      "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-      "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" +
-          name + "'",
-      std::move(handler));
+Result<std::shared_ptr<void>> match_name_owner(BusConnection& conn, const std::string& name,
+                                               SignalHandler handler) {
+  return match_rule(conn,
+                    "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+                    "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" +
+                        name + "'",
+                    std::move(handler));
 }
 
-Result<std::shared_ptr<void>> BusConnection::add_match(
-    const std::function<int(sd_bus_slot**, void*)>& install, SignalHandler handler) {
-  auto* st = new SignalState{std::move(handler)};
-  sd_bus_slot* slot = nullptr;
-  if (int r = install(&slot, st); r < 0) {
-    delete st;
-    return make_error(std::string("D-Bus match: ") + strerror(-r));
-  }
-  sd_bus_slot_set_destroy_callback(slot, destroy_signal);
-  kick();
-  return std::shared_ptr<void>(slot,
-                               [](void* s) { sd_bus_slot_unref(static_cast<sd_bus_slot*>(s)); });
-}
+}  // namespace raw
 
 }  // namespace rbee::sys

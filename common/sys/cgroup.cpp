@@ -106,4 +106,10 @@ std::optional<std::string> get_xattr(int fd, const char* name) {
   return std::string(buf, static_cast<std::size_t>(n));
 }
 
+Status remove_xattr(int fd, const char* name) {
+  if (::fremovexattr(fd, name) < 0 && errno != ENODATA)
+    return make_error(errno_text(std::string("removexattr ") + name));
+  return Ok{};
+}
+
 }  // namespace rbee::sys

@@ -30,5 +30,7 @@ std::vector<std::string> enable_controllers(int cgroup_fd, const std::vector<std
 // user.* extended attributes on cgroup directories: the Hive's marks survive its restart.
 Status set_xattr(int fd, const char* name, std::string_view value);
 std::optional<std::string> get_xattr(int fd, const char* name);
+// A mark that is not there is fine.
+Status remove_xattr(int fd, const char* name);
 
 }  // namespace rbee::sys

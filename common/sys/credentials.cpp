@@ -113,4 +113,19 @@ Result<Credentials> current_credentials() {
   return c;
 }
 
+uid_t effective_uid() {
+  return ::geteuid();
+}
+
+std::optional<std::string> real_user_home() {
+  std::string buf;
+  auto pw = lookup<struct passwd>(
+      [](struct passwd* e, char* b, size_t n, struct passwd** out) {
+        return ::getpwuid_r(::getuid(), e, b, n, out);
+      },
+      buf);
+  if (!pw || !pw->pw_dir) return std::nullopt;
+  return std::string(pw->pw_dir);
+}
+
 }  // namespace rbee::sys

@@ -2,6 +2,7 @@
 // The account a worker runs as, resolved from the user database once, before any fork.
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,5 +26,10 @@ Result<Credentials> resolve_credentials(const std::string& user, const std::stri
 
 // The calling process's own account (a Hive that is not root can only run workers as itself).
 Result<Credentials> current_credentials();
+
+// geteuid(): whose files the process may touch, whom a peer must be in no-token mode.
+uid_t effective_uid();
+// The home directory the user database gives the process's real uid; nullopt without an entry.
+std::optional<std::string> real_user_home();
 
 }  // namespace rbee::sys

@@ -25,10 +25,6 @@ Error errno_error(std::string_view op, std::string_view what, int err) {
   return make_error(std::move(msg));
 }
 
-bool exists_at(int dirfd, const std::string& relative_path) {
-  return ::faccessat(dirfd, relative_path.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
 bool is_gone(int err) {
   return err == ENOENT || err == ENODEV || err == ESRCH;
 }
@@ -147,26 +143,77 @@ Result<std::string> read_regular_file(const std::string& path, std::size_t max_b
   return out;
 }
 
-Status write_file_at(int dirfd, const char* path, std::string_view content, int* err) {
-  auto fd = open_at(dirfd, path, O_WRONLY | O_NOCTTY, err);
-  if (!fd) return fd.error();
+Status write_all(int fd, std::string_view content, int* err) {
   std::size_t done = 0;
   while (done < content.size()) {
-    const ssize_t n = ::write(fd->get(), content.data() + done, content.size() - done);
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       const int e = errno;
       set_err(err, e);
-      return errno_error("write", path, e);
+      return errno_error("write", "fd " + std::to_string(fd), e);
     }
     if (n == 0) {
       set_err(err, EIO);
-      return errno_error("write", path, EIO);
+      return errno_error("write", "fd " + std::to_string(fd), EIO);
     }
     done += static_cast<std::size_t>(n);
   }
   set_err(err, 0);
   return Ok{};
+}
+
+Status write_file_at(int dirfd, const char* path, std::string_view content, int* err) {
+  auto fd = open_at(dirfd, path, O_WRONLY | O_NOCTTY, err);
+  if (!fd) return fd.error();
+  int e = 0;
+  if (auto st = write_all(fd->get(), content, &e); !st) {
+    set_err(err, e);
+    return errno_error("write", path, e);
+  }
+  set_err(err, 0);
+  return Ok{};
+}
+
+Result<struct stat> stat_fd(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return errno_error("stat", "fd " + std::to_string(fd), errno);
+  return st;
+}
+
+Result<struct stat> stat_at(int dirfd, const char* path, int* err) {
+  struct stat st {};
+  if (::fstatat(dirfd, path, &st, 0) != 0) {
+    const int e = errno;
+    set_err(err, e);
+    return errno_error("stat", path, e);
+  }
+  set_err(err, 0);
+  return st;
+}
+
+bool exists_at(int dirfd, const char* path) {
+  return ::faccessat(dirfd, path, F_OK, 0) == 0;
+}
+
+Result<std::string> pread_tail(int fd, std::size_t max_bytes) {
+  auto st = stat_fd(fd);
+  if (!st) return st.error();
+  const auto size = static_cast<std::size_t>(st->st_size);
+  const std::size_t start = size > max_bytes ? size - max_bytes : 0;
+  std::string buf(size - start, '\0');
+  const ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(start));
+  buf.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return buf;
+}
+
+Status make_directory(const char* path, mode_t mode) {
+  if (::mkdir(path, mode) < 0 && errno != EEXIST) return errno_error("mkdir", path, errno);
+  return Ok{};
+}
+
+bool is_terminal(int fd) {
+  return ::isatty(fd) == 1;
 }
 
 }  // namespace rbee::sys

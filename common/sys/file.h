@@ -49,11 +49,29 @@ Result<std::string> read_regular_file(const std::string& path, std::size_t max_b
 // allows (normally one).
 Status write_file_at(int dirfd, const char* path, std::string_view content, int* err = nullptr);
 
+// fstat of an open fd; the error names the fd.
+Result<struct stat> stat_fd(int fd);
+// fstatat(dirfd, path), following a final symlink as stat(2) does.
+Result<struct stat> stat_at(int dirfd, const char* path, int* err = nullptr);
+// True when dirfd/path exists (faccessat F_OK): a lost race is the caller's to expect.
+bool exists_at(int dirfd, const char* path);
+
+// The last max_bytes of a regular file (all of it when shorter), read with pread at the offset
+// fstat gives; the file's own offset is left alone.
+Result<std::string> pread_tail(int fd, std::size_t max_bytes);
+
+// Writes all of content to fd, one write() after another while the kernel takes part of it.
+Status write_all(int fd, std::string_view content, int* err = nullptr);
+
+// mkdir(path, mode); an existing directory (or anything else by that name) is fine.
+Status make_directory(const char* path, mode_t mode);
+
+// True when fd is a terminal (isatty).
+bool is_terminal(int fd);
+
 // True for the errno values that mean "it is gone", not "it failed": ENOENT (no such file),
 // ENODEV (a cgroup file of a removed cgroup), ESRCH (a /proc file of an exited process).
 bool is_gone(int err);
-// Whether relative_path names something under dirfd (links not followed).
-bool exists_at(int dirfd, const std::string& relative_path);
 
 // "<op> <what>: <strerror(err)>".
 Error errno_error(std::string_view op, std::string_view what, int err);

@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <systemd/sd-bus.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -15,6 +16,7 @@
 #include <set>
 
 #include "common/sys/bus.h"
+#include "common/sys/bus_raw.h"
 #include "hive/systemd_backend.h"
 
 extern char** environ;
@@ -77,14 +79,17 @@ class FakeSystemd {
   enum class Jobs { after_reply, before_reply, never };
   Jobs jobs = Jobs::after_reply;
   std::vector<std::string> started, stopped, pinged;
+  // The last StartTransientUnit's properties, one "Name=value" each, in the order sent.
+  std::vector<std::string> properties;
 
   explicit FakeSystemd(boost::asio::io_context& io) {
     auto c = sys::BusConnection::open_system(io);
     REQUIRE(c);
     conn_ = std::move(*c);
-    REQUIRE(sd_bus_request_name(conn_->bus(), kDest, 0) >= 0);
+    REQUIRE(sd_bus_request_name(sys::raw::bus(*conn_), kDest, 0) >= 0);
     sd_bus_slot* slot = nullptr;
-    REQUIRE(sd_bus_add_object(conn_->bus(), &slot, kPath, &FakeSystemd::on_call, this) >= 0);
+    REQUIRE(sd_bus_add_object(sys::raw::bus(*conn_), &slot, kPath, &FakeSystemd::on_call, this) >=
+            0);
     object_.reset(slot);
   }
 
@@ -93,7 +98,7 @@ class FakeSystemd {
   }
 
   void job_removed(uint32_t n, const std::string& unit, const char* result) {
-    REQUIRE(sd_bus_emit_signal(conn_->bus(), kPath, kManager, "JobRemoved", "uoss", n,
+    REQUIRE(sd_bus_emit_signal(sys::raw::bus(*conn_), kPath, kManager, "JobRemoved", "uoss", n,
                                job_path(n).c_str(), unit.c_str(), result) >= 0);
     conn_->kick();
   }
@@ -103,15 +108,15 @@ class FakeSystemd {
     char* path = nullptr;
     REQUIRE(sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit.c_str(), &path) >= 0);
     sd_bus_message* m = nullptr;
-    REQUIRE(sd_bus_message_new_signal(conn_->bus(), &m, path, "org.freedesktop.DBus.Properties",
-                                      "PropertiesChanged") >= 0);
+    REQUIRE(sd_bus_message_new_signal(sys::raw::bus(*conn_), &m, path,
+                                      "org.freedesktop.DBus.Properties", "PropertiesChanged") >= 0);
     free(path);
-    sys::MessagePtr owned(m);
+    sys::raw::MessagePtr owned(m);
     REQUIRE(sd_bus_message_append(m, "s", "org.freedesktop.systemd1.Service") >= 0);
     REQUIRE(sd_bus_message_append(m, "a{sv}", 3, "ExecMainCode", "i", int32_t{CLD_EXITED},
                                   "ExecMainStatus", "i", status, "Result", "s", "exit-code") >= 0);
     REQUIRE(sd_bus_message_append(m, "as", 0) >= 0);
-    REQUIRE(conn_->send(m));
+    REQUIRE(sys::raw::send(*conn_, m));
   }
 
  private:
@@ -132,6 +137,7 @@ class FakeSystemd {
     if (!sd_bus_message_is_method_call(m, kManager, "StartTransientUnit")) return 0;
     sd_bus_message_read(m, "s", &unit);
     self->started.push_back(unit);
+    self->properties = read_properties(m);
     const uint32_t n = ++self->n_;
     if (self->jobs == Jobs::before_reply) self->job_removed(n, unit, "done");
     int r = sd_bus_reply_method_return(m, "o", self->job_path(n).c_str());
@@ -139,8 +145,86 @@ class FakeSystemd {
     return r;
   }
 
+  // StartTransientUnit's mode and a(sv), each value written out by its D-Bus type.
+  static std::vector<std::string> read_properties(sd_bus_message* m) {
+    std::vector<std::string> out;
+    const char* mode = nullptr;
+    REQUIRE(sd_bus_message_read(m, "s", &mode) >= 0);
+    out.push_back(std::string("mode=") + mode);
+    REQUIRE(sd_bus_message_enter_container(m, 'a', "(sv)") > 0);
+    while (sd_bus_message_enter_container(m, 'r', "sv") > 0) {
+      const char *name = nullptr, *sig = nullptr;
+      char type = 0;
+      REQUIRE(sd_bus_message_read(m, "s", &name) >= 0);
+      REQUIRE(sd_bus_message_peek_type(m, &type, &sig) > 0);
+      std::string value = std::string(sig) + ":";
+      REQUIRE(sd_bus_message_enter_container(m, 'v', sig) > 0);
+      const std::string_view s(sig);
+      if (s == "s") {
+        const char* v = nullptr;
+        REQUIRE(sd_bus_message_read(m, "s", &v) >= 0);
+        value += v;
+      } else if (s == "b") {
+        int v = 0;
+        REQUIRE(sd_bus_message_read(m, "b", &v) >= 0);
+        value += v ? "true" : "false";
+      } else if (s == "u") {
+        uint32_t v = 0;
+        REQUIRE(sd_bus_message_read(m, "u", &v) >= 0);
+        value += std::to_string(v);
+      } else if (s == "t") {
+        uint64_t v = 0;
+        REQUIRE(sd_bus_message_read(m, "t", &v) >= 0);
+        value += std::to_string(v);
+      } else if (s == "as") {
+        value += join(read_strv(m));
+      } else if (s == "a(sasb)") {
+        REQUIRE(sd_bus_message_enter_container(m, 'a', "(sasb)") > 0);
+        while (sd_bus_message_enter_container(m, 'r', "sasb") > 0) {
+          const char* path = nullptr;
+          int ignore = 0;
+          REQUIRE(sd_bus_message_read(m, "s", &path) >= 0);
+          const auto argv = read_strv(m);
+          REQUIRE(sd_bus_message_read(m, "b", &ignore) >= 0);
+          value += std::string(path) + " " + join(argv) + (ignore ? " ignore" : "");
+          REQUIRE(sd_bus_message_exit_container(m) >= 0);
+        }
+        REQUIRE(sd_bus_message_exit_container(m) >= 0);
+      } else {
+        REQUIRE(sd_bus_message_skip(m, sig) >= 0);
+      }
+      REQUIRE(sd_bus_message_exit_container(m) >= 0);
+      REQUIRE(sd_bus_message_exit_container(m) >= 0);
+      out.push_back(std::string(name) + "=" + value);
+    }
+    REQUIRE(sd_bus_message_exit_container(m) >= 0);
+    char aux_type = 0;
+    const char* aux = nullptr;
+    REQUIRE(sd_bus_message_peek_type(m, &aux_type, &aux) > 0);
+    out.push_back(std::string("aux=") + aux_type + aux);
+    return out;
+  }
+
+  static std::vector<std::string> read_strv(sd_bus_message* m) {
+    char** strv = nullptr;
+    REQUIRE(sd_bus_message_read_strv(m, &strv) >= 0);
+    std::vector<std::string> out;
+    for (char** p = strv; p && *p; ++p) {
+      out.emplace_back(*p);
+      free(*p);
+    }
+    free(strv);
+    return out;
+  }
+
+  static std::string join(const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (const auto& s : v) out += (out.size() > 1 ? "," : "") + s;
+    return out + "]";
+  }
+
   std::unique_ptr<sys::BusConnection> conn_;
-  sys::SlotPtr object_;
+  sys::raw::SlotPtr object_;
   uint32_t n_ = 0;
 };
 
@@ -228,6 +312,73 @@ TEST_CASE("systemd backend: a start completes on its job's JobRemoved, before or
     REQUIRE(*out);
     CHECK((*out)->unit == "rbee-tw@" + port + ".service");
   }
+}
+
+TEST_CASE("systemd backend: a transient unit carries the command, account, sandbox and limits") {
+  REQUIRE(have_dbus_daemon());  // scripts/setup.sh installs dbus: no silent skip
+  Rig rig;
+  ServiceSpec spec;
+  spec.read_write_paths = {"/srv/models", "/var/cache/llm"};
+  spec.restart = RestartPolicy::on_failure;
+  spec.memory_max = 8ull << 30;
+  spec.cpu_max = CpuMax{200000, 100000};
+  spec.pids_max = 512;
+  sys::Credentials account;
+  account.uid = 990;
+  account.gid = 980;
+  account.groups = {980, 44};
+  LaunchPlan plan = plan_for({"llm", "8080"}, 15s);
+  plan.argv = {"/usr/bin/llm-server", "--port", "8080"};
+  plan.env = {"PORT=8080", "RBEE_SPAWNED_BY=hive"};
+  plan.working_directory = "/srv/models";
+  plan.service = &spec;
+  plan.account = &account;
+  auto out = rig.launch(plan);
+  REQUIRE(out.has_value());
+  INFO((*out ? "" : out->error().message));
+  REQUIRE(*out);
+  const std::vector<std::string> want = {
+      "mode=fail",
+      "Description=s:rbee worker llm/8080",
+      "Slice=s:rbee-llm.slice",
+      "Type=s:exec",
+      "ExecStart=a(sasb):/usr/bin/llm-server [/usr/bin/llm-server,--port,8080]",
+      "Environment=as:[PORT=8080,RBEE_SPAWNED_BY=hive]",
+      "WorkingDirectory=s:/srv/models",
+      "CPUAccounting=b:true",
+      "IOAccounting=b:true",
+      "MemoryAccounting=b:true",
+      "TasksAccounting=b:true",
+      "User=s:990",
+      "Group=s:980",
+      "SupplementaryGroups=as:[980,44]",
+      "CapabilityBoundingSet=t:0",
+      "AmbientCapabilities=t:0",
+      "NoNewPrivileges=b:true",
+      "PrivateTmp=b:true",
+      "ProtectKernelTunables=b:true",
+      "ProtectKernelModules=b:true",
+      "ProtectKernelLogs=b:true",
+      "ProtectControlGroups=b:true",
+      "ProtectClock=b:true",
+      "ProtectHostname=b:true",
+      "RestrictSUIDSGID=b:true",
+      "LockPersonality=b:true",
+      "RestrictRealtime=b:true",
+      "ProtectSystem=s:full",
+      "ProtectHome=s:read-only",
+      "UMask=u:23",
+      "ReadWritePaths=as:[/srv/models,/var/cache/llm]",
+      "MemoryMax=t:8589934592",
+      "TasksMax=t:512",
+      "CPUQuotaPerSecUSec=t:2000000",
+      "Restart=s:on-failure",
+      "RestartUSec=t:1000000",
+      "TimeoutStopUSec=t:15000000",
+      "CollectMode=s:inactive-or-failed",
+      "aux=a(sa(sv))",
+  };
+  CHECK(rig.systemd.properties == want);
 }
 
 TEST_CASE("systemd backend: a start whose JobRemoved never comes fails at its deadline") {
@@ -349,14 +500,14 @@ TEST_CASE("bus connection: a message sent just before it closes still goes out")
     REQUIRE(conn);
     REQUIRE(run_until(io, [&] {  // connected: Hello answered
       const char* name = nullptr;
-      return sd_bus_get_unique_name((*conn)->bus(), &name) >= 0;
+      return sd_bus_get_unique_name(sys::raw::bus(**conn), &name) >= 0;
     }));
     sd_bus_message* m = nullptr;
-    REQUIRE(sd_bus_message_new_method_call((*conn)->bus(), &m, kDest, kPath, kManager, "Ping") >=
-            0);
-    sys::MessagePtr owned(m);
+    REQUIRE(sd_bus_message_new_method_call(sys::raw::bus(**conn), &m, kDest, kPath, kManager,
+                                           "Ping") >= 0);
+    sys::raw::MessagePtr owned(m);
     sd_bus_message_set_expect_reply(m, 0);
-    REQUIRE((*conn)->send(m));
+    REQUIRE(sys::raw::send(**conn, m));
   }  // closed without the loop having run since
   REQUIRE(run_until(io, [&] { return !systemd.pinged.empty(); }));
 }
