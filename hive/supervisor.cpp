@@ -160,12 +160,16 @@ void Supervisor::adopt(const WorkerId& id) {
   if (!marked && main && process_spawned_by_hive(*main)) by = telemetry::SpawnedBy::hive;
   auto started = marks.started_at_ms;
   if (!started && main) started = process_start_ms(*main);
-  Tracked& t = track(id, std::move(*cg), WorkerLife::adopted(by, started, main, marks.exit));
+  Tracked& t = track(id, std::move(*cg),
+                     WorkerLife::adopted(by, started, main, marks.exit, marks.stop_requested));
   if (backend_->layout() == Layout::systemd) t.view.unit = systemd_unit_name(id);
   if (main && t.life.ours() && marked) {
     if (auto fd = sys::open_pidfd(*main)) watch_main(t, std::move(*fd), false);
   }
   backend_->watch(id);
+  // A stop the last Hive asked for and did not see through: its grace timer died with it.
+  if (marks.stop_requested && !pids.empty())
+    backend_->stop(id, t.cg->dir_fd(), std::chrono::milliseconds(config_.stop_timeout_ms));
 }
 
 void Supervisor::watch_main(Tracked& t, sys::UniqueFd pidfd, bool is_child) {
@@ -462,6 +466,7 @@ void Supervisor::stop(const WorkerId& id, std::function<void(StopOutcome)> done)
   if (t.restart_timer) t.restart_timer->cancel();
   if (telemetry::is_terminal(t.view.state) || !t.cg) return finish({t.view, std::nullopt});
   t.stop_waiters.push_back(std::move(done));
+  if (backend_->owns_cgroups()) mark_stop(t.cg->dir_fd());
   backend_->stop(id, t.cg->dir_fd(), std::chrono::milliseconds(config_.stop_timeout_ms));
   changed();
 }

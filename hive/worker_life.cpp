@@ -15,12 +15,14 @@ WorkerLife WorkerLife::launched(int64_t started_at_ms, uint32_t restarts,
 }
 
 WorkerLife WorkerLife::adopted(telemetry::SpawnedBy by, std::optional<int64_t> started_at_ms,
-                               std::optional<int32_t> main_pid, ExitReason marked_exit) {
+                               std::optional<int32_t> main_pid, ExitReason marked_exit,
+                               bool stop_requested) {
   WorkerLife l;
   l.spawned_by_ = by;
   l.started_at_ms_ = started_at_ms;
   l.main_pid_ = main_pid;
   l.exit_ = marked_exit;
+  l.stop_requested_ = stop_requested;
   return l;
 }
 

@@ -24,7 +24,8 @@ class WorkerLife {
                              std::optional<int32_t> main_pid);
   // A worker found in the tree: what its marks and its processes say.
   static WorkerLife adopted(telemetry::SpawnedBy by, std::optional<int64_t> started_at_ms,
-                            std::optional<int32_t> main_pid, ExitReason marked_exit);
+                            std::optional<int32_t> main_pid, ExitReason marked_exit,
+                            bool stop_requested = false);
 
   telemetry::SpawnedBy spawned_by() const { return spawned_by_; }
   bool ours() const { return spawned_by_ == telemetry::SpawnedBy::hive; }

@@ -30,6 +30,7 @@ WorkerMarks read_marks(int fd) {
   m.started_at_ms = read_i64(fd, kXattrStartedAt);
   m.main_pid = read_i64(fd, kXattrMainPid);
   if (auto exit = sys::get_xattr(fd, kXattrExit)) m.exit = parse_exit_mark(*exit);
+  m.stop_requested = sys::get_xattr(fd, kXattrStop).has_value();
   return m;
 }
 
@@ -40,6 +41,10 @@ void mark_start(int fd, int64_t started_at_ms) {
 
 void mark_main(int fd, int32_t pid) {
   (void)sys::set_xattr(fd, kXattrMainPid, std::to_string(pid));
+}
+
+void mark_stop(int fd) {
+  (void)sys::set_xattr(fd, kXattrStop, "1");
 }
 
 void mark_exit(int fd, const ExitReason& reason) {

@@ -406,6 +406,31 @@ TEST_CASE("a restarted Hive re-adopts its workers from the tree", "[supervisor]"
   CHECK(open_fds() == fds);
 }
 
+TEST_CASE("a stop asked before the Hive restarted is carried on by the restarted Hive",
+          "[supervisor]") {
+  Rig r(60);
+  r.host.stop_ends_at_once = false;  // the worker takes its time (or ignores SIGTERM)
+  const auto id = r.spawn("llm");
+  r.pump();
+  r.stop(id);
+  r.pump();
+  REQUIRE(r.sample()[id].state == WorkerState::stopping);
+  REQUIRE(r.host.stops_asked.size() == 1);
+
+  r.restart_hive();  // the stop's grace timer died with the old Hive
+  auto s = r.sample();
+  CHECK(s[id].state == WorkerState::stopping);
+  CHECK(r.host.stops_asked.size() == 2);  // asked again, so it ends after its grace as asked
+
+  // It ends with an error code under the stop: asked for, so exited, and not restarted.
+  REQUIRE(r.host.end(id, End::failure_exit));
+  r.pump();
+  s = r.sample();
+  CHECK(s[id].state == WorkerState::exited);
+  r.pump_until([] { return false; }, 20ms);
+  CHECK(r.host.launches == 1);
+}
+
 TEST_CASE("a launch in flight when the Hive restarts is adopted from the tree", "[supervisor]") {
   Rig r(300);
   r.host.launch_async = true;
