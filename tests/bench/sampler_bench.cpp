@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <boost/asio/io_context.hpp>
 
 #include <cerrno>
 #include <chrono>
@@ -38,7 +39,10 @@
 #include "common/sys/file.h"
 #include "common/sys/unique_fd.h"
 #include "hive/cgroup_files.h"
+#include "hive/cgroupfs_backend.h"
+#include "hive/hive_config.h"
 #include "hive/host_info.h"
+#include "hive/supervisor.h"
 #include "hive/worker_cgroup.h"
 
 namespace fs = std::filesystem;
@@ -147,6 +151,8 @@ class Fleet {
   }
   fs::path abs(std::size_t i) const { return top_ / kSliceRel / std::to_string(i); }
   int root_fd() const { return root_.get(); }
+  // The tree the workers are in, as a Hive's cgroup_root: <top>/rbee.slice/svc/<i>.
+  const fs::path& top() const { return top_; }
   // The workers' parent as systemd-cgtop names it: relative to the mount, leading slash.
   std::string cgtop_path() const { return "/" + (top_.filename() / kSliceRel).string(); }
   rbee::hive::WorkerCgroup& cgroup(std::size_t i) { return cgroups_[i]; }
@@ -263,6 +269,40 @@ void BM_HiveTick(benchmark::State& state) {
     benchmark::DoNotOptimize(r);
     if (i + 1 == n) ++tick;
   });
+}
+
+// The Hive's own sampler over the same tree: a Supervisor (cgroupfs backend, default config)
+// adopts the N workers, and each iteration is one Supervisor::sample(): the reads of BM_HiveTick
+// plus the listening-socket query, the tree walk every full_read_every samples, and each worker's
+// state and view. The Supervisor is made after the tree has grown to N, outside the timing.
+void BM_SupervisorSample(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  try {
+    g_fleet->ensure(n);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  boost::asio::io_context io;
+  rbee::hive::HiveConfig config;
+  auto root = rbee::sys::open_dir(g_fleet->top());
+  if (!root) return state.SkipWithError(root.error().message.c_str());
+  const int root_fd = root->get();
+  const fs::path logs =
+      fs::temp_directory_path() / ("rbee-bench-logs-" + std::to_string(::getpid()));
+  rbee::hive::Supervisor sup(io, config, std::move(*root), g_fleet->top(),
+                             std::make_unique<rbee::hive::CgroupfsBackend>(io, root_fd, logs));
+  if (auto st = sup.start(); !st) return state.SkipWithError(st.error().message.c_str());
+  if (sup.sample().size() != n)
+    return state.SkipWithError("the Supervisor did not adopt every worker");
+  const double cpu0 = cpu_seconds();
+  for (auto _ : state) benchmark::DoNotOptimize(sup.sample());
+  const double cpu = cpu_seconds() - cpu0;
+  const double records = static_cast<double>(state.iterations()) * static_cast<double>(n);
+  state.SetItemsProcessed(static_cast<int64_t>(records));
+  state.counters["cpu_us_per_worker"] = cpu * 1e6 / records;
+  std::error_code ec;
+  fs::remove_all(logs, ec);
 }
 
 // The fast read alone (cgroup.procs, cpu.stat, memory.current, io.stat).
@@ -410,6 +450,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void Finalize() override {
     ConsoleReporter::Finalize();
     ratio("BM_HiveTick", "BM_Reopen");
+    ratio("BM_SupervisorSample", "BM_HiveTick");
     ratio("BM_HiveTick", "BM_Cgtop");
     std::fflush(stdout);
   }
@@ -449,6 +490,7 @@ int main(int argc, char** argv) {
   // grows (a cgtop at N = 10 must not see 1000 cgroups).
   for (int n : {10, 100, 1000}) {
     benchmark::RegisterBenchmark("BM_HiveTick", BM_HiveTick)->ArgName("N")->Arg(n);
+    benchmark::RegisterBenchmark("BM_SupervisorSample", BM_SupervisorSample)->ArgName("N")->Arg(n);
     if (g_cgtop_refreshes > 0)
       benchmark::RegisterBenchmark("BM_Cgtop", BM_Cgtop)->ArgName("N")->Arg(n)->Iterations(1);
   }
