@@ -266,11 +266,12 @@ void Supervisor::measure(Tracked& t, const Listening& listening, Clock::time_poi
       .oom_kills_at_start = t.oom_base,
       .proc_memory = proc_memory(t, r, scope),
       .rates = advance_rates(t.rate_base, r, now, config_.interval_ms),
+      .now_ms = probes_.now_ms(),
   };
-  if (telemetry::is_terminal(derive_state(state_inputs(in)))) t.life.mark_exited(probes_.now_ms());
-  t.view = next_view(t.view, in);
+  update_view(t.view, in);
 
   if (telemetry::is_terminal(t.view.state)) {
+    t.life.mark_exited(in.now_ms);
     if (!t.empty_since) t.empty_since = now;
     if (!was_terminal) after_exit(t);
   } else {

@@ -48,8 +48,7 @@ StateInputs state_inputs(const ViewInputs& in) {
   return s;
 }
 
-telemetry::Worker next_view(const telemetry::Worker& last, const ViewInputs& in) {
-  telemetry::Worker v = last;
+void update_view(telemetry::Worker& v, const ViewInputs& in) {
   const auto& r = in.reading;
   const auto& life = in.life;
   v.service = in.id.service;
@@ -101,7 +100,7 @@ telemetry::Worker next_view(const telemetry::Worker& last, const ViewInputs& in)
   if (telemetry::is_terminal(v.state)) {
     v.exit_code = life.exit().code;
     v.signal = life.exit().signal;
-    v.exited_at_ms = life.exited_at_ms();
+    v.exited_at_ms = life.exited_at_ms().value_or(in.now_ms);
     v.cpu_pct.reset();
     v.io_read_bps.reset();
     v.io_write_bps.reset();
@@ -110,7 +109,6 @@ telemetry::Worker next_view(const telemetry::Worker& last, const ViewInputs& in)
     v.signal.reset();
     v.exited_at_ms.reset();
   }
-  return v;
 }
 
 }  // namespace rbee::hive

@@ -40,7 +40,7 @@ bool worker_listening(const Listening& listening, std::optional<uint16_t> port,
                       std::optional<uint64_t> cgroup_id);
 
 struct ViewInputs {
-  WorkerId id;
+  const WorkerId& id;
   const WorkerLife& life;
   const CgroupReading& reading;  // empty when the cgroup is gone
   bool gone = false;
@@ -48,12 +48,14 @@ struct ViewInputs {
   std::optional<uint64_t> oom_kills_at_start;  // memory.events' oom_kill when first seen
   std::optional<uint64_t> proc_memory;         // /proc PSS sum, where there is no memory.current
   std::optional<Rates> rates;                  // nullopt: keep the last ones
+  int64_t now_ms = 0;  // wall clock: the exit time of a worker first seen ended now
 };
 
 // What derive_state needs, from the same inputs as the view.
 StateInputs state_inputs(const ViewInputs& in);
 
-// The next view of a worker whose last one was `last`.
-telemetry::Worker next_view(const telemetry::Worker& last, const ViewInputs& in);
+// Turns a worker's last view into its next one. In place: the strings and the pid list are
+// reused every tick, not copied.
+void update_view(telemetry::Worker& view, const ViewInputs& in);
 
 }  // namespace rbee::hive

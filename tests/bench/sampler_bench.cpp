@@ -26,6 +26,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -490,7 +491,10 @@ int main(int argc, char** argv) {
   // grows (a cgtop at N = 10 must not see 1000 cgroups).
   for (int n : {10, 100, 1000}) {
     benchmark::RegisterBenchmark("BM_HiveTick", BM_HiveTick)->ArgName("N")->Arg(n);
-    benchmark::RegisterBenchmark("BM_SupervisorSample", BM_SupervisorSample)->ArgName("N")->Arg(n);
+    auto* sup = benchmark::RegisterBenchmark("BM_SupervisorSample", BM_SupervisorSample);
+    sup->ArgName("N")->Arg(n);
+    // A fixed count makes runs comparable under callgrind, which counts instructions, not time.
+    if (const char* fixed = std::getenv("RBEE_BENCH_ITERATIONS")) sup->Iterations(std::atoi(fixed));
     if (g_cgtop_refreshes > 0)
       benchmark::RegisterBenchmark("BM_Cgtop", BM_Cgtop)->ArgName("N")->Arg(n)->Iterations(1);
   }

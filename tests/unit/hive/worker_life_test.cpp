@@ -178,7 +178,8 @@ TEST_CASE("the view of a reading: state, exit reason and what a gone cgroup keep
   r.memory_events = ev;
   ViewInputs in{.id = id, .life = life, .reading = r, .oom_kills_at_start = 2};
 
-  auto v = next_view({}, in);
+  rbee::telemetry::Worker v;
+  update_view(v, in);
   CHECK(v.state == WorkerState::starting);
   CHECK(v.port == 9003);
   CHECK(v.cgroup == "rbee.slice/llm/9003");
@@ -190,7 +191,9 @@ TEST_CASE("the view of a reading: state, exit reason and what a gone cgroup keep
 
   Listening listening{{9003, {777}}};
   in.listening = worker_listening(listening, 9003, 777);
-  CHECK(next_view(v, in).state == WorkerState::ready);
+  auto ready = v;
+  update_view(ready, in);
+  CHECK(ready.state == WorkerState::ready);
   CHECK(!worker_listening(listening, 9003, 778));
   CHECK(worker_listening({{9003, {0}}}, 9003, 778));  // cgroup unknown: the port decides
 
@@ -199,7 +202,8 @@ TEST_CASE("the view of a reading: state, exit reason and what a gone cgroup keep
   life.mark_exited(2000);
   CgroupReading gone;
   ViewInputs after{.id = id, .life = life, .reading = gone, .gone = true};
-  auto end = next_view(v, after);
+  auto end = v;
+  update_view(end, after);
   CHECK(end.state == WorkerState::oom);
   CHECK(end.signal == 9);
   CHECK(end.exited_at_ms == 2000);
@@ -211,15 +215,20 @@ TEST_CASE("the view of a reading: state, exit reason and what a gone cgroup keep
   auto stopped = WorkerLife::launched(1000, 0, 42);
   stopped.request_stop();
   stopped.record_exit({.signal = 15});
-  ViewInputs asked{.id = id, .life = stopped, .reading = gone, .gone = true};
-  CHECK(next_view(v, asked).state == WorkerState::exited);
+  ViewInputs asked{.id = id, .life = stopped, .reading = gone, .gone = true, .now_ms = 7000};
+  auto after_stop = v;
+  update_view(after_stop, asked);
+  CHECK(after_stop.state == WorkerState::exited);
+  CHECK(after_stop.exited_at_ms == 7000);  // first seen ended now: not stamped before
 }
 
 TEST_CASE("memory from /proc where the cgroup has no memory controller", "[worker_view]") {
   auto life = WorkerLife::launched(0, 0, 1);
   auto r = running({1});
-  ViewInputs in{.id = WorkerId{"llm", "9000"}, .life = life, .reading = r, .proc_memory = 4096};
-  auto v = next_view({}, in);
+  const WorkerId id{"llm", "9000"};
+  ViewInputs in{.id = id, .life = life, .reading = r, .proc_memory = 4096};
+  rbee::telemetry::Worker v;
+  update_view(v, in);
   CHECK(v.rss_bytes == 4096);
   CHECK(v.mem_source == rbee::telemetry::MemSource::proc);
   CHECK(!v.working_set_bytes);
@@ -229,7 +238,7 @@ TEST_CASE("memory from /proc where the cgroup has no memory controller", "[worke
   ms.file_mapped = 1000;
   ms.inactive_file = 2500;
   r.memory_stat = ms;
-  v = next_view(v, in);
+  update_view(v, in);
   CHECK(v.rss_bytes == 4000);
   CHECK(v.working_set_bytes == 7500);
   CHECK(v.mem_source == rbee::telemetry::MemSource::cgroup);
