@@ -125,12 +125,12 @@ int cli_stop(const ClientContext& c, const std::string& worker) {
   return 0;
 }
 
-int cli_logs(const ClientContext& c, const std::string& worker, unsigned tail) {
+int cli_logs(const ClientContext& c, const std::string& worker, unsigned tail, bool previous) {
   auto id = parse_worker_key(worker);
   if (!id) return fail("expected SERVICE/INSTANCE, e.g. llm/8080, not \"" + worker + "\"");
   int rc = 0;
-  auto r =
-      call(c, verb::get, "/v1/workers/" + id->key() + "/logs?tail=" + std::to_string(tail), {}, rc);
+  const std::string query = "?tail=" + std::to_string(tail) + (previous ? "&previous=1" : "");
+  auto r = call(c, verb::get, "/v1/workers/" + id->key() + "/logs" + query, {}, rc);
   if (!r) return rc;
   std::cout << r->body;
   return 0;

@@ -17,7 +17,8 @@ int cli_ps(const ClientContext& c, bool json, bool watch);
 int cli_spawn(const ClientContext& c, const std::string& service, std::optional<uint16_t> port,
               const std::vector<std::string>& args);
 int cli_stop(const ClientContext& c, const std::string& worker);
-int cli_logs(const ClientContext& c, const std::string& worker, unsigned tail);
+// previous: the worker's run before the current one (a restart's or re-spawn's predecessor).
+int cli_logs(const ClientContext& c, const std::string& worker, unsigned tail, bool previous);
 
 // The human table of `ps`.
 std::string format_worker_table(const std::vector<telemetry::Worker>& workers);

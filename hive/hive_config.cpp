@@ -338,6 +338,8 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
     if (c.backend != "auto" && c.backend != "cgroupfs" && c.backend != "systemd")
       return make_error("hive.backend must be auto, cgroupfs or systemd");
     if (c.worker_user.empty()) return make_error("hive.worker_user must not be empty");
+    if (c.worker_user == "root" || c.worker_user == "0")
+      return make_error(std::string(kWorkerUserIsRoot));
     if (c.nvml_library.empty()) return make_error("hive.nvml_library must not be empty");
     if (c.hive_id.size() > 128) return make_error("hive.hive_id is longer than 128 characters");
     if (auto urls = read_queen_urls(*t); !urls)

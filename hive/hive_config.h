@@ -69,6 +69,11 @@ struct HiveConfig {
   std::map<std::string, ServiceSpec> services;
 };
 
+// Said when hive.worker_user is root, by name or by uid: it is the default of every service.
+inline constexpr std::string_view kWorkerUserIsRoot =
+    "hive.worker_user must not be root: it is the account of every service that names none; to "
+    "run one service as root, set user = \"root\" in its [services.NAME] table";
+
 Result<HiveConfig> parse_hive_config(std::string_view toml_text, std::string_view source_name);
 Result<HiveConfig> load_hive_config(const std::filesystem::path& path);
 

@@ -76,7 +76,13 @@ Status HiveDaemon::start() {
   }
   if (wants_systemd_backend(config_.backend, custom_root,
                             config_.backend == "auto" && systemd_is_running())) {
-    auto sd = SystemdBackend::connect(io_, backend_root_fd_.get());
+    SystemdBackend::Options options;
+    if (sys::effective_uid() != 0) {
+      auto own = sys::current_credentials();
+      if (!own) return make_error("the Hive's own account: " + own.error().message);
+      options.hive_account = std::move(*own);
+    }
+    auto sd = SystemdBackend::connect(io_, backend_root_fd_.get(), std::move(options));
     if (sd) {
       backend = std::move(*sd);
     } else if (config_.backend == "systemd") {

@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
   add_client(logs);
   logs->add_option("worker", worker, "SERVICE/INSTANCE")->required();
   logs->add_option("--tail", tail, "lines")->capture_default_str();
+  bool previous = false;
+  logs->add_flag("--previous", previous, "the run before the current one (after a restart)");
 
   return rbee::cli::run_app(app, argc, argv, "rbee-hive", [&] {
     if (serve_cmd) return serve(serve_cmd.config_path, serve_cmd.log_level);
@@ -97,7 +99,7 @@ int main(int argc, char** argv) {
           ctx, service, port ? std::optional<uint16_t>(static_cast<uint16_t>(port)) : std::nullopt,
           args);
     if (*stop) return rbee::hive::cli_stop(ctx, worker);
-    if (*logs) return rbee::hive::cli_logs(ctx, worker, tail);
+    if (*logs) return rbee::hive::cli_logs(ctx, worker, tail, previous);
     return 0;
   });
 }

@@ -24,8 +24,9 @@ std::optional<WorkerId> worker_of_unit(std::string_view unit) {
 // The account and the sandbox of an inference server (docs/operations.md): it may read the
 // system and home directories, write only /var, /srv, /opt, its private /tmp and the service's
 // read_write_paths, keeps the GPU device nodes (no PrivateDevices), and can gain nothing.
-void add_sandbox(std::vector<UnitProperty>& p, const LaunchPlan& plan) {
-  if (const sys::Credentials* c = plan.account) {
+void add_sandbox(std::vector<UnitProperty>& p, const LaunchPlan& plan,
+                 const sys::Credentials* hive_account) {
+  if (const sys::Credentials* c = plan.account ? plan.account : hive_account) {
     p.push_back({"User", std::to_string(c->uid)});
     p.push_back({"Group", std::to_string(c->gid)});
     std::vector<std::string> groups;
@@ -49,7 +50,7 @@ void add_sandbox(std::vector<UnitProperty>& p, const LaunchPlan& plan) {
 }
 
 // The transient unit of one launch: what runs, where, with which limits and sandbox.
-sys::TransientUnit transient_unit(const LaunchPlan& plan) {
+sys::TransientUnit transient_unit(const LaunchPlan& plan, const sys::Credentials* hive_account) {
   sys::TransientUnit u;
   u.name = systemd_unit_name(plan.id);
   auto& p = u.properties;
@@ -62,7 +63,7 @@ sys::TransientUnit transient_unit(const LaunchPlan& plan) {
   if (!plan.working_directory.empty()) p.push_back({"WorkingDirectory", plan.working_directory});
   for (const char* acct : {"CPUAccounting", "IOAccounting", "MemoryAccounting", "TasksAccounting"})
     p.push_back({acct, true});
-  add_sandbox(p, plan);
+  add_sandbox(p, plan, hive_account);
   if (const ServiceSpec* s = plan.service) {
     if (s->memory_max) p.push_back({"MemoryMax", static_cast<uint64_t>(*s->memory_max)});
     if (s->pids_max) p.push_back({"TasksMax", static_cast<uint64_t>(*s->pids_max)});
@@ -142,7 +143,8 @@ std::vector<std::string> SystemdBackend::controllers() const {
 
 void SystemdBackend::launch(const LaunchPlan& plan, int64_t,
                             std::function<void(Result<Launched>)> done) {
-  const sys::TransientUnit unit = transient_unit(plan);
+  const sys::TransientUnit unit =
+      transient_unit(plan, options_.hive_account ? &*options_.hive_account : nullptr);
   const uint64_t serial = next_start_++;
   Start& start = starts_[serial];
   start.unit = unit.name;

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/sys/bus.h"
+#include "common/sys/credentials.h"
 #include "common/sys/systemd_manager.h"
 #include "hive/backend.h"
 #include "hive/off_loop.h"
@@ -21,6 +23,9 @@ class SystemdBackend : public Backend {
     // A start (the StartTransientUnit reply and its job's JobRemoved) gets the plan's
     // stop_timeout, and at least this long; then the spawn fails and the unit is stopped.
     std::chrono::milliseconds min_start_timeout{5000};
+    // The User= of a unit whose plan names no account: a Hive that is not root cannot switch
+    // accounts, so its workers run as the Hive does, never as the system manager's root.
+    std::optional<sys::Credentials> hive_account;
   };
   // Connects to the system bus; an error when systemd does not answer there.
   static Result<std::unique_ptr<SystemdBackend>> connect(boost::asio::io_context& io,

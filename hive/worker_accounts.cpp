@@ -20,6 +20,8 @@ Result<std::map<std::string, sys::Credentials>> resolve_worker_accounts(const Hi
                                      user + ")";
       return make_error(key + " of service " + name + ": " + c.error().message + hint);
     }
+    // An alias of uid 0 under another name is root all the same.
+    if (!named && c->uid == 0) return make_error(std::string(kWorkerUserIsRoot));
     if (!root) {
       if (c->uid != sys::effective_uid())
         return make_error(key + ": the Hive is not root, so it cannot run workers as " + user);

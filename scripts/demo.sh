@@ -17,6 +17,12 @@ HIVE_URL="http://127.0.0.1:$HIVE_PORT"
 QUEEN_URL="http://127.0.0.1:$QUEEN_PORT"
 
 work=$(mktemp -d /tmp/rbee-demo.XXXXXX)
+# The worker runs as rbee-worker, which may not reach the checkout (a clone under /root, which
+# is 0700). Its binary gets a directory of its own that others can enter: under /var/lib, since
+# under the systemd backend a worker's /tmp and /var/tmp are private.
+bin=$(mktemp -d /var/lib/rbee-demo.XXXXXX)
+chmod 0755 "$bin"
+install -m 0755 "$WORKER" "$bin/rbee-test-worker"
 cat >"$work/hive.toml" <<TOML
 [hive]
 listen = "127.0.0.1:$HIVE_PORT"
@@ -27,7 +33,7 @@ retention_s = 30
 
 # A stand-in for an inference server: listens on its port, burns 20% of a core, holds 64 MiB.
 [services.demo]
-command = ["$WORKER", "--port", "{port}", "--cpu", "0.2", "--memory-mb", "64", "--children", "1"]
+command = ["$bin/rbee-test-worker", "--port", "{port}", "--cpu", "0.2", "--memory-mb", "64", "--children", "1"]
 base_port = 8080
 restart = "on-failure"
 TOML
@@ -57,7 +63,7 @@ cleanup() {
   local root
   root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
   rmdir "$root"/rbee.slice/demo/* "$root"/rbee.slice/demo 2>/dev/null || true
-  rm -rf "$work"
+  rm -rf "$work" "$bin"
 }
 trap cleanup EXIT
 wait_for_log() {  # file pid
@@ -84,6 +90,20 @@ echo "== rbee-hive spawn demo"
 out=$("$HIVE" spawn --hive "$HIVE_URL" demo)
 echo "$out"
 instance=$(echo "$out" | sed -n 's/.*"instance":"\([^"]*\)".*/\1/p')
+
+echo "== the worker's account (never root unless its service says so)"
+main_pid=""
+for _ in $(seq 50); do
+  main_pid=$("$HIVE" ps --json --hive "$HIVE_URL" |
+    grep -o "\"instance\":\"$instance\"[^}]*\"main_pid\":[0-9]*" | grep -o '[0-9]*$' || true)
+  [ -n "$main_pid" ] && break
+  sleep 0.1
+done
+if [ -n "$main_pid" ] && uid=$(awk '/^Uid:/ { print $2 }' "/proc/$main_pid/status"); then
+  echo "demo/$instance: pid $main_pid runs as uid $uid ($(id -nu "$uid" 2>/dev/null || echo "no name"))"
+else
+  echo "demo/$instance: no main pid yet"
+fi
 
 echo "== the Queen's view, from the Hive's pushed telemetry"
 for _ in $(seq 50); do

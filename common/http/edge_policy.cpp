@@ -162,8 +162,9 @@ Verdict check_request(const EdgePolicy& policy, Access access, const Request& he
   }
   if (auto why = cross_origin_reason(head.origin, head.sec_fetch_site, head.host))
     return refused(403, "origin", *why);
-  if (access != Access::guarded) return v;
 
+  // Secret reads ask the uid too: a worker is a local process under another uid, and it must
+  // not read other workers' logs.
   if (!token_mode) {
     auto uid =
         head.remote.is_loopback() ? peer_uid() : Result<uid_t>(make_error("not a loopback peer"));
@@ -178,6 +179,7 @@ Verdict check_request(const EdgePolicy& policy, Access access, const Request& he
                          " may do this; the client is uid " + std::to_string(*uid) +
                          " (configure a token to serve other users)");
   }
+  if (access != Access::guarded) return v;
   if ((head.has_body || !head.content_type.empty()) && !is_json_media_type(head.content_type))
     return refused(415, "content_type", "Content-Type must be application/json");
   return v;

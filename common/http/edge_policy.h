@@ -63,8 +63,8 @@ struct Verdict {
   std::string reason;               // the refusal's on_refused reason
 };
 
-// peer_uid is asked only in no-token mode for a guarded route: it returns the uid owning the
-// client's socket (sock_diag for loopback TCP).
+// peer_uid is asked only in no-token mode, for a guarded or secret_read route: it returns the
+// uid owning the client's socket (sock_diag for loopback TCP).
 Verdict check_request(const EdgePolicy& policy, Access access, const Request& head,
                       const std::function<Result<uid_t>()>& peer_uid);
 

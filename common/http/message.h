@@ -23,7 +23,8 @@ class EventStream;
 // (common/http/edge_policy.h, docs/security.md).
 enum class Access {
   open,         // anyone who reaches the port
-  secret_read,  // a read that can hold secrets: the token, or (no-token mode) a local Host
+  secret_read,  // a read that can hold secrets: the token, or (no-token mode) root or the
+                // daemon's own uid and a local Host; never cross-origin
   guarded,      // a mutation or subscription: the token, or (no-token mode) root or the
                 // daemon's own uid and a local Host; never cross-origin; bodies only as JSON
 };

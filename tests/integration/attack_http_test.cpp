@@ -163,7 +163,7 @@ std::string tiny_snapshot(const std::string& hive_id, int seq) {
 
 }  // namespace
 
-TEST_CASE("no-token Hive: another local uid can neither spawn, stop nor subscribe",
+TEST_CASE("no-token Hive: another local uid can neither spawn, stop, subscribe nor read logs",
           "[attack][http]") {
   Hive hive({.tag = "atk-uid"});
   const uint16_t port = port_of(hive.url());
@@ -187,7 +187,14 @@ TEST_CASE("no-token Hive: another local uid can neither spawn, stop nor subscrib
       call_as(kNobody, port, request("GET", "/capabilities?queen_url=http://127.0.0.1:1/", h));
   INFO(sub.text);
   CHECK(sub.status == 403);
-  // Reads stay open to everyone.
+  // A worker is such a user: it may not read another worker's logs either.
+  const std::string logs = "/v1/workers/tw/" + inst + "/logs";
+  auto read = call_as(kNobody, port, request("GET", logs, h));
+  INFO(read.text);
+  CHECK(read.status == 403);
+  CHECK(read.text.find("uid 65534") != std::string::npos);
+  CHECK(call(port, request("GET", logs, h)).status == 200);
+  // Other reads stay open to everyone.
   CHECK(call_as(kNobody, port, request("GET", "/v1/workers", h)).status == 200);
   CHECK(call_as(kNobody, port, request("GET", "/capabilities", h)).status == 200);
 }
@@ -347,4 +354,50 @@ TEST_CASE("idle event streams and connections do not lock operators and Hives ou
   auto health = call(port, request("GET", "/health", h));
   CHECK(health.status == 200);
   for (int fd : held) ::close(fd);
+}
+
+TEST_CASE("a Hive's own stream caps hold per address and in all", "[attack][http]") {
+  Hive hive(
+      {.tag = "atk-hstreams", .extra_hive = "max_streams = 2\nmax_streams_per_address = 1\n"});
+  const uint16_t port = port_of(hive.url());
+  const std::string stream = request("GET", "/v1/telemetry/stream", host_header(port));
+  std::vector<int> held;
+  auto open_stream = [&](const char* from) {
+    int fd = connect_from(from, port);
+    REQUIRE(fd >= 0);
+    held.push_back(fd);
+    REQUIRE(send_all(fd, stream.data(), stream.size()));
+    return read_answer(fd, std::chrono::seconds(5), true);
+  };
+  CHECK(open_stream("127.0.0.10").status == 200);
+  auto again = open_stream("127.0.0.10");
+  INFO(again.text);
+  CHECK(again.status == 429);
+  CHECK(again.text.find("max_streams_per_address") != std::string::npos);
+  CHECK(open_stream("127.0.0.11").status == 200);
+  auto full = open_stream("127.0.0.12");
+  INFO(full.text);
+  CHECK(full.status == 503);
+  CHECK(full.text.find("max_streams") != std::string::npos);
+  for (int fd : held) ::close(fd);
+  CHECK(call(port, request("GET", "/health", host_header(port))).status == 200);
+}
+
+TEST_CASE("a Hive with a token still refuses a foreign Origin that carries it", "[attack][http]") {
+  const std::string token = "atk-token-origin-0123";
+  Hive hive({.tag = "atk-torigin", .token = token});
+  const uint16_t port = port_of(hive.url());
+  const std::string h = host_header(port) + kJson + "Authorization: Bearer " + token + "\r\n";
+  const std::string body = spawn_body("tw", {});
+  auto origin =
+      call(port, request("POST", "/v1/workers", h + "Origin: http://evil.example\r\n", body));
+  INFO(origin.text);
+  CHECK(origin.status == 403);
+  CHECK(origin.text.find("cross-origin") != std::string::npos);
+  auto plain = call(port, request("POST", "/v1/workers",
+                                  host_header(port) + "Content-Type: text/plain\r\n" +
+                                      "Authorization: Bearer " + token + "\r\n",
+                                  body));
+  CHECK(plain.status == 415);
+  CHECK(hive.telemetry()->workers.empty());
 }

@@ -66,6 +66,9 @@ TEST_CASE("catalog errors name the key and what was expected") {
   check("[services.\"Bad/Name\"]\ncommand = [\"x\"]\nbase_port = 8080\n", "service name");
   check("[hive]\nbackend = \"docker\"\n", "hive.backend");
   check("[hive]\nintervall_ms = 5\n", "unknown key hive.intervall_ms");
+  // Root as every service's default would undo "never root unless the service says so".
+  check("[hive]\nworker_user = \"root\"\n", "hive.worker_user must not be root");
+  check("[hive]\nworker_user = \"0\"\n", "set user = \"root\" in its [services.NAME] table");
   check("[hive\n", "t.toml:1");
 }
 
@@ -105,6 +108,7 @@ TEST_CASE("a request may set only the env names its service allows") {
   const auto& s = c->services.at("llm");
   CHECK(s.user == "nobody");
   CHECK(s.group == "nogroup");
+  CHECK(s.supplementary_groups == std::vector<std::string>{"video"});
   CHECK_FALSE(s.allow_args);
   CHECK(s.port_count == 1000);
   CHECK(env_allowed(s, "HF_TOKEN"));

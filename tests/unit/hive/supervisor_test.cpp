@@ -30,12 +30,13 @@ using End = FakeHost::End;
 
 HiveConfig test_config(uint32_t retention_s) {
   HiveConfig c;
-  // The Hive's own account: resolving it needs no other user on the machine.
-  if (const passwd* pw = ::getpwuid(::geteuid())) c.worker_user = pw->pw_name;
   c.retention_s = retention_s;
   c.stop_timeout_ms = 1000;
   ServiceSpec llm;
   llm.name = "llm";
+  // The Hive's own account, named per service (root may be no Hive-wide default): resolving it
+  // needs no other user on the machine.
+  if (const passwd* pw = ::getpwuid(::geteuid())) llm.user = pw->pw_name;
   llm.command = {"/nonexistent/worker", "--port", "{port}"};
   llm.base_port = 9100;
   llm.port_count = 4;

@@ -381,6 +381,25 @@ TEST_CASE("systemd backend: a transient unit carries the command, account, sandb
   CHECK(rig.systemd.properties == want);
 }
 
+TEST_CASE("systemd backend: a Hive that is not root runs a unit as itself, never as root") {
+  REQUIRE(have_dbus_daemon());  // scripts/setup.sh installs dbus: no silent skip
+  sys::Credentials own;
+  own.uid = 4321;
+  own.gid = 4320;
+  own.groups = {4320};
+  Rig rig(SystemdBackend::Options{.hive_account = own});
+  auto out = rig.launch(plan_for({"llm", "8081"}));  // the plan names no account
+  REQUIRE(out.has_value());
+  INFO((*out ? "" : out->error().message));
+  REQUIRE(*out);
+  const auto& props = rig.systemd.properties;
+  for (const char* want : {"User=s:4321", "Group=s:4320", "SupplementaryGroups=as:[4320]",
+                           "CapabilityBoundingSet=t:0", "NoNewPrivileges=b:true"}) {
+    INFO(want);
+    CHECK(std::find(props.begin(), props.end(), want) != props.end());
+  }
+}
+
 TEST_CASE("systemd backend: a start whose JobRemoved never comes fails at its deadline") {
   REQUIRE(have_dbus_daemon());  // scripts/setup.sh installs dbus: no silent skip
   Rig rig(SystemdBackend::Options{.min_start_timeout = 0ms});

@@ -114,6 +114,9 @@ TEST_CASE("no-token mode: guarded routes for root or the daemon's uid on a local
         403);
   CHECK(status_of(check_request(p, Access::secret_read, head("rebound.example"), uid_is(0))) ==
         403);
+  // A log read holds other workers' output: another uid (a worker) is refused it too.
+  CHECK(status_of(check_request(p, Access::secret_read, head("127.0.0.1"), uid_is(1000))) == 0);
+  CHECK(status_of(check_request(p, Access::secret_read, head("127.0.0.1"), uid_is(65534))) == 403);
   CHECK(status_of(check_request(p, Access::open, head("rebound.example"), uid_is(0))) == 0);
   CHECK(status_of(check_request(p, Access::guarded, head("127.0.0.1", "text/plain"), uid_is(0))) ==
         415);
@@ -121,7 +124,7 @@ TEST_CASE("no-token mode: guarded routes for root or the daemon's uid on a local
   cross.origin = "http://evil.example";
   CHECK(status_of(check_request(p, Access::guarded, cross, uid_is(0))) == 403);
   CHECK(reasons ==
-        std::vector<std::string>{"peer", "peer", "host", "host", "content_type", "origin"});
+        std::vector<std::string>{"peer", "peer", "host", "host", "peer", "content_type", "origin"});
 }
 
 TEST_CASE("no-token mode asks the peer's uid only where a route needs it", "[http][policy]") {
@@ -131,11 +134,12 @@ TEST_CASE("no-token mode asks the peer's uid only where a route needs it", "[htt
     ++asked;
     return uid_t{0};
   };
-  (void)check_request(p, Access::open, head("127.0.0.1"), counting);
-  (void)check_request(p, Access::secret_read, head("127.0.0.1"), counting);
+  CHECK(status_of(check_request(p, Access::open, head("127.0.0.1"), counting)) == 0);
   CHECK(asked == 0);
-  (void)check_request(p, Access::guarded, head("127.0.0.1"), counting);
+  CHECK(status_of(check_request(p, Access::secret_read, head("127.0.0.1"), counting)) == 0);
   CHECK(asked == 1);
+  CHECK(status_of(check_request(p, Access::guarded, head("127.0.0.1"), counting)) == 0);
+  CHECK(asked == 2);
 }
 
 TEST_CASE("token mode: the token first, then the Origin and Content-Type rules", "[http][policy]") {
@@ -158,6 +162,14 @@ TEST_CASE("token mode: the token first, then the Origin and Content-Type rules",
   r.content_type = "application/json";
   r.sec_fetch_site = "cross-site";
   CHECK(status_of(check_request(p, Access::guarded, r, never)) == 403);
+  // A page holding the token (say, from a leaked config) still cannot use it from its origin.
+  r.sec_fetch_site.clear();
+  r.origin = "http://evil.example";
+  v = check_request(p, Access::guarded, r, never);
+  CHECK(status_of(v) == 403);
+  CHECK(v.reason == "origin");
+  r.origin = "http://gpu-box.lan:7835";
+  CHECK(status_of(check_request(p, Access::guarded, r, never)) == 0);
   // An open route still tells the server whether the token came (streams rank by it).
   CHECK(check_request(p, Access::open, r, never).authenticated);
 }
