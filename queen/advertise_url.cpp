@@ -4,18 +4,10 @@
 
 #include <cctype>
 
-#include "common/http/client.h"
+#include "common/http/url.h"
 #include "common/token.h"
 
 namespace rbee::queen {
-
-namespace {
-
-std::string bracket(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
-
-}  // namespace
 
 bool is_loopback_name(const std::string& host) {
   if (is_loopback_host(host)) return true;
@@ -36,7 +28,7 @@ Result<AdvertisedUrl> advertised_url(const std::string& configured, const std::s
   auto addr = boost::asio::ip::make_address(listen_host, ec);
   std::string host = listen_host;
   if (!ec && addr.is_unspecified()) host = host_name;
-  return AdvertisedUrl{"http://" + bracket(host) + ":" + std::to_string(port),
+  return AdvertisedUrl{"http://" + http::url_host(host) + ":" + std::to_string(port),
                        is_loopback_name(host)};
 }
 

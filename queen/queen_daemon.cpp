@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/http/edge_policy.h"
+#include "common/http/url.h"
 #include "common/json/decode.h"
 #include "common/sys/credentials.h"
 #include "common/sys/host.h"
@@ -13,19 +14,6 @@ namespace rbee::queen {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-
-std::string local_hostname() {
-  auto name = sys::host_name();
-  return name && !name->empty() ? *name : "localhost";
-}
-
-std::string bracket(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
-
-}  // namespace
 
 QueenDaemon::QueenDaemon(asio::io_context& io, QueenConfig config, std::string token,
                          DaemonOptions options)
@@ -59,7 +47,7 @@ Now QueenDaemon::now() const {
 
 Status QueenDaemon::start() {
   const bool has_token = !token_.empty();
-  auto listen = daemon_listen("queen", config_.listen, 7833, has_token);
+  auto listen = daemon_listen("queen", config_.listen, kDefaultQueenPort, has_token);
   if (!listen) return listen.error();
   if (has_token) {
     if (auto st = check_token_scope(config_); !st) return st;
@@ -90,7 +78,7 @@ Status QueenDaemon::start() {
   schedule_watch();
   auto bound = server_->local_endpoint();
   spdlog::info("queen listening on http://{}:{} (advertised to Hives as {}, {} candidate Hives)",
-               bracket(bound.address().to_string()), bound.port(), advertise_url_,
+               http::url_host(bound.address().to_string()), bound.port(), advertise_url_,
                registry_.size());
   if (!has_token)
     spdlog::warn(
@@ -102,7 +90,7 @@ Status QueenDaemon::start() {
 
 Status QueenDaemon::compute_advertise_url(const std::string& listen_host) {
   auto advertised = advertised_url(config_.advertise_url, listen_host,
-                                   server_->local_endpoint().port(), local_hostname());
+                                   server_->local_endpoint().port(), sys::host_name_or_localhost());
   if (!advertised) return advertised.error();
   advertise_url_ = std::move(advertised->url);
   advertise_loopback_ = advertised->loopback;

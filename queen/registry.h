@@ -18,6 +18,7 @@
 
 #include "common/json/decode.h"
 #include "common/telemetry.h"
+#include "common/token.h"
 #include "queen/events.h"
 #include "queen/hive_entry.h"
 #include "queen/hive_status.h"
@@ -27,7 +28,8 @@ namespace rbee::queen {
 struct RegistryOptions {
   uint32_t stale_after_intervals = 3;
   uint32_t down_after_intervals = 10;
-  uint16_t default_hive_port = 7835;  // the address shown for a Hive known only from pushes
+  uint16_t default_hive_port =
+      kDefaultHivePort;  // the address shown for a Hive known only from pushes
   std::size_t max_hives = 10000;
   // Hives known only from their pushes, per sender address range (the first push_prefix_v4 /
   // push_prefix_v6 bits): one token holder cannot fill the Queen with made-up hive ids from one
