@@ -55,14 +55,7 @@ AvahiBrowser::~AvahiBrowser() {
   *alive_ = false;
   match_.reset();
   owner_watch_.reset();
-  if (browser_path_.empty()) return;
-  sd_bus_message* m = nullptr;
-  if (sd_bus_message_new_method_call(raw::bus(bus_), &m, kAvahi, browser_path_.c_str(), kBrowser,
-                                     "Free") < 0)
-    return;
-  raw::MessagePtr msg(m);
-  sd_bus_message_set_expect_reply(m, 0);
-  sd_bus_send(raw::bus(bus_), m, nullptr);
+  if (!browser_path_.empty()) free_object(bus_, browser_path_, kBrowser);
 }
 
 void AvahiBrowser::fail(const std::string& what) {

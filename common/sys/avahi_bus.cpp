@@ -13,6 +13,15 @@ Result<raw::MessagePtr> method(BusConnection& bus, const char* path, const char*
   return raw::method_call(bus, kAvahi, path, iface, member);
 }
 
+void free_object(BusConnection& bus, const std::string& path, const char* iface) {
+  sd_bus_message* m = nullptr;
+  if (sd_bus_message_new_method_call(raw::bus(bus), &m, kAvahi, path.c_str(), iface, "Free") < 0)
+    return;
+  raw::MessagePtr msg(m);
+  sd_bus_message_set_expect_reply(m, 0);
+  (void)raw::send(bus, m);
+}
+
 std::string explain(const std::string& error) {
   if (error.starts_with("org.freedesktop.DBus.Error.ServiceUnknown") ||
       error.starts_with("org.freedesktop.DBus.Error.NameHasNoOwner") ||

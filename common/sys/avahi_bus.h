@@ -23,6 +23,11 @@ inline constexpr uint64_t kCallTimeoutUs = 10'000'000;
 Result<raw::MessagePtr> method(BusConnection& bus, const char* path, const char* iface,
                                const char* member);
 
+// Frees the Avahi object at `path` (an entry group, a browser) without waiting for a reply; the
+// loop writes what the socket did not take at once. Freeing an entry group withdraws its records:
+// Avahi sends the goodbye (TTL 0) packets.
+void free_object(BusConnection& bus, const std::string& path, const char* iface);
+
 // "Avahi is not running" rather than the bus's error name for the common case.
 std::string explain(const std::string& error);
 

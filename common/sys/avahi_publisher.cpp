@@ -151,14 +151,8 @@ void AvahiPublisher::stop() {
   state_match_.reset();
   owner_watch_.reset();
   if (group_path_.empty()) return;  // Avahi frees what a client left when its connection closes
-  // Free withdraws the records: Avahi sends the goodbye (TTL 0) packets. No reply is awaited.
-  sd_bus_message* m = nullptr;
-  if (sd_bus_message_new_method_call(raw::bus(bus_), &m, kAvahi, group_path_.c_str(), kEntryGroup,
-                                     "Free") < 0)
-    return;
-  raw::MessagePtr msg(m);
-  sd_bus_message_set_expect_reply(m, 0);
-  (void)raw::send(bus_, m);  // written by the loop, or by the connection's close
+  // The goodbye is written by the loop, or by the connection's close.
+  free_object(bus_, group_path_, kEntryGroup);
   group_path_.clear();
 }
 
