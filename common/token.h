@@ -1,5 +1,6 @@
 #pragma once
 // The bearer token: RBEE_TOKEN overrides the configured token file.
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -23,6 +24,11 @@ struct ListenAddress {
 };
 Result<ListenAddress> parse_listen(std::string_view text, uint16_t default_port);
 bool is_loopback_host(const std::string& host);
+
+// The daemons' default ports: where a Hive listens (and a Queen looks for one), where a Queen
+// listens.
+inline constexpr uint16_t kDefaultHivePort = 7835;
+inline constexpr uint16_t kDefaultQueenPort = 7833;
 
 // Where a daemon listens: `configured` (TABLE.listen), or by default every address with a token
 // and loopback without one. Without a token only a loopback address is allowed; the error says

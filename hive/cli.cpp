@@ -25,20 +25,16 @@ std::string opt_num(std::optional<double> v, const char* fmt = "%.1f") {
   return buf;
 }
 
+constexpr std::string_view kProg = "rbee-hive";
+
 // One line for any failure: the API's own error message when it sent one.
 int fail(const std::string& what) {
-  std::cerr << "rbee-hive: " << escape_for_log(what) << "\n";
-  return 1;
+  return cli::fail(kProg, what);
 }
 
 std::optional<http::ClientResponse> call(const ClientContext& c, verb method,
                                          const std::string& path, std::string body, int& rc) {
-  auto r = cli::request(method, c.hive_url + path, std::move(body), c.token);
-  if (!r) {
-    rc = fail(r.error().message);
-    return std::nullopt;
-  }
-  return std::move(*r);
+  return cli::call(kProg, method, c.hive_url + path, std::move(body), c.token, rc);
 }
 
 }  // namespace

@@ -4,25 +4,14 @@
 
 #include <charconv>
 #include <cmath>
-#include <set>
-#include <sstream>
 
-#include "common/sys/file.h"
+#include "common/toml_config.h"
 
 namespace rbee::hive {
 namespace {
 
 Error key_error(std::string_view key, std::string_view what) {
   return make_error(std::string(key) + " " + std::string(what));
-}
-
-Status check_keys(const toml::table& t, std::string_view prefix,
-                  const std::set<std::string>& known) {
-  for (auto&& [k, v] : t) {
-    if (!known.count(std::string(k.str())))
-      return make_error("unknown key " + std::string(prefix) + "." + std::string(k.str()));
-  }
-  return Ok{};
 }
 
 Status read_string(const toml::table& t, std::string_view prefix, const char* key,
@@ -273,18 +262,10 @@ Result<std::optional<CpuMax>> parse_cpu_cores(std::string_view text) {
 }
 
 Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view source_name) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source_name);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << source_name << ":" << e.source().begin.line << ": " << e.description();
-    return make_error(msg.str());
-  }
-  for (auto&& [k, v] : root) {
-    if (k != "hive" && k != "services")
-      return make_error("unknown table [" + std::string(k.str()) + "]");
-  }
+  auto parsed = parse_toml(text, source_name);
+  if (!parsed) return parsed.error();
+  toml::table& root = *parsed;
+  if (auto st = check_tables(root, {"hive", "services"}); !st) return st.error();
   HiveConfig c;
   if (auto h = root["hive"]; h) {
     const auto* t = h.as_table();
@@ -370,9 +351,7 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
 }
 
 Result<HiveConfig> load_hive_config(const std::filesystem::path& path) {
-  auto text = sys::read_regular_file(path.string(), sys::kMaxConfigFileBytes);
-  if (!text) return make_error("config: " + text.error().message);
-  return parse_hive_config(*text, path.string());
+  return load_config_file(path, parse_hive_config);
 }
 
 }  // namespace rbee::hive

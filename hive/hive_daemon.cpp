@@ -7,6 +7,7 @@
 #include "common/json/telemetry_json.h"
 #include "common/sys/cgroup.h"
 #include "common/sys/credentials.h"
+#include "common/sys/host.h"
 #include "common/sys/notify.h"
 #include "common/sys/random_bytes.h"
 #include "common/token.h"
@@ -46,7 +47,7 @@ HiveDaemon::HiveDaemon(asio::io_context& io, HiveConfig config, std::string toke
       tick_timer_(io),
       readiness_timer_(io),
       watchdog_timer_(io) {
-  if (config_.hive_id.empty()) config_.hive_id = host_name();
+  if (config_.hive_id.empty()) config_.hive_id = sys::host_name_or_localhost();
   gpus_ = std::make_unique<GpuMonitor>(
       io_, GpuMonitorOptions{config_.nvml_library, config_.nvml_keep_open,
                              std::chrono::milliseconds(config_.interval_ms)});
@@ -102,7 +103,7 @@ Status HiveDaemon::start() {
   supervisor_->on_change = [this] { request_resample(); };
 
   const bool has_token = !token_.empty();
-  auto listen = daemon_listen("hive", config_.listen, 7835, has_token);
+  auto listen = daemon_listen("hive", config_.listen, kDefaultHivePort, has_token);
   if (!listen) return listen.error();
   auto queens = queen_url_keys(config_.queen_urls);
   if (!queens) return queens.error();

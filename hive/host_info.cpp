@@ -35,13 +35,9 @@ int64_t now_ms() {
       .count();
 }
 
-std::string host_name() {
-  return sys::host_name().value_or("localhost");
-}
-
 telemetry::Host read_host() {
   telemetry::Host h;
-  h.hostname = host_name();
+  h.hostname = sys::host_name_or_localhost();
   h.cpus = sys::online_cpus();
   if (auto m = read_proc("/proc/meminfo")) {
     auto info = parse_meminfo(*m);

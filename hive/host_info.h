@@ -9,7 +9,6 @@
 
 namespace rbee::hive {
 
-std::string host_name();
 telemetry::Host read_host();
 // Proportional set size of one process in bytes (smaps_rollup), statm's resident set as fallback.
 std::optional<uint64_t> process_memory_bytes(int32_t pid);

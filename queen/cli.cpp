@@ -18,19 +18,15 @@ using boost::beast::http::verb;
 
 namespace {
 
+constexpr std::string_view kProg = "rbee-queen";
+
 int fail(const std::string& what) {
-  std::cerr << "rbee-queen: " << escape_for_log(what) << "\n";
-  return 1;
+  return cli::fail(kProg, what);
 }
 
 std::optional<http::ClientResponse> call(const ClientContext& c, verb method,
                                          const std::string& path, int& rc) {
-  auto r = cli::request(method, c.queen_url + path, {}, c.token);
-  if (!r) {
-    rc = fail(r.error().message);
-    return std::nullopt;
-  }
-  return std::move(*r);
+  return cli::call(kProg, method, c.queen_url + path, {}, c.token, rc);
 }
 
 std::string age(std::optional<int64_t> ms) {

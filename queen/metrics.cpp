@@ -1,9 +1,16 @@
-// Prometheus text exposition (format 0.0.4) of the Queen's registry and ingest counters.
+#include "queen/metrics.h"
+
 #include <sstream>
 
-#include "queen/queen_daemon.h"
-
 namespace rbee::queen {
+
+void QueenMetrics::observe_latency(double seconds) {
+  std::size_t i = 0;
+  while (i < kBuckets.size() && seconds > kBuckets[i]) ++i;
+  ++latency_buckets[i];
+  latency_sum += seconds;
+  ++latency_count;
+}
 
 std::string render_metrics(const Registry& registry, const QueenMetrics& m,
                            const HiveProber& prober) {

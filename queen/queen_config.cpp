@@ -2,9 +2,7 @@
 
 #include <toml++/toml.h>
 
-#include <sstream>
-
-#include "common/sys/file.h"
+#include "common/toml_config.h"
 
 namespace rbee::queen {
 namespace {
@@ -25,44 +23,22 @@ Result<std::vector<std::string>> string_array(toml::node_view<toml::node> n, std
 }  // namespace
 
 Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view source_name) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source_name);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << source_name << ":" << e.source().begin.line << ": " << e.description();
-    return make_error(msg.str());
-  }
+  auto parsed = parse_toml(text, source_name);
+  if (!parsed) return parsed.error();
+  toml::table& root = *parsed;
   QueenConfig c;
-  for (auto&& [k, v] : root) {
-    if (k != "queen" && k != "hives")
-      return make_error("unknown table [" + std::string(k.str()) + "]");
-  }
+  if (auto st = check_tables(root, {"queen", "hives"}); !st) return st.error();
   auto q = root["queen"];
   if (q && !q.is_table()) return make_error("[queen] must be a table");
   if (auto* t = q.as_table()) {
-    for (auto&& [k, v] : *t) {
-      static const char* known[] = {"listen",
-                                    "advertise_url",
-                                    "token_file",
-                                    "ssh_config",
-                                    "hive_port",
-                                    "include",
-                                    "exclude",
-                                    "stale_after_intervals",
-                                    "down_after_intervals",
-                                    "max_push_hives_per_address",
-                                    "push_address_prefix_v4",
-                                    "push_address_prefix_v6",
-                                    "forget_push_only_after_s",
-                                    "mdns",
-                                    "allowed_hosts",
-                                    "max_streams",
-                                    "max_streams_per_address"};
-      bool ok = false;
-      for (auto* name : known) ok = ok || k == name;
-      if (!ok) return make_error("unknown key queen." + std::string(k.str()));
-    }
+    if (auto st = check_keys(*t, "queen",
+                             {"listen", "advertise_url", "token_file", "ssh_config", "hive_port",
+                              "include", "exclude", "stale_after_intervals", "down_after_intervals",
+                              "max_push_hives_per_address", "push_address_prefix_v4",
+                              "push_address_prefix_v6", "forget_push_only_after_s", "mdns",
+                              "allowed_hosts", "max_streams", "max_streams_per_address"});
+        !st)
+      return st.error();
   }
   auto str = [&](const char* key, std::string& out) -> Status {
     auto n = q[key];
@@ -136,9 +112,7 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
 }
 
 Result<QueenConfig> load_queen_config(const std::filesystem::path& path) {
-  auto text = sys::read_regular_file(path.string(), sys::kMaxConfigFileBytes);
-  if (!text) return make_error("config: " + text.error().message);
-  return parse_queen_config(*text, path.string());
+  return load_config_file(path, parse_queen_config);
 }
 
 }  // namespace rbee::queen

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/token.h"
 
 namespace rbee::queen {
 
@@ -21,7 +22,7 @@ struct QueenConfig {
   std::string advertise_url;
   std::filesystem::path token_file;
   std::filesystem::path ssh_config;  // empty: ~/.ssh/config
-  uint16_t hive_port = 7835;
+  uint16_t hive_port = kDefaultHivePort;
   std::vector<std::string> include;  // with [hives.NAME]: the Hives named (see discovery.h)
   std::vector<std::string> exclude;
   uint32_t stale_after_intervals = 3;

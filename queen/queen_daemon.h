@@ -1,12 +1,16 @@
 #pragma once
 // rbee-queen serve: one io_context drives discovery, the handshakes, ingest, the status timer
-// and the HTTP API. See docs/queen.md.
+// and the HTTP API. See docs/queen.md. The code is split by concept: start-up, the prober's
+// results and the timers (queen_daemon.cpp), the candidate set from SSH and mDNS
+// (queen_candidates.cpp), the push of snapshots (queen_ingest.cpp).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <array>
+#include <chrono>
+#include <cstddef>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -19,31 +23,22 @@
 #include "common/result.h"
 #include "common/sys/avahi.h"
 #include "common/sys/bus.h"
+#include "queen/advertise_url.h"
 #include "queen/hive_prober.h"
+#include "queen/metrics.h"
 #include "queen/queen_config.h"
 #include "queen/registry.h"
 
 namespace rbee::queen {
-
-struct QueenMetrics {
-  static constexpr std::array<double, 11> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                                      0.01,   0.025,   0.05,   0.1,   0.25};
-  uint64_t ingested = 0;                                        // accepted snapshots
-  uint64_t ignored = 0;                                         // out of order (older or equal seq)
-  std::map<std::string, uint64_t> rejected;                     // by reason
-  std::array<uint64_t, kBuckets.size() + 1> latency_buckets{};  // last: +Inf
-  double latency_sum = 0;
-  uint64_t latency_count = 0;
-  void observe_latency(double seconds);
-};
 
 struct DaemonOptions {
   std::chrono::milliseconds status_period{250};
   std::chrono::milliseconds watch_period{2000};
 };
 
-// Where Hives push their telemetry.
+// Where Hives push their telemetry, and the largest snapshot taken there.
 inline constexpr const char* kIngestPath = "/v1/hive-telemetry";
+inline constexpr std::size_t kMaxIngestBytes = 16 * 1024 * 1024;
 
 class QueenDaemon {
  public:
@@ -70,6 +65,9 @@ class QueenDaemon {
 
  private:
   Status compute_advertise_url(const std::string& listen_host);
+  void start_prober();
+  void on_probe_ok(const std::string& alias, const json::Capabilities& caps, std::string raw);
+  void on_probe_failed(const std::string& alias, const std::string& error);
   void rediscover();
   // The registry's candidates: the last good SSH discovery plus what mDNS found.
   void apply_candidates();
@@ -112,10 +110,5 @@ class QueenDaemon {
 
 // Registers the Queen's HTTP API on the router.
 void register_queen_api(QueenDaemon& daemon, http::Router& router);
-// Prometheus text exposition of the Queen's state.
-std::string render_metrics(const Registry& registry, const QueenMetrics& metrics,
-                           const HiveProber& prober);
-// True for loopback addresses and "localhost" names.
-bool is_loopback_name(const std::string& host);
 
 }  // namespace rbee::queen

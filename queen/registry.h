@@ -1,133 +1,35 @@
 #pragma once
 // The Queen's in-memory view of every Hive and its workers. Pure logic: no network, no clock of
 // its own (every call takes the time), so tests drive it directly. See docs/queen.md.
+//
+// The parts: the entries (hive_entry.h), the status rule (hive_status.h), who may speak for a
+// Hive (sender_address.h), the worker diff (worker_diff.h) and the events (events.h). The
+// Registry's own code is split the same way: the table and the status timer (registry.cpp),
+// discovery and handshakes (registry_candidates.cpp), pushed snapshots (registry_ingest.cpp).
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
-#include "common/enum_names.h"
 #include "common/json/decode.h"
 #include "common/telemetry.h"
+#include "common/token.h"
+#include "queen/events.h"
+#include "queen/hive_entry.h"
+#include "queen/hive_status.h"
 
 namespace rbee::queen {
-
-enum class HiveStatus { unreachable, healthy, degraded, down };
-
-// How the Queen learned of a Hive.
-enum class HiveSource { ssh_config, mdns, push };
-
-// What an event on /v1/events says happened; its name is the SSE event name.
-enum class EventKind {
-  hive_joined,
-  hive_back,
-  hive_degraded,
-  hive_down,
-  hive_restarted,
-  hive_removed,
-  worker_added,
-  worker_state,
-  worker_removed,
-};
-
-}  // namespace rbee::queen
-
-// The names the API, the metrics and the event stream show, in declaration order.
-template <>
-struct rbee::EnumNames<rbee::queen::HiveStatus> {
-  static constexpr std::string_view names[] = {"unreachable", "healthy", "degraded", "down"};
-};
-template <>
-struct rbee::EnumNames<rbee::queen::HiveSource> {
-  static constexpr std::string_view names[] = {"ssh_config", "mdns", "push"};
-};
-template <>
-struct rbee::EnumNames<rbee::queen::EventKind> {
-  static constexpr std::string_view names[] = {
-      "hive_joined",  "hive_back",    "hive_degraded", "hive_down",      "hive_restarted",
-      "hive_removed", "worker_added", "worker_state",  "worker_removed",
-  };
-};
-
-namespace rbee::queen {
-
-// Unqualified to_string(status) finds the one in common/enum_names.h.
-using rbee::parse_enum;
-using rbee::to_string;
-
-// Monotonic time drives ages and statuses; wall time is only shown.
-struct Now {
-  int64_t mono_ms = 0;
-  int64_t wall_ms = 0;
-};
-
-// A Hive the Queen should contact, from discovery.
-struct Candidate {
-  std::string alias;
-  std::string hostname;
-  uint16_t port = 0;
-  HiveSource source = HiveSource::ssh_config;
-  bool operator==(const Candidate&) const = default;
-};
-
-struct HiveEntry {
-  std::string id;     // hive_id; empty until a handshake or a snapshot names it
-  std::string alias;  // discovery alias; empty for a Hive known only from its pushes
-  std::string host;   // candidate HostName, or the sender's address for a push-only Hive
-  uint16_t port = 0;
-  HiveSource source = HiveSource::ssh_config;
-  HiveStatus status = HiveStatus::unreachable;
-
-  std::optional<int64_t> last_seen_mono_ms;  // last accepted snapshot
-  std::optional<int64_t> last_seen_wall_ms;
-  std::optional<int64_t> contact_mono_ms;  // first handshake: the status baseline before snapshots
-  std::optional<int64_t> last_probe_wall_ms;
-  std::string instance_id;
-  uint64_t seq = 0;
-  uint32_t interval_ms = 0;
-  int64_t timestamp_ms = 0;  // the Hive's clock, from its snapshot
-  std::string backend;
-  telemetry::Host host_info;
-  std::vector<telemetry::Gpu> gpus;
-  std::vector<telemetry::Worker> workers;
-  std::optional<json::Capabilities> capabilities;
-  std::string capabilities_json;  // as the Hive sent it (validated)
-  std::string last_error;
-  std::string pushed_from;  // address of the last snapshot's sender
-  uint64_t snapshots = 0;
-  std::deque<std::string> retired_instances;  // earlier instance ids: a Hive never goes back
-
-  // http://host:port ("[...]" around IPv6).
-  std::string address() const;
-  // http://host:port of a worker port on this Hive's host.
-  std::string worker_url(uint16_t worker_port) const;
-  std::string key() const { return id.empty() ? alias : id; }
-};
-
-struct Event {
-  EventKind kind = EventKind::hive_joined;
-  std::string hive_id;
-  std::string alias;
-  std::string url;  // worker events: the worker's URL when it has a port
-  HiveStatus status = HiveStatus::unreachable;
-  HiveStatus previous_status = HiveStatus::unreachable;
-  std::optional<telemetry::Worker> worker;
-  std::optional<telemetry::WorkerState> previous_state;
-};
-
-// The event's data as JSON (hive_id always; worker service/instance/state for worker events).
-std::string encode_event(const Event& e);
 
 struct RegistryOptions {
   uint32_t stale_after_intervals = 3;
   uint32_t down_after_intervals = 10;
-  uint16_t default_hive_port = 7835;  // the address shown for a Hive known only from pushes
+  uint16_t default_hive_port =
+      kDefaultHivePort;  // the address shown for a Hive known only from pushes
   std::size_t max_hives = 10000;
   // Hives known only from their pushes, per sender address range (the first push_prefix_v4 /
   // push_prefix_v6 bits): one token holder cannot fill the Queen with made-up hive ids from one
@@ -201,6 +103,7 @@ class Registry {
   void erase(uint64_t key);
   std::size_t push_hives_from(const std::string& sender_range) const;
   std::string sender_range(const std::string& address) const;
+  StalenessRule staleness() const;
   void emit(Event e);
   void emit_hive(EventKind kind, const HiveEntry& h, HiveStatus previous);
   void set_status(HiveEntry& h, HiveStatus status);

@@ -2,19 +2,11 @@
 
 #include <cstddef>
 
+#include "common/http/header_text.h"
+
 namespace rbee::http {
 
 namespace {
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 bool iequals_ascii(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -45,11 +37,11 @@ bool constant_time_equals(std::string_view presented, std::string_view expected)
 
 bool bearer_token_matches(std::string_view authorization_header, std::string_view token) {
   if (token.empty()) return false;
-  std::string_view h = trim(authorization_header);
+  std::string_view h = trim_ows(authorization_header);
   constexpr std::string_view kScheme = "bearer";
-  if (h.size() <= kScheme.size() || !is_space(h[kScheme.size()])) return false;
+  if (h.size() <= kScheme.size() || !is_ows(h[kScheme.size()])) return false;
   if (!iequals_ascii(h.substr(0, kScheme.size()), kScheme)) return false;
-  return constant_time_equals(trim(h.substr(kScheme.size())), token);
+  return constant_time_equals(trim_ows(h.substr(kScheme.size())), token);
 }
 
 }  // namespace rbee::http

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "common/http/auth.h"
+#include "common/http/header_text.h"
 
 namespace rbee::http {
 
@@ -27,12 +28,6 @@ std::string to_lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), lower);
   return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 bool host_name_char(char c) {
@@ -62,12 +57,12 @@ Response refuse(unsigned status, std::string message) {
 }  // namespace
 
 bool is_json_media_type(std::string_view content_type) {
-  std::string_view type = trim(content_type.substr(0, content_type.find(';')));
+  std::string_view type = trim_ows(content_type.substr(0, content_type.find(';')));
   return to_lower(type) == "application/json";
 }
 
 std::optional<Authority> parse_authority(std::string_view text, uint16_t default_port) {
-  text = trim(text);
+  text = trim_ows(text);
   if (text.empty()) return std::nullopt;
   Authority a;
   a.port = default_port;
@@ -117,10 +112,10 @@ bool is_local_host(const Authority& host, const std::vector<std::string>& allowe
 std::optional<std::string> cross_origin_reason(std::string_view origin,
                                                std::string_view sec_fetch_site,
                                                std::string_view host) {
-  const std::string site = to_lower(trim(sec_fetch_site));
+  const std::string site = to_lower(trim_ows(sec_fetch_site));
   if (site == "cross-site" || site == "same-site")
     return "cross-origin request refused (Sec-Fetch-Site: " + site + ")";
-  origin = trim(origin);
+  origin = trim_ows(origin);
   if (origin.empty()) return std::nullopt;
   const std::string quoted = "Origin " + std::string(origin);
   auto sep = origin.find("://");

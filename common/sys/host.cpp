@@ -10,6 +10,11 @@ std::optional<std::string> host_name() {
   return std::string(buf);
 }
 
+std::string host_name_or_localhost() {
+  auto name = host_name();
+  return name && !name->empty() ? *name : "localhost";
+}
+
 uint32_t online_cpus() {
   const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<uint32_t>(n) : 0;

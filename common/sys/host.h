@@ -8,6 +8,8 @@ namespace rbee::sys {
 
 // gethostname(); nullopt when the call fails.
 std::optional<std::string> host_name();
+// host_name(), or "localhost" when it fails or is empty: the name a daemon gives itself.
+std::string host_name_or_localhost();
 // CPUs online now (sysconf _SC_NPROCESSORS_ONLN); 0 when unknown.
 uint32_t online_cpus();
 // The memory page size in bytes.
