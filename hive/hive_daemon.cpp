@@ -197,7 +197,7 @@ void HiveDaemon::start_mdns(const asio::ip::tcp::endpoint& bound) {
   mdns_bus_ = std::move(*bus);
   // A DNS label holds at most 63 bytes; the TXT record carries the whole id.
   std::string name = config_.hive_id.substr(0, 63);
-  mdns_ = std::make_unique<sys::AvahiPublisher>(
+  mdns_ = std::make_shared<sys::AvahiPublisher>(
       *mdns_bus_, sys::AvahiPublisher::Service{std::move(name), std::string(sys::kMdnsServiceType),
                                                bound.port(), std::move(*txt)});
   mdns_->start();

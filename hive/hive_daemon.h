@@ -88,7 +88,7 @@ class HiveDaemon {
   std::shared_ptr<const PublishedSnapshot> current_;
   std::unique_ptr<GpuMonitor> gpus_;              // NVML off the loop; see docs/gpu.md
   std::unique_ptr<sys::BusConnection> mdns_bus_;  // declared before what uses it
-  std::unique_ptr<sys::AvahiPublisher> mdns_;
+  std::shared_ptr<sys::AvahiPublisher> mdns_;     // shared: its bus replies hold it weakly
 };
 
 // Registers the Hive's HTTP API on the router.

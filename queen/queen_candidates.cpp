@@ -96,7 +96,7 @@ void QueenDaemon::start_mdns() {
   }
   mdns_bus_ = std::move(*bus);
   mdns_browser_ =
-      std::make_unique<sys::AvahiBrowser>(*mdns_bus_, std::string(sys::kMdnsServiceType));
+      std::make_shared<sys::AvahiBrowser>(*mdns_bus_, std::string(sys::kMdnsServiceType));
   mdns_browser_->on_found = [this](const sys::FoundService& f) { on_mdns_found(f); };
   mdns_browser_->on_removed = [this](const std::string& name, int interface, int protocol) {
     on_mdns_removed(name, interface, protocol);

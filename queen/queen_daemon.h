@@ -104,8 +104,8 @@ class QueenDaemon {
   std::map<std::string, std::string> ssh_hive_ids_;      // SSH alias -> hive_id it answered
   // mDNS: instance name -> (interface, protocol) -> what Avahi resolved there.
   std::map<std::string, std::map<std::pair<int, int>, sys::FoundService>> mdns_items_;
-  std::unique_ptr<sys::BusConnection> mdns_bus_;  // declared before what uses it
-  std::unique_ptr<sys::AvahiBrowser> mdns_browser_;
+  std::unique_ptr<sys::BusConnection> mdns_bus_;     // declared before what uses it
+  std::shared_ptr<sys::AvahiBrowser> mdns_browser_;  // shared: its bus replies hold it weakly
 };
 
 // Registers the Queen's HTTP API on the router.

@@ -52,7 +52,6 @@ AvahiBrowser::AvahiBrowser(BusConnection& bus, std::string type)
     : bus_(bus), type_(std::move(type)) {}
 
 AvahiBrowser::~AvahiBrowser() {
-  *alive_ = false;
   match_.reset();
   owner_watch_.reset();
   if (!browser_path_.empty()) free_object(bus_, browser_path_, kBrowser);
@@ -70,13 +69,13 @@ void AvahiBrowser::start() {
   // browsers are ignored by path. With ServiceBrowserPrepare + Start (Avahi 0.8) no item can be
   // sent before we know our browser's path.
   auto match = raw::match_signal(bus_, nullptr, nullptr, kBrowser, nullptr,
-                                 [this, alive = alive_](sd_bus_message* m) {
-                                   if (*alive) on_signal(read_browser_signal(m));
+                                 [this, weak = weak_from_this()](sd_bus_message* m) {
+                                   if (!weak.expired()) on_signal(read_browser_signal(m));
                                  });
   if (!match) return fail(match.error().message);
   match_ = std::move(*match);
-  auto watch = watch_avahi(bus_, [this, alive = alive_](bool running) {
-    if (*alive) on_avahi(running);
+  auto watch = watch_avahi(bus_, [this, weak = weak_from_this()](bool running) {
+    if (!weak.expired()) on_avahi(running);
   });
   if (watch) owner_watch_ = std::move(*watch);
   browse();
@@ -106,8 +105,8 @@ void AvahiBrowser::browse() {
   if (r < 0) return fail(std::string("D-Bus message: ") + strerror(-r));
   auto st = raw::call_async(
       bus_, m->get(),
-      [this, alive = alive_, attempt](sd_bus_message* reply, const std::string& error) {
-        if (!*alive || attempt != attempt_) return;
+      [this, weak = weak_from_this(), attempt](sd_bus_message* reply, const std::string& error) {
+        if (weak.expired() || attempt != attempt_) return;
         if (!error.empty()) return fail(error);
         const char* path = nullptr;
         if (sd_bus_message_read(reply, "o", &path) < 0 || !path)
@@ -117,8 +116,8 @@ void AvahiBrowser::browse() {
         if (!start) return fail(start.error().message);
         auto st = raw::call_async(
             bus_, start->get(),
-            [this, alive, attempt](sd_bus_message*, const std::string& error) {
-              if (!*alive || attempt != attempt_) return;
+            [this, weak, attempt](sd_bus_message*, const std::string& error) {
+              if (weak.expired() || attempt != attempt_) return;
               if (!error.empty()) return fail("ServiceBrowser.Start: " + error);
               spdlog::info("mDNS: browsing {}", type_);
             },
@@ -165,9 +164,9 @@ void AvahiBrowser::resolve(int interface, int protocol, const std::string& name,
     return;
   auto st = raw::call_async(
       bus_, m->get(),
-      [this, alive = alive_, name, interface, protocol](sd_bus_message* reply,
-                                                        const std::string& error) {
-        if (!*alive || !present_.count(Item{name, interface, protocol})) return;
+      [this, weak = weak_from_this(), name, interface, protocol](sd_bus_message* reply,
+                                                                 const std::string& error) {
+        if (weak.expired() || !present_.count(Item{name, interface, protocol})) return;
         if (!error.empty()) {
           spdlog::debug("mDNS: cannot resolve {}: {}", name, error);
           return;

@@ -28,7 +28,7 @@ struct FoundService {
 // Browses one service type on every interface Avahi uses; each item is resolved once. When Avahi
 // restarts, browses again: items seen before are kept until the new browser's first full answer
 // (AllForNow) and only those it does not list again are reported removed.
-class AvahiBrowser {
+class AvahiBrowser : public std::enable_shared_from_this<AvahiBrowser> {
  public:
   AvahiBrowser(BusConnection& bus, std::string type);
   ~AvahiBrowser();
@@ -60,7 +60,6 @@ class AvahiBrowser {
   std::set<Item> present_;  // items announced and not yet removed
   std::set<Item> stale_;    // items of the browser of an Avahi that has gone
   uint64_t attempt_ = 0;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace rbee::sys

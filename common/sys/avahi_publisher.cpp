@@ -38,7 +38,6 @@ AvahiPublisher::AvahiPublisher(BusConnection& bus, Service service)
 
 AvahiPublisher::~AvahiPublisher() {
   stop();
-  *alive_ = false;
 }
 
 void AvahiPublisher::fail(const std::string& what) {
@@ -52,8 +51,8 @@ void AvahiPublisher::fail(const std::string& what) {
 
 void AvahiPublisher::start() {
   if (!owner_watch_) {
-    auto watch = watch_avahi(bus_, [this, alive = alive_](bool running) {
-      if (*alive && !stopped_) on_avahi(running);
+    auto watch = watch_avahi(bus_, [this, weak = weak_from_this()](bool running) {
+      if (!weak.expired() && !stopped_) on_avahi(running);
     });
     if (watch) owner_watch_ = std::move(*watch);
   }
@@ -79,8 +78,8 @@ void AvahiPublisher::announce() {
   if (!m) return fail(m.error().message);
   auto st = raw::call_async(
       bus_, m->get(),
-      [this, alive = alive_, attempt](sd_bus_message* reply, const std::string& error) {
-        if (!*alive || stopped_ || attempt != attempt_) return;
+      [this, weak = weak_from_this(), attempt](sd_bus_message* reply, const std::string& error) {
+        if (weak.expired() || stopped_ || attempt != attempt_) return;
         if (!error.empty()) return fail(error);
         const char* path = nullptr;
         if (int r = sd_bus_message_read(reply, "o", &path); r < 0 || !path)
@@ -88,8 +87,8 @@ void AvahiPublisher::announce() {
         group_path_ = path;
         auto match = raw::match_signal(
             bus_, nullptr, group_path_.c_str(), kEntryGroup, "StateChanged",
-            [this, alive, attempt](sd_bus_message* sig) {
-              if (!*alive || attempt != attempt_) return;
+            [this, weak, attempt](sd_bus_message* sig) {
+              if (weak.expired() || attempt != attempt_) return;
               int32_t s = 0;
               const char* err = nullptr;
               if (sd_bus_message_read(sig, "is", &s, &err) < 0) return;
@@ -128,15 +127,16 @@ void AvahiPublisher::add_service(uint64_t attempt) {
   if (r < 0) return fail(std::string("D-Bus message: ") + strerror(-r));
   auto st = raw::call_async(
       bus_, msg,
-      [this, alive = alive_, attempt](sd_bus_message*, const std::string& error) {
-        if (!*alive || stopped_ || attempt != attempt_) return;
+      [this, weak = weak_from_this(), attempt](sd_bus_message*, const std::string& error) {
+        if (weak.expired() || stopped_ || attempt != attempt_) return;
         if (!error.empty()) return fail("AddService: " + error);
         auto commit = method(bus_, group_path_.c_str(), kEntryGroup, "Commit");
         if (!commit) return fail(commit.error().message);
         auto st = raw::call_async(
             bus_, commit->get(),
-            [this, alive, attempt](sd_bus_message*, const std::string& error) {
-              if (*alive && attempt == attempt_ && !error.empty()) fail("Commit: " + error);
+            [this, weak, attempt](sd_bus_message*, const std::string& error) {
+              if (!weak.expired() && attempt == attempt_ && !error.empty())
+                fail("Commit: " + error);
             },
             kCallTimeoutUs);
         if (!st) fail(st.error().message);

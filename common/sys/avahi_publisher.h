@@ -12,7 +12,7 @@ namespace rbee::sys {
 // Announces one service while it lives; stop() (or the destructor) withdraws it, which makes
 // Avahi send the goodbye packets. Announces again whenever Avahi (re)starts: a restarted daemon
 // has forgotten every entry group.
-class AvahiPublisher {
+class AvahiPublisher : public std::enable_shared_from_this<AvahiPublisher> {
  public:
   struct Service {
     std::string name;  // instance name, e.g. the hive id
@@ -43,7 +43,6 @@ class AvahiPublisher {
   std::string state_;
   uint64_t attempt_ = 0;  // replies to an earlier attempt (an Avahi since gone) are ignored
   bool stopped_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace rbee::sys
