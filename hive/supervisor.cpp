@@ -39,7 +39,7 @@ struct Supervisor::Tracked {
   std::vector<std::function<void(StopOutcome)>> stop_waiters;
   std::unique_ptr<asio::steady_timer> restart_timer;
   bool seen = true;
-  bool emptied = false;  // it ended, and its cgroup was seen empty or gone since
+  bool emptied = false;  // it ran and ended, and its cgroup was seen empty or gone since
 };
 
 Supervisor::Supervisor(asio::io_context& io, const HiveConfig& config, sys::UniqueFd root_fd,
@@ -294,7 +294,8 @@ void Supervisor::measure(Tracked& t, const Listening& listening, Clock::time_poi
   t.view = next_view(t.view, in);
 
   if (telemetry::is_terminal(t.view.state)) {
-    if (r.pids.empty()) t.emptied = true;
+    // Only a worker that ran (a cgroup adopted before its first process came is none).
+    if (r.pids.empty() && t.life.started_at_ms()) t.emptied = true;
     if (!t.empty_since) t.empty_since = now;
     if (!was_terminal) after_exit(t);
   } else {
