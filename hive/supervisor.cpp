@@ -39,6 +39,7 @@ struct Supervisor::Tracked {
   std::vector<std::function<void(StopOutcome)>> stop_waiters;
   std::unique_ptr<asio::steady_timer> restart_timer;
   bool seen = true;
+  bool emptied = false;  // it ran and ended, and its cgroup was seen empty or gone since
 };
 
 Supervisor::Supervisor(asio::io_context& io, const HiveConfig& config, sys::UniqueFd root_fd,
@@ -98,6 +99,12 @@ void Supervisor::walk_tree() {
       if (!instance) continue;
       WorkerId id{*service, *instance};
       auto it = workers_.find(id);
+      if (it != workers_.end() && ran_again(*it->second)) {
+        // The new run replaces the ended one once its cgroup is open (same id).
+        const WorkerLife before = it->second->life;
+        adopt(id, &before);
+        it = workers_.find(id);
+      }
       if (it == workers_.end()) {
         adopt(id);
         it = workers_.find(id);
@@ -114,6 +121,21 @@ void Supervisor::walk_tree() {
     t->cg.reset();
     tree_.unwatch_worker(id);
   }
+}
+
+// systemd started the unit of an ended worker again (its Restart=), in the cgroup the unit kept
+// or in a new one of the same name: a new run, to adopt as such. Where the Hive owns the cgroups
+// it starts workers again itself, and launch() replaces the run.
+bool Supervisor::ran_again(Tracked& t) {
+  if (backend_->owns_cgroups() || !t.emptied) return false;
+  if (t.cg) {
+    const auto r = t.cg->read(ReadScope::fast);
+    if (!r.gone) return !r.pids.empty();
+  }
+  // Its cgroup went: a new one of that name, once a process is in it (systemd makes the
+  // directory before it moves the process there).
+  auto now = WorkerCgroup::open(root_fd_.get(), worker_cgroup_path(backend_->layout(), t.id));
+  return now && !now->read(ReadScope::fast).pids.empty();
 }
 
 Supervisor::Tracked& Supervisor::track(const WorkerId& id, WorkerCgroup cg, WorkerLife life) {
@@ -135,7 +157,7 @@ void Supervisor::forget(std::map<WorkerId, std::unique_ptr<Tracked>>::iterator i
   workers_.erase(it);
 }
 
-void Supervisor::adopt(const WorkerId& id) {
+void Supervisor::adopt(const WorkerId& id, const WorkerLife* before) {
   if (launching_.count(id)) return;  // ours, being started: launch() will track it
   const std::string rel = worker_cgroup_path(backend_->layout(), id);
   // Watch before the first read: a change after it is then never missed.
@@ -158,10 +180,14 @@ void Supervisor::adopt(const WorkerId& id) {
   // systemd owns its cgroups, so no marks there: the Hive's own workers carry it in their
   // environment instead.
   if (!marked && main && process_spawned_by_hive(*main)) by = telemetry::SpawnedBy::hive;
+  // A unit systemd started again is still the Hive's (its first process may not have exec'd yet,
+  // and has systemd's environment until then).
+  if (before && before->ours()) by = telemetry::SpawnedBy::hive;
   auto started = marks.started_at_ms;
   if (!started && main) started = process_start_ms(*main);
   Tracked& t = track(id, std::move(*cg),
-                     WorkerLife::adopted(by, started, main, marks.exit, marks.stop_requested));
+                     WorkerLife::adopted(by, started, main, marks.exit, marks.stop_requested,
+                                         before ? before->restarts() + 1 : 0));
   if (backend_->layout() == Layout::systemd) t.view.unit = systemd_unit_name(id);
   if (main && t.life.ours() && marked) {
     if (auto fd = sys::open_pidfd(*main)) watch_main(t, std::move(*fd), false);
@@ -272,6 +298,8 @@ void Supervisor::measure(Tracked& t, const Listening& listening, Clock::time_poi
 
   if (telemetry::is_terminal(t.view.state)) {
     t.life.mark_exited(in.now_ms);
+    // Only a worker that ran (a cgroup adopted before its first process came is none).
+    if (r.pids.empty() && t.life.started_at_ms()) t.emptied = true;
     if (!t.empty_since) t.empty_since = now;
     if (!was_terminal) after_exit(t);
   } else {

@@ -93,7 +93,9 @@ class Supervisor {
   struct Tracked;
 
   void walk_tree();
-  void adopt(const WorkerId& id);
+  bool ran_again(Tracked& t);
+  // `before`: the ended run of the same worker that systemd started again.
+  void adopt(const WorkerId& id, const WorkerLife* before = nullptr);
   // Starts tracking a worker whose cgroup is open and watched; returns it.
   Tracked& track(const WorkerId& id, WorkerCgroup cg, WorkerLife life);
   void forget(std::map<WorkerId, std::unique_ptr<Tracked>>::iterator it);

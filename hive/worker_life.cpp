@@ -16,9 +16,10 @@ WorkerLife WorkerLife::launched(int64_t started_at_ms, uint32_t restarts,
 
 WorkerLife WorkerLife::adopted(telemetry::SpawnedBy by, std::optional<int64_t> started_at_ms,
                                std::optional<int32_t> main_pid, ExitReason marked_exit,
-                               bool stop_requested) {
+                               bool stop_requested, uint32_t restarts) {
   WorkerLife l;
   l.spawned_by_ = by;
+  l.restarts_ = restarts;
   l.started_at_ms_ = started_at_ms;
   l.main_pid_ = main_pid;
   l.exit_ = marked_exit;

@@ -22,10 +22,11 @@ class WorkerLife {
   // A worker this Hive starts now (restarts: how many starts came before it in this run).
   static WorkerLife launched(int64_t started_at_ms, uint32_t restarts,
                              std::optional<int32_t> main_pid);
-  // A worker found in the tree: what its marks and its processes say.
+  // A worker found in the tree: what its marks and its processes say (restarts: of its unit by
+  // systemd seen in this run).
   static WorkerLife adopted(telemetry::SpawnedBy by, std::optional<int64_t> started_at_ms,
                             std::optional<int32_t> main_pid, ExitReason marked_exit,
-                            bool stop_requested = false);
+                            bool stop_requested = false, uint32_t restarts = 0);
 
   telemetry::SpawnedBy spawned_by() const { return spawned_by_; }
   bool ours() const { return spawned_by_ == telemetry::SpawnedBy::hive; }

@@ -15,8 +15,15 @@ std::optional<std::string> read_unit_journal(const std::string& unit, std::size_
   sd_journal* raw = nullptr;
   if (sd_journal_open(&raw, SD_JOURNAL_LOCAL_ONLY) < 0) return std::nullopt;
   std::unique_ptr<sd_journal, decltype(&sd_journal_close)> j(raw, sd_journal_close);
-  const std::string match = "_SYSTEMD_UNIT=" + unit;
-  if (sd_journal_add_match(j.get(), match.data(), match.size()) < 0) return std::nullopt;
+  // The unit's own output, and what systemd (PID 1) logs about the unit: the latter carries the
+  // run's INVOCATION_ID even where the former lacks _SYSTEMD_INVOCATION_ID (journald reads it
+  // from the process's cgroup, so a process that printed and exited at once leaves it out).
+  const std::string own = "_SYSTEMD_UNIT=" + unit, about = "UNIT=" + unit;
+  if (sd_journal_add_match(j.get(), own.data(), own.size()) < 0 ||
+      sd_journal_add_disjunction(j.get()) < 0 ||
+      sd_journal_add_match(j.get(), about.data(), about.size()) < 0 ||
+      sd_journal_add_match(j.get(), "_PID=1", 0) < 0)
+    return std::nullopt;
   if (sd_journal_seek_tail(j.get()) < 0) return std::nullopt;
   auto field = [&](const char* name) {
     const void* data = nullptr;
@@ -26,19 +33,21 @@ std::optional<std::string> read_unit_journal(const std::string& unit, std::size_
     return f.substr(std::min(f.size(), std::strlen(name) + 1));  // after "NAME="
   };
   // Newest first. A run is one invocation id: the newest is the current run, the one before it
-  // the previous run.
+  // the previous run. An entry without one belongs to the run of the entries after it.
   const int wanted = previous ? 1 : 0;
   int run = -1;
   std::string invocation;
   std::vector<std::string> newest_first;
   std::size_t bytes = 0;
   while (newest_first.size() < lines && bytes < 1024 * 1024 && sd_journal_previous(j.get()) > 0) {
-    if (auto inv = field("_SYSTEMD_INVOCATION_ID");
-        run < 0 || (!inv.empty() && inv != invocation)) {
+    const bool output = field("_SYSTEMD_UNIT") == unit;
+    if (run < 0) run = 0;
+    if (auto inv = field(output ? "_SYSTEMD_INVOCATION_ID" : "INVOCATION_ID");
+        !inv.empty() && inv != invocation) {
+      if (!invocation.empty() && ++run > wanted) break;
       invocation = inv;
-      if (++run > wanted) break;
     }
-    if (run < wanted) continue;
+    if (run < wanted || !output) continue;
     newest_first.emplace_back(field("MESSAGE"));
     bytes += newest_first.back().size() + 1;
   }

@@ -4,8 +4,12 @@
 # backend and checks, end to end, what that backend promises: transient units
 # rbee-<service>@<port>.service under rbee.slice/rbee-<service>.slice, cgroup memory figures,
 # MemoryMax (oom) and TasksMax, re-adoption across `systemctl restart rbee-hive`, external units,
-# journal logs, stop, exit codes, sd_notify status and /capabilities; that a start job that never
-# ends fails the spawn at its deadline, and that the Hive hears no other unit's PropertiesChanged.
+# journal logs (and the previous run's, after systemd restarted a unit), stop (children
+# included), exit codes, sd_notify status and /capabilities; that a start job that never ends fails
+# the spawn at its deadline, and that the Hive hears no other unit's PropertiesChanged. Least
+# privilege: the worker's ids, groups, capabilities and NoNewPrivs, every sandbox property the
+# backend sets, and a hostile worker that tries to write its cgroup's limits, read the Hive's
+# token file (the Hive runs with token_file = /etc/rbee/token) and leave its cgroup.
 #
 # Usage: tests/vm/vm-systemd.sh [BUILD_DIR]   (default: <repo>/build)
 # Environment: RBEE_VM_TIMEOUT (600), RBEE_VM_KEEP_SHARE=1 (keep the share with journal.log),
@@ -30,6 +34,7 @@ trap cleanup EXIT
 mkdir "$SHARE/bin" "$SHARE/units"
 cp "${BINARIES[@]}" "$SHARE/bin/"
 cp "$REPO"/units/*.service "$REPO"/units/*.slice "$SHARE/units/"
+cp "$REPO/packaging/postinst" "$SHARE/postinst"
 
 # The package, when cpack can build it (the build dir is configured with CPack).
 if [ "${RBEE_VM_NO_DEB:-0}" != 1 ] && command -v cpack >/dev/null && [ -f "$BUILD_DIR/CPackConfig.cmake" ]; then
@@ -49,12 +54,14 @@ failures=0
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+not() { ! "$@"; }
 t0=$(date +%s.%N)
 since() { printf '%.1f' "$(echo "$(date +%s.%N) $t0" | awk '{print $1 - $2}')"; }
 
 timeout 120 systemctl is-system-running --wait >/dev/null || true
 
 # --- install ------------------------------------------------------------------------------
+check "no rbee-worker account before the install" sh -c '! getent passwd rbee-worker >/dev/null'
 if [ -f "$RBEE_SHARE/rbee.deb" ]; then
   if dpkg -i "$RBEE_SHARE/rbee.deb" >/tmp/dpkg.log 2>&1; then
     pass "dpkg -i rbee.deb"
@@ -70,7 +77,10 @@ else
   echo "note: no .deb in the share; copying the binaries and units"
   install -m 755 "$RBEE_SHARE/bin/rbee-hive" /usr/bin/rbee-hive
   install -m 644 "$RBEE_SHARE"/units/* /etc/systemd/system/
+  # What the package's postinst does (the account workers run as by default).
+  sh "$RBEE_SHARE/postinst" configure && pass "postinst configure" || fail "postinst configure"
 fi
+check "the install created rbee-worker ($(getent passwd rbee-worker))" sh -c 'getent passwd rbee-worker >/dev/null'
 install -m 755 "$RBEE_SHARE/bin/rbee-test-worker" /usr/bin/rbee-test-worker
 missing=$(ldd /usr/bin/rbee-hive 2>&1 | grep 'not found')
 check "rbee-hive: all shared libraries found ${missing}" [ -z "$missing" ]
@@ -81,6 +91,7 @@ cat >/etc/rbee/hive.toml <<'TOML'
 backend = "auto"
 interval_ms = 500
 stop_timeout_ms = 5000
+token_file = "/etc/rbee/token"
 
 [services.tw]
 command = ["/usr/bin/rbee-test-worker", "--port", "{port}"]
@@ -102,8 +113,10 @@ allow_args = true
 command = ["/bin/sh", "-c", "echo hello-from-worker; exec /usr/bin/rbee-test-worker --port $0", "{port}"]
 base_port = 9400
 
+# What a hostile worker tries first: write its own cgroup's limits, read the Hive's token, leave
+# its cgroup. Each attempt prints one word; a target that is not there prints a MISSING word.
 [services.probe]
-command = ["/bin/sh", "-c", "cat /etc/rbee/probe-secret >/dev/null 2>&1 && echo SECRET-READ || echo SECRET-DENIED; echo $$ > /sys/fs/cgroup/cgroup.procs 2>/dev/null && echo ESCAPED || echo STAYED; exec /usr/bin/rbee-test-worker --port $0", "{port}"]
+command = ["/bin/sh", "-c", "cg=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup); echo CG=$cg; for f in pids.max:4242 memory.max:424200000; do n=${f%%:*}; if [ ! -f $cg/$n ]; then echo LIMIT-MISSING-$n; elif (echo ${f#*:} > $cg/$n) 2>/dev/null; then echo LIMIT-WRITTEN-$n; else echo LIMIT-DENIED-$n; fi; done; if [ ! -e /etc/rbee/token ]; then echo TOKEN-MISSING; elif cat /etc/rbee/token >/dev/null 2>&1; then echo TOKEN-READ; else echo TOKEN-DENIED; fi; echo $$ > /sys/fs/cgroup/cgroup.procs 2>/dev/null && echo ESCAPED || echo STAYED; exec /usr/bin/rbee-test-worker --port $0", "{port}"]
 base_port = 9600
 
 [services.fail]
@@ -114,8 +127,27 @@ restart = "no"
 [services.hang]
 command = ["/usr/bin/rbee-test-worker", "--port", "{port}"]
 base_port = 9700
+
+# Fails once, then runs: systemd's Restart=on-failure starts it again. Its marker lives in /etc,
+# which ProtectSystem=full makes read-only unless read_write_paths opens it.
+[services.flap]
+command = ["/bin/sh", "-c", "if [ -e /etc/rbee-flap/ran-$0 ]; then echo flap-second-run-$0; exec /usr/bin/rbee-test-worker --port $0; fi; touch /etc/rbee-flap/ran-$0 && echo flap-first-run-$0; exit 7", "{port}"]
+base_port = 9800
+restart = "on-failure"
+read_write_paths = ["/etc/rbee-flap"]
 TOML
-install -m 0600 /dev/null /etc/rbee/probe-secret && echo secret >/etc/rbee/probe-secret
+# The Hive's token: 0600 root, what a worker must not read.
+install -m 0600 /dev/null /etc/rbee/token
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >/etc/rbee/token
+TOKEN=$(cat /etc/rbee/token)
+install -d -m 0700 -o rbee-worker -g rbee-worker /etc/rbee-flap
+# The Hive's client commands with its token (spawn, stop and logs need it; ps does not).
+cat >/usr/local/bin/hive <<'SH'
+#!/bin/sh
+sub=$1; shift
+exec rbee-hive "$sub" --token-file /etc/rbee/token "$@"
+SH
+chmod 755 /usr/local/bin/hive
 # A slice whose start waits for a oneshot that takes minutes: a worker's start job in it never ends.
 cat >/etc/systemd/system/rbee-hold.service <<'UNIT'
 [Service]
@@ -151,11 +183,16 @@ wait_for() {
   until "$@"; do [ "$(date +%s)" -ge "$deadline" ] && return 1; sleep 0.5; done
 }
 state_is() { [ "$(wfield "$1" "$2" state)" = "$3" ]; }
-http_get() { # PATH -> body (HTTP/1.0 over bash /dev/tcp)
+http_get() { # PATH [TOKEN] -> response, headers and body (HTTP/1.0 over bash /dev/tcp)
   exec 3<>/dev/tcp/127.0.0.1/7835 || return 1
-  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n' "$1" >&3
+  {
+    printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n' "$1"
+    [ -z "${2:-}" ] || printf 'Authorization: Bearer %s\r\n' "$2"
+    printf 'Connection: close\r\n\r\n'
+  } >&3
   cat <&3; exec 3<&-
 }
+body() { sed '1,/^\r\?$/d'; } # the body of a response on stdin
 show() { echo "  $1: $(worker "$2" "$3")"; }
 
 # --- the Hive --------------------------------------------------------------------------------
@@ -165,9 +202,17 @@ check "rbee-hive answers ps" wait_for 20 rbee-hive ps
 caps=$(http_get /capabilities | tail -n 1)
 echo "  capabilities: ${caps:0:300}"
 check "/capabilities says backend systemd" grep -q '"backend" *: *"systemd"' <<<"$caps"
+check "/capabilities says auth bearer (token_file)" grep -q '"auth" *: *"bearer"' <<<"$caps"
+# With a token, root on this machine needs it too: a spawn and a log read without it are refused.
+rbee-hive spawn tw --port 9009 >/tmp/notoken.out 2>&1 && nt_rc=0 || nt_rc=$?
+echo "  spawn without the token (rc $nt_rc): $(head -c 200 /tmp/notoken.out)"
+check "spawn without the token is refused (401)" sh -c '[ "$0" != 0 ] && grep -q 401 /tmp/notoken.out' "$nt_rc"
+check "no unit for the refused spawn" not systemctl is-active -q rbee-tw@9009.service
+status_line=$(http_get /v1/workers/tw/9001/logs | head -n 1 | tr -d '\r')
+check "GET /v1/workers/tw/9001/logs without the token: 401 [$status_line]" grep -q "^HTTP/1.[01] 401 " <<<"$status_line"
 
 # --- spawn, cgroup, ready ----------------------------------------------------------------------
-rbee-hive spawn tw --port 9001 || true
+hive spawn tw --port 9001 || true
 cg=/sys/fs/cgroup/rbee.slice/rbee-tw.slice/rbee-tw@9001.service
 check "spawn tw/9001: unit rbee-tw@9001.service active" wait_for 20 systemctl is-active -q rbee-tw@9001.service
 check "cgroup $cg exists" [ -d "$cg" ]
@@ -183,25 +228,76 @@ check "tw/9001 working_set_bytes present ($ws)" [ -n "$ws" ]
 # --- least privilege ---------------------------------------------------------------------------
 pid=$(wfield tw 9001 main_pid)
 uid=$(id -u rbee-worker)
-st() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }
-check "tw/9001 runs as rbee-worker (uid $(st Uid))" [ "$(st Uid)" = "$uid" ]
+gid=$(id -g rbee-worker)
+# A field of /proc/PID/status: all its values, space separated (Uid: real effective saved fs).
+st() { awk -v k="$1:" '$1 == k {$1 = ""; sub(/^[ \t]+/, ""); print}' "/proc/$pid/status"; }
+echo "  tw/9001 (pid $pid): Uid $(st Uid) | Gid $(st Gid) | Groups $(st Groups) | CapInh $(st CapInh) CapPrm $(st CapPrm) CapEff $(st CapEff) CapBnd $(st CapBnd) CapAmb $(st CapAmb) | Umask $(st Umask)"
+check "rbee-worker is not root (uid $uid, gid $gid)" [ -n "$uid" -a "$uid" != 0 -a -n "$gid" -a "$gid" != 0 ]
+check "tw/9001 runs as rbee-worker: real, effective, saved and fs uid $uid" \
+  [ "$(st Uid | tr -s '\t ' ' ')" = "$uid $uid $uid $uid" ]
+check "tw/9001 runs in group rbee-worker: real, effective, saved and fs gid $gid" \
+  [ "$(st Gid | tr -s '\t ' ' ')" = "$gid $gid $gid $gid" ]
+check "tw/9001 supplementary groups are rbee-worker's own ($gid)" [ "$(st Groups)" = "$gid" ]
 check "tw/9001 NoNewPrivs 1" [ "$(st NoNewPrivs)" = 1 ]
-check "tw/9001 no capabilities (CapEff $(st CapEff), CapBnd $(st CapBnd))" \
-  [ "$(st CapEff)" = 0000000000000000 -a "$(st CapBnd)" = 0000000000000000 ]
-check "unit has NoNewPrivileges=yes" [ "$(systemctl show -P NoNewPrivileges rbee-tw@9001.service)" = yes ]
-check "unit has ProtectSystem=full" [ "$(systemctl show -P ProtectSystem rbee-tw@9001.service)" = full ]
-rbee-hive spawn probe --port 9601 || true
+for c in CapInh CapPrm CapEff CapBnd CapAmb; do
+  check "tw/9001 $c 0000000000000000" [ "$(st $c)" = 0000000000000000 ]
+done
+check "tw/9001 Umask 0027" [ "$(st Umask)" = 0027 ]
+
+# --- the unit's sandbox ----------------------------------------------------------------------
+# Every property add_sandbox() (hive/systemd_backend.cpp) sets, as systemd reports it.
+prop() { systemctl show -P "$2" "$1" 2>/dev/null; }
+# VALUE is one of the rest.
+one_of() { local v=$1; shift; for a; do [ "$v" = "$a" ] && return 0; done; return 1; }
+for kv in User=$uid Group=$gid SupplementaryGroups=$gid; do
+  v=$(prop rbee-tw@9001.service "${kv%%=*}")
+  check "unit has $kv (rbee-worker) [$v]" one_of "$v" "${kv#*=}" rbee-worker
+done
+# Empty means no capability at all; a unit that does not set it shows the full list.
+check "unit CapabilityBoundingSet empty [$(prop rbee-tw@9001.service CapabilityBoundingSet | head -c 60)]" \
+  [ -z "$(prop rbee-tw@9001.service CapabilityBoundingSet)" ]
+check "unit AmbientCapabilities empty" [ -z "$(prop rbee-tw@9001.service AmbientCapabilities)" ]
+for kv in NoNewPrivileges=yes PrivateTmp=yes ProtectKernelTunables=yes ProtectKernelModules=yes \
+    ProtectKernelLogs=yes ProtectControlGroups=yes ProtectClock=yes ProtectHostname=yes \
+    RestrictSUIDSGID=yes LockPersonality=yes RestrictRealtime=yes ProtectSystem=full \
+    ProtectHome=read-only UMask=0027 Type=exec CollectMode=inactive-or-failed; do
+  v=$(prop rbee-tw@9001.service "${kv%%=*}")
+  check "unit has $kv [$v]" [ "$v" = "${kv#*=}" ]
+done
+check "unit has no ReadWritePaths (its service names none) [$(prop rbee-tw@9001.service ReadWritePaths)]" \
+  [ -z "$(prop rbee-tw@9001.service ReadWritePaths)" ]
+# The sandbox in effect: /etc and /usr read-only, /tmp private, /home read-only.
+# mountinfo: field 5 is the mount point, field 6 its options.
+mounts() { awk '$5 ~ "^/(etc|usr|tmp|home)$" {print $5, $6}' "/proc/$1/mountinfo" | sort -u | tr '\n' ';'; }
+ro_mounts() { awk '($5 == "/usr" || $5 == "/etc" || $5 == "/home") && $6 ~ /^ro(,|$)/ {print $5}' "/proc/$1/mountinfo" | sort -u | tr '\n' ' '; }
+echo "  mounts of tw/9001: $(mounts "$pid")"
+check "tw/9001 sees /etc, /home and /usr read-only [$(ro_mounts "$pid")]" [ "$(ro_mounts "$pid")" = "/etc /home /usr " ]
+check "tw/9001 has a private /tmp" [ "$(stat -L -c %d:%i "/proc/$pid/root/tmp")" != "$(stat -c %d:%i /tmp)" ]
+
+# --- a hostile worker --------------------------------------------------------------------------
+hive spawn probe --port 9601 || true
 check "probe/9601 reaches ready" wait_for 30 state_is probe 9601 ready
-plog=$(rbee-hive logs probe/9601 2>&1)
+plog=$(hive logs probe/9601 2>&1)
 echo "  probe log: $(tr '\n' ' ' <<<"$plog")"
-check "probe/9601 cannot read a 0600 root file" grep -q SECRET-DENIED <<<"$plog"
-check "probe/9601 cannot leave its cgroup" grep -q STAYED <<<"$plog"
+pcg=/sys/fs/cgroup/rbee.slice/rbee-probe.slice/rbee-probe@9601.service
+check "probe/9601 ran in its unit's cgroup (CG=$pcg)" grep -qx "CG=$pcg" <<<"$plog"
+check "probe/9601 cannot write its cgroup's pids.max" grep -qx LIMIT-DENIED-pids.max <<<"$plog"
+check "probe/9601 cannot write its cgroup's memory.max" grep -qx LIMIT-DENIED-memory.max <<<"$plog"
+check "probe/9601 cgroup limits unchanged (pids.max $(cat $pcg/pids.max), memory.max $(cat $pcg/memory.max))" \
+  [ "$(cat $pcg/pids.max)" != 4242 -a "$(cat $pcg/memory.max)" = max ]
+check "the Hive's token file /etc/rbee/token is 0600 root" [ "$(stat -c %a:%U /etc/rbee/token)" = 600:root ]
+check "probe/9601 cannot read the Hive's token file /etc/rbee/token" grep -qx TOKEN-DENIED <<<"$plog"
+check "the token is not in probe/9601's log" not grep -qF -- "$TOKEN" <<<"$plog"
+check "probe/9601 cannot leave its cgroup" grep -qx STAYED <<<"$plog"
 check "probe/9601 still in its unit's cgroup" grep -q "rbee-probe@9601.service" "/proc/$(wfield probe 9601 main_pid)/cgroup"
-rbee-hive stop probe/9601 >/dev/null 2>&1 || true
+hive stop probe/9601 >/dev/null 2>&1 || true
 
 # --- MemoryMax -> oom ---------------------------------------------------------------------------
-rbee-hive spawn mem --port 9201 || true
-check "mem/9201 MemoryMax=64M on the unit" [ "$(systemctl show -P MemoryMax rbee-mem@9201.service)" = 67108864 ]
+# The unit may be oom-killed and collected before systemctl asks: the spawn reply has what the
+# Hive read from the unit's cgroup (memory.max) at once.
+hive spawn mem --port 9201 >/tmp/mem.out 2>&1 || true
+check "mem/9201 MemoryMax=64M on the unit (memory.max in the spawn reply)" \
+  grep -q '"memory_max_bytes" *: *67108864' /tmp/mem.out
 check "mem/9201 over its MemoryMax is reported oom" wait_for 40 state_is mem 9201 oom
 show mem/9201 mem 9201
 ok_kills=$(wfield mem 9201 oom_kills)
@@ -210,28 +306,72 @@ check "mem/9201 oom_kills >= 1 ($ok_kills)" [ "${ok_kills:-0}" -ge 1 ]
 # --- TasksMax ------------------------------------------------------------------------------------
 # 9301: 3 tasks under TasksMax=4, runs. 9302: --children 10 (the last flag wins): the 4th fork
 # fails (EAGAIN), the test worker exits 2, reported failed, and its log says why.
-rbee-hive spawn pids --port 9301 || true
+hive spawn pids --port 9301 || true
 check "pids/9301 TasksMax=4 on the unit" [ "$(systemctl show -P TasksMax rbee-pids@9301.service)" = 4 ]
 check "pids.max in the unit's cgroup is 4" [ "$(cat /sys/fs/cgroup/rbee.slice/rbee-pids.slice/rbee-pids@9301.service/pids.max 2>/dev/null)" = 4 ]
 check "pids/9301 reaches ready" wait_for 30 state_is pids 9301 ready
 pc=$(wfield pids 9301 pid_count)
 check "pids/9301 pid_count 3 <= 4 ($pc)" test "${pc:-99}" -eq 3
-rbee-hive spawn pids --port 9302 -- --children 10 || true
+
+# --- stop with children ------------------------------------------------------------------------
+# pids/9301 forked 2 children: stop ends all 3 processes and the unit's cgroup goes.
+pcg9301=/sys/fs/cgroup/rbee.slice/rbee-pids.slice/rbee-pids@9301.service
+procs=$(cat "$pcg9301/cgroup.procs" 2>/dev/null | tr '\n' ' ')
+echo "  pids/9301 processes before the stop: $procs"
+check "pids/9301 has 3 processes in its cgroup before the stop ($procs)" [ "$(wc -w <<<"$procs")" = 3 ]
+hive stop pids/9301 >/tmp/stop9301.out 2>&1 && pass "rbee-hive stop pids/9301" || { fail "rbee-hive stop pids/9301"; cat /tmp/stop9301.out; }
+all_gone() { for p in $procs; do [ -e "/proc/$p" ] && return 1; done; return 0; }
+check "every process of pids/9301 is gone ($procs)" wait_for 10 all_gone
+check "rbee-pids@9301.service is inactive" wait_for 10 not systemctl is-active -q rbee-pids@9301.service
+check "the cgroup of pids/9301 is gone" wait_for 10 test ! -e "$pcg9301"
+hive spawn pids --port 9302 -- --children 10 || true
 check "pids/9302 (--children 10) over TasksMax=4 is reported failed" wait_for 30 state_is pids 9302 failed
 show pids/9302 pids 9302
 check "pids/9302 exit_code 2" [ "$(wfield pids 9302 exit_code)" = 2 ]
-check "pids/9302 log says fork failed" sh -c 'rbee-hive logs pids/9302 | grep -q fork'
+check "pids/9302 log says fork failed" sh -c 'hive logs pids/9302 | grep -q fork'
 check "kernel: fork rejected by pids controller in rbee-pids@9302.service" \
   sh -c 'journalctl -k --no-pager -q | grep -q "fork rejected by pids controller in /rbee.slice/rbee-pids.slice/rbee-pids@9302.service"'
 
 # --- journal logs --------------------------------------------------------------------------------
-rbee-hive spawn hello --port 9401 || true
+hive spawn hello --port 9401 || true
 wait_for 30 state_is hello 9401 ready
-check "rbee-hive logs hello/9401 has the worker's output" wait_for 10 sh -c 'rbee-hive logs hello/9401 | grep -q hello-from-worker'
-echo "  logs: $(rbee-hive logs hello/9401 2>&1 | head -3 | tr '\n' '|')"
+check "rbee-hive logs hello/9401 has the worker's output" wait_for 10 sh -c 'hive logs hello/9401 | grep -q hello-from-worker'
+echo "  logs: $(hive logs hello/9401 2>&1 | head -3 | tr '\n' '|')"
+
+# --- previous run's log (journal, the invocation before the last) -------------------------------
+# flap/9801 prints flap-first-run and exits 7, systemd starts it again (Restart=on-failure), the
+# second run prints flap-second-run and stays. ?previous=1 is the first run, the plain log the second.
+hive spawn flap --port 9801 || true
+check "flap/9801 restarted by systemd once" wait_for 30 sh -c '[ "$(systemctl show -P NRestarts rbee-flap@9801.service)" = 1 ]'
+check "flap/9801 reaches ready after its restart" wait_for 30 state_is flap 9801 ready
+show flap/9801 flap 9801
+check "flap/9801 spawned_by hive after systemd restarted it" [ "$(wfield flap 9801 spawned_by)" = hive ]
+check "flap/9801 restarts 1" [ "$(wfield flap 9801 restarts)" = 1 ]
+check "flap/9801 main_pid is the unit's MainPID ($(systemctl show -P MainPID rbee-flap@9801.service))" \
+  [ "$(wfield flap 9801 main_pid)" = "$(systemctl show -P MainPID rbee-flap@9801.service)" ]
+check "flap/9801 unit has ReadWritePaths=/etc/rbee-flap [$(prop rbee-flap@9801.service ReadWritePaths)]" \
+  [ "$(prop rbee-flap@9801.service ReadWritePaths)" = /etc/rbee-flap ]
+check "flap/9801 unit has Restart=on-failure" [ "$(prop rbee-flap@9801.service Restart)" = on-failure ]
+check "flap/9801 first run wrote its marker in /etc/rbee-flap (read_write_paths)" test -e /etc/rbee-flap/ran-9801
+flog=$(http_get "/v1/workers/flap/9801/logs" "$TOKEN")
+fprev=$(http_get "/v1/workers/flap/9801/logs?previous=1" "$TOKEN")
+echo "  logs: $(body <<<"$flog" | tr '\n' '|')"
+echo "  journal of rbee-flap@9801 (its output and systemd's lines about it):"
+journalctl -q --no-pager -o json --output-fields=MESSAGE,_SYSTEMD_INVOCATION_ID,INVOCATION_ID \
+  _SYSTEMD_UNIT=rbee-flap@9801.service + UNIT=rbee-flap@9801.service _PID=1 |
+  perl -ne 'my ($i) = /"(?:_SYSTEMD_)?INVOCATION_ID"\s*:\s*"(\w{8})/; my ($m) = /"MESSAGE"\s*:\s*"([^"]*)"/;
+    printf "    %-8s %s\n", $i // "-", $m // "?"' | tail -n 12
+echo "  logs?previous=1: $(head -n 1 <<<"$fprev" | tr -d '\r') $(body <<<"$fprev" | tr '\n' '|')"
+check "flap/9801 logs: the second run's output" grep -qx flap-second-run-9801 < <(body <<<"$flog")
+check "flap/9801 logs: not the first run's" not grep -q flap-first-run < <(body <<<"$flog")
+check "flap/9801 logs?previous=1: 200" grep -q "^HTTP/1.[01] 200 " < <(head -n 1 <<<"$fprev")
+check "flap/9801 logs?previous=1: the first run's output" grep -qx flap-first-run-9801 < <(body <<<"$fprev")
+check "flap/9801 logs?previous=1: not the second run's" not grep -q flap-second-run < <(body <<<"$fprev")
+check "hello/9401 (one run) logs?previous=1: 404" \
+  grep -q "^HTTP/1.[01] 404 " < <(http_get "/v1/workers/hello/9401/logs?previous=1" "$TOKEN" | head -n 1)
 
 # --- exit code ----------------------------------------------------------------------------------
-rbee-hive spawn fail --port 9501 || true
+hive spawn fail --port 9501 || true
 check "fail/9501 exiting 3 is reported failed" wait_for 30 state_is fail 9501 failed
 show fail/9501 fail 9501
 check "fail/9501 exit_code 3" [ "$(wfield fail 9501 exit_code)" = 3 ]
@@ -240,7 +380,7 @@ check "fail/9501 exit_code 3" [ "$(wfield fail 9501 exit_code)" = 3 ]
 # stop_timeout_ms = 5000 is the start's deadline: systemd queues the job (it waits for its slice)
 # and no JobRemoved comes. The spawn fails naming the unit and the job, and the unit is stopped.
 t_hang=$(date +%s)
-rbee-hive spawn hang --port 9701 >/tmp/hang.out 2>&1 && hang_rc=0 || hang_rc=$?
+hive spawn hang --port 9701 >/tmp/hang.out 2>&1 && hang_rc=0 || hang_rc=$?
 t_hang=$(($(date +%s) - t_hang))
 echo "  spawn hang/9701 (rc $hang_rc, ${t_hang} s): $(head -c 300 /tmp/hang.out)"
 check "spawn hang/9701 fails" [ "$hang_rc" != 0 ]
@@ -306,7 +446,7 @@ check "tw/9001 same main_pid ($pid_before -> $pid_after)" test -n "$pid_before" 
 check "tw/9001 spawned_by hive after the restart" [ "$(wfield tw 9001 spawned_by)" = hive ]
 
 # --- stop ---------------------------------------------------------------------------------------------
-rbee-hive stop tw/9001 >/tmp/stop.out 2>&1
+hive stop tw/9001 >/tmp/stop.out 2>&1
 echo "  stop: $(head -c 300 /tmp/stop.out)"
 check "rbee-hive stop tw/9001 reports exited" grep -q '"state" *: *"exited"\|exited' /tmp/stop.out
 check "rbee-tw@9001.service is gone" wait_for 10 sh -c '! systemctl is-active -q rbee-tw@9001.service'
