@@ -66,7 +66,7 @@ bool listed(const Queen& queen, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("a Queen with a token and no Hive named refuses to start; a named set is all it lists",
+TEST_CASE("a Queen with a token and no Hive named refuses to start, and a named set is all it lists",
           "[attack][queen]") {
   TempDir dir;
   std::ofstream(dir.path() / "ssh_config")

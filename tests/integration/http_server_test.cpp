@@ -351,7 +351,7 @@ TEST_CASE("http server closes a slowloris connection after read_timeout and serv
   CHECK(Clock::now() - start < 1000ms);
 }
 
-TEST_CASE("http server closes a kept-alive connection after idle_timeout; the client reconnects") {
+TEST_CASE("http server closes a kept-alive connection after idle_timeout, and the client reconnects") {
   Limits limits;
   limits.idle_timeout = 150ms;
   TestServer srv(limits);
@@ -540,7 +540,7 @@ TEST_CASE("http SSE stream sends keep-alive comments and event-stream headers") 
   CHECK(text.find("\r\n\r\n: keep-alive\n\n") != std::string::npos);
 }
 
-TEST_CASE("http SSE client that never reads is dropped at the queue bound; readers go on") {
+TEST_CASE("http SSE client that never reads is dropped at the queue bound, and readers go on") {
   Limits limits;
   limits.sse_max_queued_bytes = 64 * 1024;
   TestServer srv(limits);

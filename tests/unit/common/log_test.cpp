@@ -18,7 +18,7 @@ TEST_CASE("log escaping keeps printable text and UTF-8 as it is") {
   CHECK(escape_for_log("\xc2\xa0") == "\xc2\xa0");  // U+00A0, the first after the C1 block
 }
 
-TEST_CASE("log escaping turns what could forge a line or drive a terminal into \\xNN") {
+TEST_CASE("log escaping turns what could forge a line or drive a terminal into hex escapes") {
   // A forged second line, and the terminal title and colour escapes.
   CHECK(escape_for_log("evil\n2024-01-01T00:00:00.000 info hive x answers again") ==
         "evil\\x0a2024-01-01T00:00:00.000 info hive x answers again");
@@ -33,7 +33,7 @@ TEST_CASE("log escaping turns what could forge a line or drive a terminal into \
   CHECK(escape_for_log("\xc2\x80") == "\\xc2\\x80");
 }
 
-TEST_CASE("log escaping turns bytes that are not valid UTF-8 into \\xNN, one by one") {
+TEST_CASE("log escaping turns bytes that are not valid UTF-8 into hex escapes, one by one") {
   CHECK(escape_for_log("\xff") == "\\xff");
   CHECK(escape_for_log("\x80"
                        "a") == "\\x80a");                      // a lone continuation byte
