@@ -66,8 +66,9 @@ bool listed(const Queen& queen, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("a Queen with a token and no Hive named refuses to start, and a named set is all it lists",
-          "[attack][queen]") {
+TEST_CASE(
+    "a Queen with a token and no Hive named refuses to start, and a named set is all it lists",
+    "[attack][queen]") {
   TempDir dir;
   std::ofstream(dir.path() / "ssh_config")
       << "Host gpu-1\n  HostName 127.0.0.1\nHost bastion\n  HostName 127.0.0.3\n"

@@ -351,7 +351,8 @@ TEST_CASE("http server closes a slowloris connection after read_timeout and serv
   CHECK(Clock::now() - start < 1000ms);
 }
 
-TEST_CASE("http server closes a kept-alive connection after idle_timeout, and the client reconnects") {
+TEST_CASE(
+    "http server closes a kept-alive connection after idle_timeout, and the client reconnects") {
   Limits limits;
   limits.idle_timeout = 150ms;
   TestServer srv(limits);
