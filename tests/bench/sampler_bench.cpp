@@ -234,24 +234,34 @@ double cpu_seconds() {
   return s(ru.ru_utime) + s(ru.ru_stime);
 }
 
+// Grows the fleet to n workers; false (the run marked skipped) when it cannot.
+bool grow_fleet(benchmark::State& state, std::size_t n) {
+  try {
+    g_fleet->ensure(n);
+    return true;
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return false;
+  }
+}
+
+// cpu_us_per_worker: the CPU seconds spent over the run's iterations, per worker sampled.
+void report_cpu_per_worker(benchmark::State& state, double cpu_seconds_spent, std::size_t n) {
+  const double records = static_cast<double>(state.iterations()) * static_cast<double>(n);
+  state.SetItemsProcessed(static_cast<int64_t>(records));
+  state.counters["cpu_us_per_worker"] = cpu_seconds_spent * 1e6 / records;
+}
+
 // Runs body(i) for every worker each iteration; reports cpu_us_per_worker from getrusage.
 template <class Body>
 void sample_loop(benchmark::State& state, Body&& body) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  try {
-    g_fleet->ensure(n);
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
-    return;
-  }
+  if (!grow_fleet(state, n)) return;
   const double cpu0 = cpu_seconds();
   for (auto _ : state) {
     for (std::size_t i = 0; i < n; ++i) body(i);
   }
-  const double cpu = cpu_seconds() - cpu0;
-  const double records = static_cast<double>(state.iterations()) * static_cast<double>(n);
-  state.SetItemsProcessed(static_cast<int64_t>(records));
-  state.counters["cpu_us_per_worker"] = cpu * 1e6 / records;
+  report_cpu_per_worker(state, cpu_seconds() - cpu0, n);
 }
 
 // What the Hive does per worker per tick with its default full_read_every = 5: the fast read
@@ -278,12 +288,7 @@ void BM_HiveTick(benchmark::State& state) {
 // state and view. The Supervisor is made after the tree has grown to N, outside the timing.
 void BM_SupervisorSample(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  try {
-    g_fleet->ensure(n);
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
-    return;
-  }
+  if (!grow_fleet(state, n)) return;
   boost::asio::io_context io;
   rbee::hive::HiveConfig config;
   auto root = rbee::sys::open_dir(g_fleet->top());
@@ -298,10 +303,7 @@ void BM_SupervisorSample(benchmark::State& state) {
     return state.SkipWithError("the Supervisor did not adopt every worker");
   const double cpu0 = cpu_seconds();
   for (auto _ : state) benchmark::DoNotOptimize(sup.sample());
-  const double cpu = cpu_seconds() - cpu0;
-  const double records = static_cast<double>(state.iterations()) * static_cast<double>(n);
-  state.SetItemsProcessed(static_cast<int64_t>(records));
-  state.counters["cpu_us_per_worker"] = cpu * 1e6 / records;
+  report_cpu_per_worker(state, cpu_seconds() - cpu0, n);
   std::error_code ec;
   fs::remove_all(logs, ec);
 }
@@ -403,12 +405,7 @@ double cgtop_cpu(int refreshes, const std::string& path) {
 
 void BM_Cgtop(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  try {
-    g_fleet->ensure(n);
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
-    return;
-  }
+  if (!grow_fleet(state, n)) return;
   const std::string path = g_fleet->cgtop_path();
   double cpu = 0;
   for (auto _ : state) {
