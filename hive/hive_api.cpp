@@ -60,6 +60,8 @@ std::string capabilities_json(HiveDaemon& d, const std::string* queen_url) {
   w.key("services").begin_array();
   for (const auto& [name, s] : cfg.services) {
     w.begin_object().field("name", name).field("base_port", s.base_port);
+    w.field("port_count", s.port_count).field("allow_args", s.allow_args);
+    w.array_field("allowed_env", s.allowed_env);
     w.field("restart", s.restart == RestartPolicy::on_failure ? "on-failure" : "no");
     w.field("memory_max", s.memory_max).field("pids_max", s.pids_max);
     if (s.cpu_max)

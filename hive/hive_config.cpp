@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "common/http/edge_policy.h"
+#include "common/http/static_site.h"
 #include "common/toml_config.h"
 
 namespace rbee::hive {
@@ -289,11 +291,14 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
                               "worker_group",
                               "queen_urls",
                               "allowed_hosts",
+                              "frame_ancestors",
+                              "cors_origins",
                               "max_streams",
                               "max_streams_per_address"});
         !st)
       return st.error();
     std::string token_file, cgroup_root, log_dir = c.log_dir.string();
+    if ((*t)["frame_ancestors"]) c.frame_ancestors.clear();  // given: replaces the default
     for (auto st :
          {read_string(*t, "hive", "listen", c.listen),
           read_string(*t, "hive", "hive_id", c.hive_id),
@@ -313,9 +318,17 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
           read_uint(*t, "hive", "subscriber_drop_after_s", 1, 86400, c.subscriber_drop_after_s),
           read_uint(*t, "hive", "max_streams", 1, 100000, c.max_streams),
           read_uint(*t, "hive", "max_streams_per_address", 1, 100000, c.max_streams_per_address),
-          read_strings(*t, "hive", "allowed_hosts", c.allowed_hosts)}) {
+          read_strings(*t, "hive", "allowed_hosts", c.allowed_hosts),
+          read_strings(*t, "hive", "frame_ancestors", c.frame_ancestors),
+          read_strings(*t, "hive", "cors_origins", c.cors_origins)}) {
       if (!st) return st.error();
     }
+    if (auto st = http::validate_frame_ancestors(c.frame_ancestors, "hive.frame_ancestors"); !st)
+      return st.error();
+    if (auto origins = http::parse_cors_origins(c.cors_origins, "hive.cors_origins"); !origins)
+      return origins.error();
+    else
+      c.cors_origins = std::move(*origins);
     if (c.backend != "auto" && c.backend != "cgroupfs" && c.backend != "systemd")
       return make_error("hive.backend must be auto, cgroupfs or systemd");
     if (c.worker_user.empty()) return make_error("hive.worker_user must not be empty");

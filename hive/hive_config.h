@@ -64,8 +64,11 @@ struct HiveConfig {
   // Queens a subscription may name (compared exactly, see queen_url_key); empty: any.
   std::vector<std::string> queen_urls;
   std::vector<std::string> allowed_hosts;  // Host names served without a token (docs/security.md)
-  uint32_t max_streams = 64;               // GET /v1/telemetry/stream streams in all
-  uint32_t max_streams_per_address = 8;    // and per client address
+  // The web page (docs/web.md): who may frame it, and which origins may call the API.
+  std::vector<std::string> frame_ancestors = {"'self'"};
+  std::vector<std::string> cors_origins;  // normalized (http::normalize_origin)
+  uint32_t max_streams = 64;              // GET /v1/telemetry/stream streams in all
+  uint32_t max_streams_per_address = 8;   // and per client address
   std::map<std::string, ServiceSpec> services;
 };
 

@@ -14,6 +14,7 @@
 #include "hive/cgroupfs_backend.h"
 #include "hive/host_info.h"
 #include "hive/systemd_backend.h"
+#include "web/sites.h"
 
 namespace rbee::hive {
 
@@ -114,8 +115,10 @@ Status HiveDaemon::start() {
   http::Limits limits;
   limits.max_streams = config_.max_streams;
   limits.max_streams_per_address = config_.max_streams_per_address;
-  server_ = std::make_unique<http::Server>(
-      io_, router_, limits, http::EdgePolicy::for_daemon(token_, config_.allowed_hosts));
+  http::add_static_site(router_, web::hive_site(), config_.frame_ancestors);
+  auto policy = http::EdgePolicy::for_daemon(token_, config_.allowed_hosts);
+  policy.cors_origins = config_.cors_origins;
+  server_ = std::make_unique<http::Server>(io_, router_, limits, std::move(policy));
   auto ep = asio::ip::tcp::endpoint(asio::ip::make_address(listen->host), listen->port);
   if (auto st = server_->listen(ep); !st) return st;
 

@@ -4,9 +4,10 @@
 
 namespace rbee::queen {
 
-std::string encode_event(const Event& e) {
+std::string encode_event(const Event& e, uint64_t seq, int64_t time_ms) {
   json::Writer w;
-  w.begin_object().field("hive_id", e.hive_id);
+  w.begin_object().field("seq", seq).field("time_ms", time_ms);
+  w.field("kind", to_string(e.kind)).field("hive_id", e.hive_id);
   if (!e.alias.empty()) w.field("alias", e.alias);
   if (e.worker) {
     const auto& x = *e.worker;

@@ -1,6 +1,7 @@
 #pragma once
 // What the Registry reports on /v1/events: one Event per change of a Hive or a worker, and its
 // JSON. See docs/queen.md ("Events").
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,7 +48,8 @@ struct Event {
   std::optional<telemetry::WorkerState> previous_state;
 };
 
-// The event's data as JSON (hive_id always; worker service/instance/state for worker events).
-std::string encode_event(const Event& e);
+// The event's data as JSON: its sequence number and wall-clock time, hive_id always, the
+// worker's service/instance/state for worker events.
+std::string encode_event(const Event& e, uint64_t seq, int64_t time_ms);
 
 }  // namespace rbee::queen

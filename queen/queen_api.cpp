@@ -1,5 +1,9 @@
 // The Queen's HTTP API: what operators, dashboards and the CLI call, and where Hives push.
 // See docs/queen.md.
+#include <array>
+#include <iterator>
+#include <optional>
+
 #include "common/http/event_stream.h"
 #include "common/json/telemetry_json.h"
 #include "common/json/writer.h"
@@ -22,6 +26,25 @@ void write_text_or_null(json::Writer& w, std::string_view key, const std::string
     w.field(key, v);
 }
 
+// What a cluster view shows of a Hive without its workers: counts by state, GPUs and VRAM.
+void write_summary(json::Writer& w, const HiveEntry& h) {
+  constexpr std::size_t kStates = std::size(EnumNames<telemetry::WorkerState>::names);
+  std::array<uint64_t, kStates> by_state{};
+  for (const auto& worker : h.workers) ++by_state[static_cast<std::size_t>(worker.state)];
+  w.key("workers_by_state").begin_object();
+  for (std::size_t i = 0; i < kStates; ++i)
+    if (by_state[i]) w.field(EnumNames<telemetry::WorkerState>::names[i], by_state[i]);
+  w.end_object();
+  w.field("gpu_count", uint64_t{h.gpus.size()});
+  std::optional<uint64_t> used, total;
+  for (const auto& g : h.gpus) {
+    if (g.memory_used_bytes) used = used.value_or(0) + *g.memory_used_bytes;
+    if (g.memory_total_bytes) total = total.value_or(0) + *g.memory_total_bytes;
+  }
+  w.field("vram_used_bytes", used).field("vram_total_bytes", total);
+  w.field("hive_url", h.address());
+}
+
 void write_hive_fields(json::Writer& w, const HiveEntry& h, Now now) {
   write_text_or_null(w, "id", h.id);
   write_text_or_null(w, "alias", h.alias);
@@ -33,6 +56,7 @@ void write_hive_fields(json::Writer& w, const HiveEntry& h, Now now) {
   write_text_or_null(w, "instance_id", h.instance_id);
   w.field("seq", h.seq).field("interval_ms", h.interval_ms);
   w.field("worker_count", uint64_t{h.workers.size()});
+  write_summary(w, h);
   w.field("snapshots", h.snapshots);
   if (!h.pushed_from.empty()) w.field("pushed_from", h.pushed_from);
   if (h.capabilities) {
@@ -77,6 +101,17 @@ std::string hive_detail(const HiveEntry& h, Now now) {
     out += '}';
   }
   return out;
+}
+
+// A decimal count; nullopt for anything else (a sign, spaces, more than 18 digits).
+std::optional<uint64_t> parse_count(std::string_view text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
 }
 
 std::string query(const Request& req, const char* key) {
@@ -130,6 +165,11 @@ void register_queen_api(QueenDaemon& d, http_ns::Router& router) {
     const std::string service = query(req, "service");
     const std::string state_text = query(req, "state");
     const std::string hive = query(req, "hive");
+    std::optional<uint64_t> limit, offset = 0;
+    if (auto text = query(req, "limit"); !text.empty() && !(limit = parse_count(text)))
+      return reply(http_ns::json_error(400, "limit must be a count of workers"));
+    if (auto text = query(req, "offset"); !text.empty() && !(offset = parse_count(text)))
+      return reply(http_ns::json_error(400, "offset must be a count of workers"));
     std::optional<telemetry::WorkerState> state;
     if (!state_text.empty()) {
       state = telemetry::parse_worker_state(state_text);
@@ -138,23 +178,37 @@ void register_queen_api(QueenDaemon& d, http_ns::Router& router) {
             400, "state must be one of starting, ready, stopping, exited, failed, oom, unknown"));
     }
     json::Writer w;
+    uint64_t total = 0;
     w.begin_object().key("workers").begin_array();
     for (const HiveEntry* h : d.registry().hives()) {
       if (!hive.empty() && h->id != hive && h->alias != hive) continue;
       for (const auto& worker : h->workers) {
         if (!service.empty() && worker.service != service) continue;
         if (state && worker.state != *state) continue;
+        // total counts every match; only [offset, offset + limit) is written.
+        if (total++ < *offset || (limit && total > *offset + *limit)) continue;
         write_worker(w, *h, worker);
       }
     }
-    w.end_array().end_object();
+    w.end_array().field("total", total).end_object();
     reply(http_ns::json_response(200, w.take()));
   });
 
-  router.add(verb::get, "/v1/events", [&d](const Request&, Reply reply) {
+  router.add(verb::get, "/v1/events", [&d](const Request& req, Reply reply) {
+    const EventRing& ring = d.recent_events();
+    std::size_t recent = 0;
+    if (auto n = query(req, "recent"); !n.empty()) {
+      auto v = parse_count(n);
+      if (!v) return reply(http_ns::json_error(400, "recent must be a count of events, 0 or more"));
+      recent = std::min<std::size_t>(*v, ring.capacity());
+    }
     Response r;
     r.stream = d.events();
     r.body = ": rbee-queen events\n\n";
+    // A reconnecting EventSource names the last event it saw: it gets the ones after it.
+    std::optional<std::string> missed;
+    if (auto last = parse_count(req.last_event_id)) missed = ring.after(*last);
+    r.body += missed ? *missed : ring.recent(recent);
     reply(std::move(r));
   });
 

@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include "common/http/edge_policy.h"
+#include "common/http/static_site.h"
 #include "common/toml_config.h"
 
 namespace rbee::queen {
@@ -32,11 +34,26 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
   if (q && !q.is_table()) return make_error("[queen] must be a table");
   if (auto* t = q.as_table()) {
     if (auto st = check_keys(*t, "queen",
-                             {"listen", "advertise_url", "token_file", "ssh_config", "hive_port",
-                              "include", "exclude", "stale_after_intervals", "down_after_intervals",
-                              "max_push_hives_per_address", "push_address_prefix_v4",
-                              "push_address_prefix_v6", "forget_push_only_after_s", "mdns",
-                              "allowed_hosts", "max_streams", "max_streams_per_address"});
+                             {"listen",
+                              "advertise_url",
+                              "token_file",
+                              "ssh_config",
+                              "hive_port",
+                              "include",
+                              "exclude",
+                              "stale_after_intervals",
+                              "down_after_intervals",
+                              "max_push_hives_per_address",
+                              "push_address_prefix_v4",
+                              "push_address_prefix_v6",
+                              "forget_push_only_after_s",
+                              "mdns",
+                              "allowed_hosts",
+                              "max_streams",
+                              "max_streams_per_address",
+                              "frame_ancestors",
+                              "cors_origins",
+                              "events_kept"});
         !st)
       return st.error();
   }
@@ -70,7 +87,8 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
                  uint("push_address_prefix_v6", 128, c.push_address_prefix_v6),
                  uint("forget_push_only_after_s", 30 * 86400, c.forget_push_only_after_s),
                  uint("max_streams", 100000, c.max_streams),
-                 uint("max_streams_per_address", 100000, c.max_streams_per_address)}) {
+                 uint("max_streams_per_address", 100000, c.max_streams_per_address),
+                 uint("events_kept", 100000, c.events_kept)}) {
     if (!s) return s.error();
   }
   if (auto n = q["mdns"]; n) {
@@ -88,6 +106,18 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
   auto hosts = string_array(q["allowed_hosts"], "allowed_hosts");
   if (!hosts) return hosts.error();
   c.allowed_hosts = std::move(*hosts);
+  if (q["frame_ancestors"]) {
+    auto fa = string_array(q["frame_ancestors"], "frame_ancestors");
+    if (!fa) return fa.error();
+    c.frame_ancestors = std::move(*fa);
+  }
+  if (auto st = http::validate_frame_ancestors(c.frame_ancestors, "queen.frame_ancestors"); !st)
+    return st.error();
+  auto cors = string_array(q["cors_origins"], "cors_origins");
+  if (!cors) return cors.error();
+  auto origins = http::parse_cors_origins(*cors, "queen.cors_origins");
+  if (!origins) return origins.error();
+  c.cors_origins = std::move(*origins);
   if (c.down_after_intervals <= c.stale_after_intervals)
     return make_error(
         "queen.down_after_intervals must be greater than queen.stale_after_intervals");

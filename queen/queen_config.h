@@ -1,6 +1,7 @@
 #pragma once
 // The Queen's TOML config: a [queen] table and optional [hives.ALIAS] tables.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -34,8 +35,12 @@ struct QueenConfig {
   uint32_t forget_push_only_after_s = 3600;  // a push-only Hive down this long is dropped
   bool mdns = false;  // also browse _rbee-hive._tcp through the host's Avahi daemon
   std::vector<std::string> allowed_hosts;  // Host names served without a token (docs/security.md)
-  uint32_t max_streams = 64;               // GET /v1/events streams in all
-  uint32_t max_streams_per_address = 8;    // and per client address
+  // The web page (docs/web.md): who may frame it, and which origins may call the API.
+  std::vector<std::string> frame_ancestors = {"'self'"};
+  std::vector<std::string> cors_origins;  // normalized (http::normalize_origin)
+  std::size_t events_kept = 1000;         // the ring GET /v1/events?recent=N replays from
+  uint32_t max_streams = 64;              // GET /v1/events streams in all
+  uint32_t max_streams_per_address = 8;   // and per client address
   std::map<std::string, HiveOverride> hives;
 };
 

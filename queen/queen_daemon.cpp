@@ -9,6 +9,7 @@
 #include "common/sys/host.h"
 #include "common/token.h"
 #include "queen/discovery.h"
+#include "web/sites.h"
 
 namespace rbee::queen {
 
@@ -30,6 +31,7 @@ QueenDaemon::QueenDaemon(asio::io_context& io, QueenConfig config, std::string t
           .push_prefix_v6 = config_.push_address_prefix_v6,
           .forget_push_only_after_ms = int64_t{config_.forget_push_only_after_s} * 1000}),
       events_(std::make_shared<http::EventStream>()),
+      event_ring_(config_.events_kept),
       status_timer_(io),
       watch_timer_(io) {
   registry_.on_event = [this](const Event& e) { on_event(e); };
@@ -59,7 +61,9 @@ Status QueenDaemon::start() {
   limits.read_timeout = std::chrono::seconds(30);
   limits.max_streams = config_.max_streams;
   limits.max_streams_per_address = config_.max_streams_per_address;
+  http::add_static_site(router_, web::queen_site(), config_.frame_ancestors);
   auto policy = http::EdgePolicy::for_daemon(token_, config_.allowed_hosts);
+  policy.cors_origins = config_.cors_origins;
   policy.on_refused = [this](const http::Request& req, std::string_view reason) {
     if (req.path == kIngestPath) ++metrics_.rejected[std::string(reason)];
   };
@@ -156,7 +160,7 @@ void QueenDaemon::stop() {
 }
 
 void QueenDaemon::on_event(const Event& e) {
-  events_->publish(to_string(e.kind), encode_event(e));
+  events_->publish_shared(event_ring_.add(e, now().wall_ms));
   if (e.worker) {
     spdlog::debug("hive {}: {} {}/{} {}", e.hive_id, to_string(e.kind), e.worker->service,
                   e.worker->instance, telemetry::to_string(e.worker->state));

@@ -24,6 +24,7 @@
 #include "common/sys/avahi.h"
 #include "common/sys/bus.h"
 #include "queen/advertise_url.h"
+#include "queen/event_ring.h"
 #include "queen/hive_prober.h"
 #include "queen/metrics.h"
 #include "queen/queen_config.h"
@@ -56,6 +57,7 @@ class QueenDaemon {
   const QueenMetrics& metrics() const { return metrics_; }
   const HiveProber& prober() const { return *prober_; }
   std::shared_ptr<http::EventStream> events() const { return events_; }
+  const EventRing& recent_events() const { return event_ring_; }
   Now now() const;
 
   // POST kIngestPath.
@@ -92,6 +94,7 @@ class QueenDaemon {
   http::Router router_;
   std::unique_ptr<http::Server> server_;
   std::shared_ptr<http::EventStream> events_;
+  EventRing event_ring_;
   boost::asio::steady_timer status_timer_;
   boost::asio::steady_timer watch_timer_;
   std::vector<std::filesystem::path> watched_files_;

@@ -61,6 +61,62 @@ bool is_json_media_type(std::string_view content_type) {
   return to_lower(type) == "application/json";
 }
 
+Result<std::string> normalize_origin(std::string_view origin) {
+  origin = trim_ows(origin);
+  auto sep = origin.find("://");
+  if (sep == std::string_view::npos) return make_error("not scheme://host[:port]");
+  const std::string scheme = to_lower(origin.substr(0, sep));
+  if (scheme != "http" && scheme != "https") return make_error("the scheme must be http or https");
+  std::string_view rest = origin.substr(sep + 3);
+  if (rest.find_first_of("/?#@") != std::string_view::npos)
+    return make_error("an origin has no path, query or user");
+  auto a = parse_authority(rest, scheme == "https" ? 443 : 80);
+  if (!a) return make_error("bad host or port");
+  const bool v6 = a->host.find(':') != std::string::npos;
+  return scheme + "://" + (v6 ? "[" + a->host + "]" : strip_dot(a->host)) + ":" +
+         std::to_string(a->port);
+}
+
+bool EdgePolicy::is_cors_origin(std::string_view origin) const {
+  if (cors_origins.empty() || origin.empty()) return false;
+  auto o = normalize_origin(origin);
+  return o && std::find(cors_origins.begin(), cors_origins.end(), *o) != cors_origins.end();
+}
+
+Result<std::vector<std::string>> parse_cors_origins(const std::vector<std::string>& origins,
+                                                    std::string_view key) {
+  std::vector<std::string> out;
+  for (const auto& o : origins) {
+    auto n = normalize_origin(o);
+    if (!n)
+      return make_error(std::string(key) + ": \"" + o +
+                        "\" must be an origin such as https://keeper.example:8443 (" +
+                        n.error().message + ")");
+    out.push_back(std::move(*n));
+  }
+  return out;
+}
+
+Response preflight_response(const EdgePolicy& policy, const Request& head) {
+  if (!policy.is_cors_origin(head.origin))
+    return refuse(403, "cross-origin request refused (Origin " + head.origin +
+                           " is not in this daemon's cors_origins)");
+  Response r;
+  r.status = 204;
+  r.headers = {{"Access-Control-Allow-Methods", "GET, POST, DELETE"},
+               {"Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID"},
+               {"Access-Control-Max-Age", "600"}};
+  add_cors_headers(policy, head.origin, r);
+  return r;
+}
+
+void add_cors_headers(const EdgePolicy& policy, std::string_view origin, Response& r) {
+  if (!policy.is_cors_origin(origin)) return;
+  r.headers.emplace_back("Access-Control-Allow-Origin", std::string(trim_ows(origin)));
+  r.headers.emplace_back("Vary", "Origin");
+  r.headers.emplace_back("Access-Control-Expose-Headers", "Location, Retry-After");
+}
+
 std::optional<Authority> parse_authority(std::string_view text, uint16_t default_port) {
   text = trim_ows(text);
   if (text.empty()) return std::nullopt;
@@ -155,7 +211,8 @@ Verdict check_request(const EdgePolicy& policy, Access access, const Request& he
                          "\" is not a loopback address or localhost; without a token only those "
                          "and the names in allowed_hosts are served");
   }
-  if (auto why = cross_origin_reason(head.origin, head.sec_fetch_site, head.host))
+  if (auto why = cross_origin_reason(head.origin, head.sec_fetch_site, head.host);
+      why && !policy.is_cors_origin(head.origin))
     return refused(403, "origin", *why);
 
   // Secret reads ask the uid too: a worker is a local process under another uid, and it must

@@ -42,19 +42,44 @@ std::optional<std::string> cross_origin_reason(std::string_view origin,
                                                std::string_view sec_fetch_site,
                                                std::string_view host);
 
+// "scheme://host[:port]" as browsers send it in Origin, lower case, with the port always
+// written ("http://keeper.lan:80"). An error for anything else: a path, userinfo, "*", "null",
+// a scheme other than http and https.
+Result<std::string> normalize_origin(std::string_view origin);
+
 // --- The policy -------------------------------------------------------------------------------
 
 struct EdgePolicy {
   std::string token;                       // empty: no-token mode
   std::vector<std::string> allowed_hosts;  // Host names accepted in no-token mode, besides local
   uid_t own_euid = 0;                      // the daemon's; root (0) is always accepted
+  // Origins (normalize_origin form) whose pages may call the API from a browser: their
+  // requests pass the cross-origin rule, preflights are answered, and every answer to them
+  // carries Access-Control-Allow-Origin. Nothing else changes: the token, or in no-token mode
+  // the Host and the peer's uid, are still asked.
+  std::vector<std::string> cors_origins;
   // Called when a request is refused: the daemon counts or logs it. reason is one of "auth",
   // "origin", "host", "peer", "content_type".
   std::function<void(const Request&, std::string_view reason)> on_refused;
 
   // A daemon's policy: its token (or none), its allowed_hosts, and its own effective uid.
   static EdgePolicy for_daemon(std::string token, std::vector<std::string> allowed_hosts);
+
+  // Whether a request's Origin header names one of cors_origins.
+  bool is_cors_origin(std::string_view origin) const;
 };
+
+// Checks and normalizes a daemon's cors_origins setting; `key` names it in the error.
+Result<std::vector<std::string>> parse_cors_origins(const std::vector<std::string>& origins,
+                                                    std::string_view key);
+
+// The answer to an OPTIONS request that carries an Origin (a CORS preflight): 204 with the
+// Access-Control-Allow-* headers for one of cors_origins, 403 for any other origin.
+Response preflight_response(const EdgePolicy& policy, const Request& head);
+
+// Adds Access-Control-Allow-Origin (and Vary, Expose-Headers) when the request came from one
+// of cors_origins; leaves the response alone otherwise.
+void add_cors_headers(const EdgePolicy& policy, std::string_view origin, Response& r);
 
 // What the edge decided about a request head.
 struct Verdict {

@@ -37,6 +37,11 @@ void EventStream::publish_raw(std::string frame) {
   broadcast(std::make_shared<const std::string>(std::move(frame)));
 }
 
+void EventStream::publish_shared(std::shared_ptr<const std::string> frame) {
+  if (sinks_.empty() || !frame || frame->empty()) return;
+  broadcast(frame);
+}
+
 void EventStream::broadcast(const std::shared_ptr<const std::string>& frame) {
   // Copy first: a sink that drops itself calls detach() while we iterate.
   auto sinks = sinks_;

@@ -24,6 +24,8 @@ class EventStream : public std::enable_shared_from_this<EventStream> {
   void publish(std::string_view event_name, std::string_view data);
   // Queues an already formatted frame (a comment, several events at once).
   void publish_raw(std::string frame);
+  // The same for a frame the caller keeps too (a replay ring): shared, not copied.
+  void publish_shared(std::shared_ptr<const std::string> frame);
   std::size_t client_count() const;
 
   // "event: NAME\n" (omitted when NAME is empty) then one "data: " line per line of DATA

@@ -41,6 +41,7 @@ struct Request {
   std::string host;                      // Host header
   std::string origin;                    // Origin header
   std::string sec_fetch_site;            // Sec-Fetch-Site header
+  std::string last_event_id;             // Last-Event-ID header (an EventSource reconnecting)
   bool has_body = false;                 // Content-Length > 0 or chunked
   boost::asio::ip::address remote;       // peer address
   boost::asio::ip::tcp::endpoint peer;   // peer address and port

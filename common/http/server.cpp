@@ -251,6 +251,8 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
     req_.host = std::string(msg[bhttp::field::host]);
     req_.origin = std::string(msg["Origin"]);
     req_.sec_fetch_site = std::string(msg["Sec-Fetch-Site"]);
+    req_.last_event_id = std::string(msg["Last-Event-ID"]);
+    cors_origin_ = state_->policy.is_cors_origin(req_.origin) ? req_.origin : std::string();
     req_.has_body = parser_->chunked() || parser_->content_length().value_or(0) > 0;
     req_.remote = remote_;
     req_.peer = peer_;
@@ -260,6 +262,11 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
     if (auto st = set_target(req_, std::string(msg.target())); !st) {
       keep_alive_ = false;
       return on_reply(json_error(400, st.error().message));
+    }
+    if (req_.method == bhttp::verb::options && !req_.origin.empty()) {
+      auto r = preflight_response(state_->policy, req_);
+      keep_alive_ = keep_alive_ && !req_.has_body && r.status == 204;
+      return on_reply(std::move(r));
     }
     const Access access = state_->router.access(req_);
     Verdict verdict = check_request(state_->policy, access, req_, [this]() -> Result<uid_t> {
@@ -334,6 +341,7 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
 
   void on_reply(Response r) {
     if (closed_) return;
+    if (!cors_origin_.empty()) add_cors_headers(state_->policy, cors_origin_, r);
     if (r.stream) return start_sse(std::move(r));
     enter(Phase::writing);
     res_ = {};
@@ -511,7 +519,8 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
   bool ever_authenticated_ = false;        // some request on this connection did
   bool counted_stream_ = false;            // counted in State::streams
   std::optional<Result<uid_t>> peer_uid_;  // looked up once per connection, when needed
-  Request req_;                            // the head of the request being read
+  std::string cors_origin_;  // the current request's Origin when it is one of cors_origins
+  Request req_;              // the head of the request being read
 
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;

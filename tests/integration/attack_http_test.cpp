@@ -18,6 +18,7 @@
 
 #include "checks.h"
 #include "harness.h"
+#include "raw_http.h"
 
 using namespace rbee;
 using namespace rbee::test;
@@ -26,87 +27,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr uid_t kNobody = 65534;
-
-// A TCP connection from source address `from` (any 127.x works on loopback) to 127.0.0.1:port;
-// -1 when it fails. Uses system calls only: it also runs in a forked child.
-int connect_from(const char* from, uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in src{};
-  src.sin_family = AF_INET;
-  ::inet_pton(AF_INET, from, &src.sin_addr);
-  sockaddr_in dst{};
-  dst.sin_family = AF_INET;
-  dst.sin_port = htons(port);
-  dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool send_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-struct Answer {
-  int status = 0;  // 0: none within the time
-  std::string text;
-  long ms = 0;  // from the call to the end of the head
-};
-
-// Reads an answer's head (and its Content-Length body) within `timeout`; the fd stays open.
-Answer read_answer(int fd, std::chrono::milliseconds timeout, bool head_only = false) {
-  Answer a;
-  const auto t0 = Clock::now();
-  const auto deadline = t0 + timeout;
-  std::size_t need = std::string::npos;
-  char buf[8192];
-  while (Clock::now() < deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count()) + 1) <= 0) break;
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    a.text.append(buf, static_cast<std::size_t>(n));
-    auto end = a.text.find("\r\n\r\n");
-    if (end == std::string::npos) continue;
-    if (a.status == 0) {
-      a.ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-      a.status = std::atoi(a.text.c_str() + 9);
-      auto cl = a.text.find("Content-Length: ");
-      need = end + 4 + (cl < end ? std::stoul(a.text.substr(cl + 16)) : 0);
-    }
-    if (head_only || a.text.size() >= need) break;
-  }
-  return a;
-}
-
-std::string request(const std::string& method, const std::string& target,
-                    const std::string& headers, const std::string& body = "") {
-  std::string r = method + " " + target + " HTTP/1.1\r\n" + headers;
-  if (!body.empty() || method == "POST")
-    r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  return r + "Connection: close\r\n\r\n" + body;
-}
-
-// One request over a fresh connection from 127.0.0.1.
-Answer call(uint16_t port, const std::string& req) {
-  int fd = connect_from("127.0.0.1", port);
-  if (fd < 0) return {};
-  Answer a;
-  if (send_all(fd, req.data(), req.size())) a = read_answer(fd, std::chrono::seconds(10));
-  ::close(fd);
-  return a;
-}
 
 // The same from a child process that has become `uid` (groups and gid too) before it connects:
 // another local user, as the kernel sees it.
@@ -146,10 +66,6 @@ Answer call_as(uid_t uid, uint16_t port, const std::string& req) {
   a.text = text;
   if (text.size() > 12) a.status = std::atoi(text.c_str() + 9);
   return a;
-}
-
-std::string host_header(uint16_t port) {
-  return "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
 }
 
 const std::string kJson = "Content-Type: application/json\r\n";

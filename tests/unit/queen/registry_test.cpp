@@ -225,7 +225,8 @@ TEST_CASE("queen registry: events for added, removed and changed workers", "[que
   CHECK(rec.names() == std::vector<std::string>{"worker_state", "worker_state", "worker_added"});
   CHECK(rec.events[0].previous_state == WorkerState::starting);
   CHECK(rec.events[1].worker->signal == 9);
-  auto data = encode_event(rec.events[1]);
+  auto data = encode_event(rec.events[1], 7, 1234);
+  CHECK(data.find("\"seq\":7,\"time_ms\":1234,\"kind\":\"worker_state\"") != std::string::npos);
   CHECK(data.find("\"hive_id\":\"h1\"") != std::string::npos);
   CHECK(data.find("\"state\":\"failed\"") != std::string::npos);
   CHECK(data.find("\"signal\":9") != std::string::npos);

@@ -173,3 +173,78 @@ TEST_CASE("token mode: the token first, then the Origin and Content-Type rules",
   // An open route still tells the server whether the token came (streams rank by it).
   CHECK(check_request(p, Access::open, r, never).authenticated);
 }
+
+TEST_CASE("origins normalize to scheme://host:port, and nothing else is an origin",
+          "[http][policy][cors]") {
+  CHECK(normalize_origin("http://Keeper.LAN:3000").value() == "http://keeper.lan:3000");
+  CHECK(normalize_origin("http://keeper.lan").value() == "http://keeper.lan:80");
+  CHECK(normalize_origin("https://keeper.lan.").value() == "https://keeper.lan:443");
+  CHECK(normalize_origin("http://[::1]:5173").value() == "http://[::1]:5173");
+  for (const char* bad : {"*", "null", "keeper.lan", "ftp://keeper.lan", "http://a.lan/",
+                          "http://a.lan/x", "http://u@a.lan", "http://a.lan?x", "http://a.lan:0",
+                          "http://a lan", "http://a.lan:80; script-src *"}) {
+    INFO(bad);
+    CHECK_FALSE(normalize_origin(bad));
+  }
+  CHECK(parse_cors_origins({"http://a.lan", "https://b.lan:8443"}, "hive.cors_origins").value() ==
+        std::vector<std::string>{"http://a.lan:80", "https://b.lan:8443"});
+  auto bad = parse_cors_origins({"http://a.lan", "*"}, "hive.cors_origins");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message.find("hive.cors_origins: \"*\"") != std::string::npos);
+}
+
+TEST_CASE("an origin in cors_origins passes the cross-origin rule, and only that one",
+          "[http][policy][cors]") {
+  EdgePolicy p;
+  p.token = "tok";
+  p.cors_origins = {"http://keeper.lan:3000"};
+  Request head;
+  head.method = boost::beast::http::verb::post;
+  head.host = "127.0.0.1:7835";
+  head.content_type = "application/json";
+  head.authorization = "Bearer tok";
+  head.sec_fetch_site = "cross-site";
+  auto no_uid = []() -> Result<uid_t> { return make_error("not asked"); };
+
+  head.origin = "http://keeper.lan:3000";
+  CHECK_FALSE(check_request(p, Access::guarded, head, no_uid).refusal);
+  head.origin = "http://KEEPER.lan:3000";
+  CHECK_FALSE(check_request(p, Access::guarded, head, no_uid).refusal);
+  head.origin = "http://keeper.lan:3001";
+  CHECK(check_request(p, Access::guarded, head, no_uid).refusal->status == 403);
+  head.origin = "https://keeper.lan:3000";
+  CHECK(check_request(p, Access::guarded, head, no_uid).refusal->status == 403);
+  // The token is still asked of the keeper.
+  head.origin = "http://keeper.lan:3000";
+  head.authorization = "Bearer wrong";
+  CHECK(check_request(p, Access::guarded, head, no_uid).refusal->status == 401);
+}
+
+TEST_CASE("preflights are answered for cors_origins only, and answers carry the origin",
+          "[http][policy][cors]") {
+  EdgePolicy p;
+  p.cors_origins = {"http://keeper.lan:3000"};
+  Request head;
+  head.method = boost::beast::http::verb::options;
+  head.origin = "http://keeper.lan:3000";
+  auto ok = preflight_response(p, head);
+  CHECK(ok.status == 204);
+  auto header = [](const Response& r, std::string_view name) {
+    for (const auto& [n, v] : r.headers)
+      if (n == name) return v;
+    return std::string();
+  };
+  CHECK(header(ok, "Access-Control-Allow-Origin") == "http://keeper.lan:3000");
+  CHECK(header(ok, "Access-Control-Allow-Methods") == "GET, POST, DELETE");
+  CHECK(header(ok, "Vary") == "Origin");
+  head.origin = "http://evil.example";
+  auto refused = preflight_response(p, head);
+  CHECK(refused.status == 403);
+  CHECK(header(refused, "Access-Control-Allow-Origin").empty());
+
+  Response r;
+  add_cors_headers(p, "http://evil.example", r);
+  CHECK(r.headers.empty());
+  add_cors_headers(EdgePolicy{}, "http://keeper.lan:3000", r);
+  CHECK(r.headers.empty());
+}
