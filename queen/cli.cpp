@@ -1,14 +1,19 @@
 #include "queen/cli.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <functional>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "common/cli_support.h"
 #include "common/http/client.h"
 #include "common/json/writer.h"
 #include "common/log.h"
+#include "common/sys/file.h"
 #include "queen/discovery.h"
 #include "queen/hive_prober.h"
 
@@ -86,22 +91,67 @@ std::string format_hosted_worker_table(const std::vector<json::HostedWorker>& wo
   return out.str();
 }
 
-int cli_hives(const ClientContext& c, bool as_json) {
-  int rc = 0;
-  auto r = call(c, verb::get, "/v1/hives", rc);
-  if (!r) return rc;
-  if (as_json) {
-    std::cout << r->body << "\n";
+namespace {
+
+// One table (or the API's JSON) from the Queen, or the one-line error.
+using Render = std::function<Result<std::string>()>;
+
+Result<std::string> fetch(const ClientContext& c, const std::string& path) {
+  auto r = cli::request(verb::get, c.queen_url + path, {}, c.token);
+  if (!r) return r.error();
+  return std::move(r->body);
+}
+
+std::string now_text() {
+  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", std::localtime(&t));
+  return buf;
+}
+
+// Once, or with --watch every `every` (`count` times; 0: until interrupted): on a terminal the
+// table is redrawn in place like top, in a pipe or a log each one is appended under a time line.
+int show(const ClientContext& c, const Render& render, const WatchOptions& watch) {
+  if (!watch.enabled) {
+    auto text = render();
+    if (!text) return fail(text.error().message);
+    std::cout << *text;
     return 0;
   }
-  auto hives = json::decode_hive_list(r->body);
-  if (!hives) return fail("bad response: " + hives.error().message);
-  std::cout << format_hive_table(*hives);
+  const bool terminal = sys::is_terminal(1);
+  for (unsigned i = 0; watch.count == 0 || i < watch.count; ++i) {
+    if (i > 0) std::this_thread::sleep_for(watch.every);
+    auto text = render();
+    if (terminal) std::cout << "\x1b[H\x1b[2J";
+    std::cout << "queen " << c.queen_url << "  " << now_text() << "\n";
+    // A Queen that is away is shown and asked again, as top would: the watch goes on.
+    if (!text)
+      std::cout << escape_for_log(text.error().message) << "\n";
+    else
+      std::cout << *text;
+    if (!terminal) std::cout << "\n";
+    std::cout << std::flush;
+  }
   return 0;
 }
 
+}  // namespace
+
+int cli_hives(const ClientContext& c, bool as_json, const WatchOptions& watch) {
+  return show(
+      c,
+      [&]() -> Result<std::string> {
+        auto body = fetch(c, "/v1/hives");
+        if (!body || as_json) return body ? *body + "\n" : body;
+        auto hives = json::decode_hive_list(*body);
+        if (!hives) return make_error("bad response: " + hives.error().message);
+        return format_hive_table(*hives);
+      },
+      watch);
+}
+
 int cli_workers(const ClientContext& c, const std::string& service, const std::string& state,
-                const std::string& hive, bool as_json) {
+                const std::string& hive, bool as_json, const WatchOptions& watch) {
   std::string path = "/v1/workers";
   char sep = '?';
   for (auto [key, value] : {std::pair{"service", &service}, {"state", &state}, {"hive", &hive}}) {
@@ -109,19 +159,18 @@ int cli_workers(const ClientContext& c, const std::string& service, const std::s
     path += sep + std::string(key) + "=" + percent_encode(*value);
     sep = '&';
   }
-  int rc = 0;
-  auto r = call(c, verb::get, path, rc);
-  if (!r) return rc;
-  if (as_json) {
-    std::cout << r->body << "\n";
-    return 0;
-  }
-  json::DecodeLimits limits;
-  limits.max_bytes = 256 * 1024 * 1024;
-  auto workers = json::decode_hosted_workers(r->body, limits);
-  if (!workers) return fail("bad response: " + workers.error().message);
-  std::cout << format_hosted_worker_table(*workers);
-  return 0;
+  return show(
+      c,
+      [&]() -> Result<std::string> {
+        auto body = fetch(c, path);
+        if (!body || as_json) return body ? *body + "\n" : body;
+        json::DecodeLimits limits;
+        limits.max_bytes = 256 * 1024 * 1024;
+        auto workers = json::decode_hosted_workers(*body, limits);
+        if (!workers) return make_error("bad response: " + workers.error().message);
+        return format_hosted_worker_table(*workers);
+      },
+      watch);
 }
 
 int cli_refresh(const ClientContext& c) {

@@ -1,6 +1,7 @@
 #pragma once
 // rbee-queen's client subcommands: talk to a running Queen over its HTTP API, or (discover)
 // show what the Queen would contact without contacting anything.
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -13,9 +14,16 @@ struct ClientContext {
   std::string token;
 };
 
-int cli_hives(const ClientContext& c, bool json);
+// --watch: ask again every `every`, `count` times (0: until interrupted).
+struct WatchOptions {
+  bool enabled = false;
+  std::chrono::milliseconds every{1000};
+  unsigned count = 0;
+};
+
+int cli_hives(const ClientContext& c, bool json, const WatchOptions& watch = {});
 int cli_workers(const ClientContext& c, const std::string& service, const std::string& state,
-                const std::string& hive, bool json);
+                const std::string& hive, bool json, const WatchOptions& watch = {});
 int cli_refresh(const ClientContext& c);
 int cli_discover(const std::string& config_path, const std::string& ssh_config, bool json);
 

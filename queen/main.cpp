@@ -75,8 +75,19 @@ int main(int argc, char** argv) {
     rbee::cli::add_token_file_option(cmd, token_file);
   };
   bool json = false;
+  rbee::queen::WatchOptions watch;
+  double every_s = 1.0;
+  auto add_watch = [&](CLI::App* cmd) {
+    cmd->add_flag("-w,--watch", watch.enabled,
+                  "ask again every --interval: redrawn in place on a terminal, appended in a pipe");
+    cmd->add_option("--interval", every_s, "seconds between two --watch reads")
+        ->check(CLI::Range(0.1, 3600.0))
+        ->capture_default_str();
+    cmd->add_option("--count", watch.count, "with --watch: stop after this many reads (0: never)");
+  };
   auto* hives = app.add_subcommand("hives", "list the Hives and their status");
   add_client(hives);
+  add_watch(hives);
   hives->add_flag("--json", json, "print the API's JSON");
 
   std::string service, state, hive;
@@ -86,6 +97,7 @@ int main(int argc, char** argv) {
   workers->add_option("--state", state, "only this state (ready, failed, ...)");
   workers->add_option("--hive", hive, "only this Hive (id or alias)");
   workers->add_flag("--json", json, "print the API's JSON");
+  add_watch(workers);
 
   auto* refresh =
       app.add_subcommand("refresh", "re-read the SSH config and contact every Hive now");
@@ -102,8 +114,9 @@ int main(int argc, char** argv) {
   return rbee::cli::run_app(app, argc, argv, "rbee-queen", [&] {
     if (serve_cmd) return serve(serve_cmd.config_path, serve_cmd.log_level);
     ctx.token = rbee::cli::client_token(token_file);
-    if (*hives) return rbee::queen::cli_hives(ctx, json);
-    if (*workers) return rbee::queen::cli_workers(ctx, service, state, hive, json);
+    watch.every = std::chrono::milliseconds(static_cast<long>(every_s * 1000));
+    if (*hives) return rbee::queen::cli_hives(ctx, json, watch);
+    if (*workers) return rbee::queen::cli_workers(ctx, service, state, hive, json, watch);
     if (*refresh) return rbee::queen::cli_refresh(ctx);
     if (*discover) return rbee::queen::cli_discover(config_path, ssh_config, json);
     return 0;
