@@ -41,7 +41,9 @@ function render() {
   document.getElementById('token-forget').disabled = !getToken();
   const enabled = canAct();
   document.body.dataset.readonly = enabled ? 'false' : 'true';
-  for (const c of document.querySelectorAll(MUTATES)) c.disabled = !enabled;
+  // data-inactive: a control that has nothing to act on whatever the token (Stop on an ended
+  // worker) stays disabled.
+  for (const c of document.querySelectorAll(MUTATES)) c.disabled = !enabled || 'inactive' in c.dataset;
 }
 
 export function setAuthMode(m) {

@@ -43,6 +43,8 @@ async function load() {
     if (ctl.signal.aborted || worker !== w) return;
     status.dataset.kind = 'error';
     status.textContent = `✖ ${err.message}`;
+    // Old lines under a failed read would pass for the answer to it (another run, another tail).
+    text.textContent = '';
     if (err.status === 401 || err.status === 403) {
       follow.checked = false;
       handleAuthError(err);

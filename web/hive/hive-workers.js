@@ -26,6 +26,9 @@ const SPARK = {
   vram: { color: '#0f766e', floor: 1 << 20 },
 };
 
+// States in which the worker still has processes.
+const LIVE = new Set(['starting', 'ready', 'stopping']);
+
 export const workerKey = (w) => `${w.service}/${w.instance}`;
 
 function reasonText(w) {
@@ -43,8 +46,6 @@ function reasonText(w) {
   }
   return parts.join(', ');
 }
-
-const LIVE = new Set(['starting', 'ready', 'stopping']);
 
 function uptimeText(w, now) {
   if (typeof w.started_at_ms !== 'number') return NONE;
@@ -185,22 +186,40 @@ export class WorkersTable {
     for (const e of entries) {
       const w = e.item;
       counts[w.state] = (counts[w.state] || 0) + 1;
-      KeyedRows.setAttr(e, 'data-state', w.state);
+      if (e.attrs['data-state'] !== w.state) {
+        KeyedRows.setAttr(e, 'data-state', w.state);
+        // Only a live worker has anything to stop.
+        const stop = e.data.stop;
+        if (LIVE.has(w.state)) delete stop.dataset.inactive;
+        else stop.dataset.inactive = '';
+        stop.disabled = !canAct() || !LIVE.has(w.state);
+      }
       KeyedRows.setText(e, 'origin', w.spawned_by === 'external' ? 'external' : '');
       KeyedRows.setText(e, 'state', `${STATE_ICON[w.state] || '?'} ${w.state}`);
       KeyedRows.setText(e, 'reason', reasonText(w));
-      KeyedRows.setText(e, 'uptime', uptimeText(w, now));
-      KeyedRows.setText(e, 'cpu', fmtPct(w.cpu_pct));
-      KeyedRows.setText(e, 'mem', memText(w));
-      KeyedRows.setText(e, 'vram', vramText(w));
-      KeyedRows.setText(e, 'pids', pidsText(w));
-      KeyedRows.setText(e, 'restarts', typeof w.restarts === 'number' ? String(w.restarts) : NONE);
+      // The figures that change every tick are written only for rows on (or near) the screen:
+      // a thousand rows of changing text cost a relayout of the whole table every second. A row
+      // scrolled into view catches up at once (onIntersect); a new row is filled in full.
+      if (this.visible.has(e) || !e.data.filled) this.fill(e, now);
+      else e.data.stale = now;
     }
     this.empty.hidden = entries.length > 0;
     const summary = Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ');
     const text = entries.length ? `(${entries.length}: ${summary})` : '';
     if (this.count.textContent !== text) this.count.textContent = text;
     for (const e of this.visible) this.draw(e);
+  }
+
+  fill(e, now) {
+    const w = e.item;
+    e.data.filled = true;
+    e.data.stale = 0;
+    KeyedRows.setText(e, 'uptime', uptimeText(w, now));
+    KeyedRows.setText(e, 'cpu', fmtPct(w.cpu_pct));
+    KeyedRows.setText(e, 'mem', memText(w));
+    KeyedRows.setText(e, 'vram', vramText(w));
+    KeyedRows.setText(e, 'pids', pidsText(w));
+    KeyedRows.setText(e, 'restarts', typeof w.restarts === 'number' ? String(w.restarts) : NONE);
   }
 
   draw(entry) {
@@ -219,6 +238,7 @@ export class WorkersTable {
       if (r.isIntersecting) {
         // Scrolled into view: catch up on the samples it missed while off screen.
         this.visible.add(entry);
+        if (entry.data.stale) this.fill(entry, entry.data.stale);
         this.draw(entry);
       } else {
         this.visible.delete(entry);

@@ -141,7 +141,7 @@ async function stopWorker(entry) {
     handleAuthError(err);
   } finally {
     const current = table.entry(key);
-    if (current) current.data.stop.disabled = !canAct();
+    if (current) current.data.stop.disabled = !canAct() || 'inactive' in current.data.stop.dataset;
   }
 }
 
