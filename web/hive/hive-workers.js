@@ -234,7 +234,7 @@ export class WorkersTable {
   onIntersect(records) {
     for (const r of records) {
       const entry = this.rows.entries.get(r.target.dataset.key);
-      if (!entry) continue;
+      if (!entry || entry.el !== r.target) continue; // a removed row, its key since re-added
       if (r.isIntersecting) {
         // Scrolled into view: catch up on the samples it missed while off screen.
         this.visible.add(entry);
