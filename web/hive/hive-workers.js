@@ -26,8 +26,9 @@ const SPARK = {
   vram: { color: '#0f766e', floor: 1 << 20 },
 };
 
-// States in which the worker still has processes.
+// States in which the worker still has processes; the first two can still be asked to stop.
 const LIVE = new Set(['starting', 'ready', 'stopping']);
+const STOPPABLE = new Set(['starting', 'ready']);
 
 export const workerKey = (w) => `${w.service}/${w.instance}`;
 
@@ -188,11 +189,11 @@ export class WorkersTable {
       counts[w.state] = (counts[w.state] || 0) + 1;
       if (e.attrs['data-state'] !== w.state) {
         KeyedRows.setAttr(e, 'data-state', w.state);
-        // Only a live worker has anything to stop.
+        // An ended worker has nothing to stop, and a stopping one is being stopped already.
         const stop = e.data.stop;
-        if (LIVE.has(w.state)) delete stop.dataset.inactive;
+        if (STOPPABLE.has(w.state)) delete stop.dataset.inactive;
         else stop.dataset.inactive = '';
-        stop.disabled = !canAct() || !LIVE.has(w.state);
+        stop.disabled = !canAct() || !STOPPABLE.has(w.state);
       }
       KeyedRows.setText(e, 'origin', w.spawned_by === 'external' ? 'external' : '');
       KeyedRows.setText(e, 'state', `${STATE_ICON[w.state] || '?'} ${w.state}`);
