@@ -123,9 +123,10 @@ export class WorkersTable {
     const cell = (col, tag = 'td') => el(tag, { 'data-col': col });
     const name = cell('name', 'th');
     name.scope = 'row';
-    c.name = el('span', { className: 'wname', text: key });
+    // A break opportunity after the slash: a long name wraps between service and instance.
+    c.name = el('span', { className: 'wname' }, w.service, '/', el('wbr'), w.instance);
     c.origin = el('span', { className: 'sub muted' });
-    name.append(c.name, c.origin);
+    name.append(c.name, ' ', c.origin);
 
     const state = cell('state');
     c.state = el('span', { className: 'state-label' });
