@@ -2,6 +2,7 @@
 # (common/http/static_site.h). Run in script mode:
 #   cmake -DOUT=file.cpp -DFUNCTION=name -DFILES="a|b|c" -P embed_site.cmake
 # Every file is served under its base name, so base names must be unique.
+cmake_minimum_required(VERSION 3.25)
 string(REPLACE "|" ";" files "${FILES}")
 set(arrays "")
 set(entries "")

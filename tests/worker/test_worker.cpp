@@ -9,8 +9,10 @@
 //   --children K          fork K children that sleep; they die with the parent and on SIGTERM
 //   --exit-after-ms T     exit after T ms with --exit-code C (default 0)
 //   --ignore-sigterm      ignore SIGTERM (this process and its children): only SIGKILL stops it
+//   --say TEXT            print TEXT and a newline on stdout at start (what a log test reads)
 //
-// SIGTERM or SIGINT (unless ignored) ends it promptly with exit code 0. Prints only errors.
+// SIGTERM or SIGINT (unless ignored) ends it promptly with exit code 0. Prints only errors and
+// --say.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -46,6 +48,7 @@ struct Options {
   int64_t exit_after_ms = -1;
   int exit_code = 0;
   bool ignore_sigterm = false;
+  std::string say;
 };
 
 volatile sig_atomic_t g_stop = 0;
@@ -101,6 +104,8 @@ Options parse(int argc, char** argv) {
       o.exit_code = number<int>(a, value());
     else if (a == "--ignore-sigterm")
       o.ignore_sigterm = true;
+    else if (a == "--say")
+      o.say = value();
     else
       die("unknown flag: " + std::string(a));
   }
@@ -170,6 +175,10 @@ struct Conn {
 
 int main(int argc, char** argv) {
   const Options opt = parse(argc, argv);
+  if (!opt.say.empty()) {
+    std::printf("%s\n", opt.say.c_str());
+    std::fflush(stdout);
+  }
 
   // SIGTERM/SIGINT/SIGCHLD stay blocked except inside ppoll, so none is missed between checks.
   sigset_t blocked, run_mask;
