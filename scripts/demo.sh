@@ -111,7 +111,11 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 "$QUEEN" hives --queen "$QUEEN_URL"
-"$QUEEN" workers --queen "$QUEEN_URL"
+"$QUEEN" workers --watch --count 2 --queen "$QUEEN_URL"
+
+echo "== the web pages, live while the demo runs"
+echo "Hive page:  $HIVE_URL/   (the Hive's workers, spawn, stop, logs)"
+echo "Queen page: $QUEEN_URL/   (the cluster: Hives, their workers, events)"
 
 echo "== live telemetry on the Hive (rbee-hive ps --watch) for ${SECONDS_TO_RUN}s"
 if [ "$SECONDS_TO_RUN" = 0 ]; then
@@ -121,7 +125,7 @@ else
 fi
 echo
 echo "== rbee-queen workers"
-"$QUEEN" workers --queen "$QUEEN_URL"
+"$QUEEN" workers --watch --count 2 --queen "$QUEEN_URL"
 echo "== rbee-hive stop demo/$instance"
 "$HIVE" stop --hive "$HIVE_URL" "demo/$instance"
 instance=""

@@ -212,3 +212,29 @@ TEST_CASE("the Queen pages its worker list and sums each Hive up", "[web]") {
   CHECK(has(hives->body, R"("workers_by_state":{"ready":7})"));
   CHECK(has(hives->body, R"("gpu_count":0)"));
 }
+
+TEST_CASE("rbee-queen workers --watch appends one table per read when piped", "[web][cli]") {
+  Queen queen({.tag = "web-watch"});
+  const uint16_t port = port_of(queen.url());
+  REQUIRE(push(port, snapshot("web-w1", 1, 2)).status == 204);
+  TempDir dir;
+  const auto out = dir.path() / "watch.out";
+  Process cli({RBEE_QUEEN_BIN, "workers", "--queen", queen.url(), "--watch", "--interval", "0.2",
+               "--count", "3"},
+              out);
+  auto status = cli.wait(10s);
+  REQUIRE(status);
+  CHECK(*status == 0);
+  const std::string text = read_file(out);
+  INFO(text);
+  // In a file: no screen clearing, each read under its own time line.
+  CHECK_FALSE(has(text, "\x1b[2J"));
+  std::size_t reads = 0, tables = 0;
+  for (auto at = text.find("queen " + queen.url()); at != std::string::npos;
+       at = text.find("queen " + queen.url(), at + 1))
+    ++reads;
+  for (auto at = text.find("web-w1"); at != std::string::npos; at = text.find("web-w1", at + 1))
+    ++tables;
+  CHECK(reads == 3);
+  CHECK(tables == 6);  // two workers in each of the three tables
+}

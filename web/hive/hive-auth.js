@@ -31,7 +31,7 @@ function render() {
       (prompted ? `${prompted}. ` : '') +
       '⚠ Read-only: this Hive needs a token to start or stop workers and to show logs. Enter it below.';
   } else if (mode === 'bearer') {
-    note.textContent = '🔑 Token set for this tab: actions are enabled.';
+    note.textContent = '✔ Token set for this tab: actions are enabled.';
   } else if (mode === 'loopback') {
     note.textContent =
       'ℹ No token configured: this Hive accepts actions only from root or its own account on this host.';
