@@ -2,7 +2,7 @@
 // Everything comes from the Queen's own API; the page holds no state a reload cannot rebuild
 // except the token, which lives in sessionStorage only.
 import { api, createBatcher, getToken, setToken, clearToken } from '/ui/common.js';
-import { setText, Poller, debounce } from '/ui/queen_util.js';
+import { setText, Poller, debounce, clockTime } from '/ui/queen_util.js';
 import { HivesTable } from '/ui/queen_hives.js';
 import { Totals } from '/ui/queen_totals.js';
 import { EventsFeed } from '/ui/queen_events.js';
@@ -59,8 +59,10 @@ async function loadHives() {
   const list = Array.isArray(doc?.hives) ? doc.hives : [];
   hideTokenForm();
   setConn('live', `${list.length} Hive${list.length === 1 ? '' : 's'}`);
-  setText(lastUpdate, `updated ${new Date().toLocaleTimeString()}`);
+  setText(lastUpdate, `updated ${clockTime(Date.now())}`);
   hives.setData(list);
+  // A Hive text typed before the list arrived (or a Hive that just joined) may name one now.
+  if (fHive.value.trim()) filterWorkers();
   schedule('totals', () => totals.update(list));
 }
 
@@ -160,10 +162,14 @@ function writeHash() {
 function applyFilters() {
   writeHash();
   hives.setFilter(fHive.value);
+  filterWorkers();
+}
+
+function filterWorkers() {
   matching.setFilter({
     state: fState.value,
     service: fService.value.trim(),
-    hive: fHive.value.trim(),
+    hive: hives.resolve(fHive.value),
   });
 }
 

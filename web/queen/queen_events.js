@@ -3,7 +3,7 @@
 // normal at scale: events are queued and drawn once per frame, and a burst larger than the list
 // only draws its newest part.
 import { el, NONE } from '/ui/common.js';
-import { setText, setLink } from '/ui/queen_util.js';
+import { setText, setLink, clockTime } from '/ui/queen_util.js';
 
 const MAX_SHOWN = 500;
 // Keys of events already shown, kept longer than the list: a reconnect replays up to the
@@ -14,11 +14,6 @@ const RECENT = 200;
 export const HIVE_KINDS = ['hive_joined', 'hive_back', 'hive_degraded', 'hive_down',
   'hive_restarted', 'hive_removed'];
 export const WORKER_KINDS = ['worker_added', 'worker_state', 'worker_removed'];
-
-function clock(ms) {
-  const d = new Date(ms);
-  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
-}
 
 function change(from, to) {
   return from && from !== to ? `${from} → ${to ?? NONE}` : to ?? NONE;
@@ -125,7 +120,7 @@ export class EventsFeed {
     const link = el('span', { className: 'q-ev-url' });
     if (d.url) setLink(link, d.url);
     const li = el('li', { 'data-kind': kind, className: `q-ev kind-${kind}` },
-      el('time', { datetime: new Date(at).toISOString(), text: clock(at) }),
+      el('time', { datetime: new Date(at).toISOString(), text: clockTime(at) }),
       el('span', { className: 'q-ev-kind', text: kind.replace('_', ' ') }),
       el('span', { className: 'q-ev-hive', text: d.alias ?? d.hive_id ?? NONE }),
       el('span', { className: 'q-ev-detail', text: detailText(kind, d) }),

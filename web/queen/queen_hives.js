@@ -116,15 +116,33 @@ export class HivesTable {
     this.schedule();
   }
 
-  matches(hv) {
-    if (!this.filter) return true;
+  textOf(hv) {
     const key = hiveKey(hv);
     let s = this.searchText.get(key);
     if (s === undefined) {
       s = [hv.id, hv.alias, hv.address, hv.hostname].filter(Boolean).join('\n').toLowerCase();
       this.searchText.set(key, s);
     }
-    return s.includes(this.filter);
+    return s;
+  }
+
+  matches(hv) {
+    return !this.filter || this.textOf(hv).includes(this.filter);
+  }
+
+  // The Queen's workers filter takes one exact id or alias. A text that is not one but narrows
+  // the table to a single Hive means that Hive; anything else is sent as typed.
+  resolve(text) {
+    const t = text.trim();
+    if (!t || this.hives.some((hv) => hv.id === t || hv.alias === t)) return t;
+    const f = t.toLowerCase();
+    let found = null;
+    for (const hv of this.hives) {
+      if (!this.textOf(hv).includes(f)) continue;
+      if (found) return t;
+      found = hv;
+    }
+    return found ? found.id ?? found.alias : t;
   }
 
   buildView() {

@@ -36,26 +36,31 @@ class Counts {
     this.prefix = prefix;
     this.order = order;
     this.items = new Map();
+    this.list = null;
   }
 
   update(counts) {
     if (!counts) {
       this.items.clear();
+      this.list = null;
       setText(this.dd, NONE);
       return;
     }
-    if (!this.items.size) this.dd.replaceChildren();
+    if (!this.list) {
+      this.list = el('ul', { className: 'q-counts' });
+      this.dd.replaceChildren(this.list);
+    }
     const keys = this.order.concat(Object.keys(counts).filter((k) => !this.order.includes(k)));
     for (const k of keys) {
       const n = counts[k] ?? 0;
       let item = this.items.get(k);
       if (!item) {
         const num = el('span', { className: 'q-count-n' });
-        item = el('span', { className: 'q-count', 'data-key': k }, num, ` ${k}`);
+        item = el('li', { className: 'q-count', 'data-key': k }, num, ` ${k}`);
         item.num = num;
         setVariant(item, this.prefix, k);
         this.items.set(k, item);
-        this.dd.append(item);
+        this.list.append(item);
       }
       setText(item.num, n);
       item.classList.toggle('q-zero', n === 0);

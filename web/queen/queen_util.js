@@ -112,6 +112,12 @@ export class Poller {
   }
 }
 
+// "14:03:22", local time, 24 hours: the same width on every line of a feed.
+export function clockTime(ms) {
+  const d = new Date(ms);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
 // Calls fn once, `ms` after the last of a burst of calls (typing in a filter box).
 export function debounce(fn, ms) {
   let t = 0;
