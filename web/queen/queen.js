@@ -36,6 +36,8 @@ const matching = new MatchingWorkers({
 
 const conn = $('conn-status');
 const lastUpdate = $('last-update');
+const refreshBtn = $('refresh-discovery');
+const refreshResult = $('refresh-result');
 
 function setConn(state, text) {
   setText(conn, text);
@@ -48,6 +50,8 @@ async function loadHives() {
     doc = await api('/v1/hives');
   } catch (e) {
     if (e.status === 401) {
+      // Nothing changes until a token is given (the form kicks a fetch), so ask rarely.
+      hivesPoller.everyMs = 5000;
       showTokenForm(getToken() ? 'The Queen refused this token.' : '');
       setConn('unauthorized', 'The Queen needs a token to list its Hives.');
     } else {
@@ -57,6 +61,7 @@ async function loadHives() {
     return;
   }
   const list = Array.isArray(doc?.hives) ? doc.hives : [];
+  hivesPoller.everyMs = 1000;
   hideTokenForm();
   setConn('live', `${list.length} Hive${list.length === 1 ? '' : 's'}`);
   setText(lastUpdate, `updated ${clockTime(Date.now())}`);
@@ -84,6 +89,11 @@ function refetchHivesSoon() {
 const tokenForm = $('token-form');
 const tokenInput = $('token-input');
 const tokenError = $('token-error');
+const tokenForget = $('token-forget');
+
+function showForget() {
+  tokenForget.hidden = !getToken();
+}
 
 function showTokenForm(message = '') {
   setText(tokenError, message);
@@ -103,22 +113,22 @@ tokenForm.addEventListener('submit', (e) => {
   const t = tokenInput.value.trim();
   if (!t) return;
   setToken(t);
+  showForget();
   tokenInput.value = '';
   setText(tokenError, 'Checking…');
   hivesPoller.kick();
   matching.reload();
 });
-$('token-forget').addEventListener('click', () => {
+tokenForget.addEventListener('click', () => {
   clearToken();
-  tokenInput.value = '';
-  setText(tokenError, 'Token forgotten.');
+  showForget();
+  setText(refreshResult, 'Token forgotten.');
   hivesPoller.kick();
+  matching.reload();
 });
 
 // ---- refresh discovery ------------------------------------------------------------------------
 
-const refreshBtn = $('refresh-discovery');
-const refreshResult = $('refresh-result');
 refreshBtn.addEventListener('click', async () => {
   refreshBtn.disabled = true;
   setText(refreshResult, 'Refreshing…');
@@ -212,6 +222,7 @@ const feed = new EventsFeed({
 
 // ---- start ------------------------------------------------------------------------------------
 
+showForget();
 readHash();
 applyFilters();
 hivesPoller.start();

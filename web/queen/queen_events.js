@@ -6,6 +6,11 @@ import { el, NONE } from '/ui/common.js';
 import { setText, setLink, clockTime } from '/ui/queen_util.js';
 
 const MAX_SHOWN = 500;
+// The feed is drawn at most this often and at most DRAW_MAX events at a time: in a storm of
+// thousands of events a second nobody reads each line, and drawing them all would take the
+// main thread; the newest are drawn and the rest counted.
+const DRAW_EVERY_MS = 250;
+const DRAW_MAX = 200;
 // Keys of events already shown, kept longer than the list: a reconnect replays up to the
 // Queen's ring (the `recent` count), and those must not come back as new.
 const SEEN_KEEP = 4096;
@@ -39,6 +44,8 @@ export class EventsFeed {
     this.seen = new Set();
     this.seenOrder = [];
     this.dropped = 0;
+    this.drawTimer = 0;
+    this.lastDraw = -Infinity;
     this.retryMs = 1000;
     this.showWorkers = workersToggle.checked;
     workersToggle.addEventListener('change', () => {
@@ -108,12 +115,18 @@ export class EventsFeed {
     if (kind.startsWith('hive_')) this.onHiveEvent(kind, d);
     else if (!this.showWorkers) return;
     this.pending.push({ kind, d, seq, at: d.time_ms ?? Date.now() });
-    if (this.pending.length > MAX_SHOWN * 4) {
+    if (this.pending.length > DRAW_MAX * 4) {
       // Keep the queue bounded while the tab draws no frames (hidden).
-      this.dropped += this.pending.length - MAX_SHOWN;
-      this.pending.splice(0, this.pending.length - MAX_SHOWN);
+      this.dropped += this.pending.length - DRAW_MAX;
+      this.pending.splice(0, this.pending.length - DRAW_MAX);
     }
-    this.schedule();
+    if (!this.drawTimer) {
+      const wait = Math.max(0, this.lastDraw + DRAW_EVERY_MS - performance.now());
+      this.drawTimer = setTimeout(() => {
+        this.drawTimer = 0;
+        this.schedule();
+      }, wait);
+    }
   }
 
   makeItem({ kind, d, seq, at }) {
@@ -132,12 +145,13 @@ export class EventsFeed {
 
   // Draws the queued events: one fragment at the top, then trims the tail.
   render() {
+    this.lastDraw = performance.now();
     if (!this.pending.length) return;
     let batch = this.pending;
     this.pending = [];
-    if (batch.length > MAX_SHOWN) {
-      this.dropped += batch.length - MAX_SHOWN;
-      batch = batch.slice(batch.length - MAX_SHOWN);
+    if (batch.length > DRAW_MAX) {
+      this.dropped += batch.length - DRAW_MAX;
+      batch = batch.slice(batch.length - DRAW_MAX);
     }
     const frag = document.createDocumentFragment();
     for (let i = batch.length - 1; i >= 0; i--) frag.append(this.makeItem(batch[i]));
@@ -145,7 +159,7 @@ export class EventsFeed {
     let extra = this.list.childElementCount - MAX_SHOWN;
     while (extra-- > 0) this.list.lastElementChild.remove();
     if (this.dropped) {
-      setText(this.droppedEl, `${this.dropped} events in bursts were not drawn`);
+      setText(this.droppedEl, `${this.dropped} events skipped during bursts`);
     }
   }
 }
