@@ -39,7 +39,8 @@ export function byStateText(counts) {
 }
 
 function vramText(hv) {
-  if (hv.vram_total_bytes == null) return NONE;
+  // A Hive without GPUs (or without NVML) has no VRAM to show, not "0 B / 0 B".
+  if (!hv.vram_total_bytes) return NONE;
   return `${fmtBytes(hv.vram_used_bytes ?? 0)} / ${fmtBytes(hv.vram_total_bytes)}`;
 }
 
@@ -47,6 +48,9 @@ function ageText(hv) {
   if (hv.age_ms == null) return 'never';
   return hv.age_ms < 1000 ? 'just now' : `${fmtDuration(hv.age_ms)} ago`;
 }
+
+// Numeric collation: gpu-2 before gpu-10.
+const NAMES = new Intl.Collator(undefined, { numeric: true });
 
 const COMPARE = {
   status: (a, b) => statusRank(a.status) - statusRank(b.status),
@@ -149,7 +153,8 @@ export class HivesTable {
     const cmp = COMPARE[this.sortKey];
     const dir = this.sortDir;
     const list = this.hives.filter((hv) => this.matches(hv));
-    list.sort((a, b) => dir * cmp(a, b) || hiveName(a).localeCompare(hiveName(b)) * (this.sortKey === 'name' ? dir : 1));
+    const nameDir = this.sortKey === 'name' ? dir : 1;
+    list.sort((a, b) => dir * cmp(a, b) || nameDir * NAMES.compare(hiveName(a), hiveName(b)));
     return list;
   }
 
@@ -232,7 +237,11 @@ export class HivesTable {
     };
     td('expand').append(btn);
     td('status', 'td', 'q-status');
-    td('name', 'th');
+    const nameCell = td('name', 'th');
+    // The handshake's last error says why a Hive is unreachable; it sits under the name.
+    const nameText = el('span', { className: 'q-hive-name' });
+    const errText = el('span', { className: 'sub error', 'data-col': 'last_error' });
+    nameCell.append(nameText, errText);
     td('age', 'td', 'q-num');
     td('source');
     td('address');
@@ -241,7 +250,7 @@ export class HivesTable {
     td('workers', 'td', 'q-num');
     td('by_state');
     td('page');
-    return { tr, cells, btn, name: null };
+    return { tr, cells, btn, nameText, errText, name: null };
   }
 
   updateRow(row, hv) {
@@ -251,7 +260,8 @@ export class HivesTable {
     setVariant(c.status, 'status-', hv.status);
     setAttr(row.tr, 'data-status', hv.status);
     setAttr(row.tr, 'data-hive-id', hv.id);
-    setText(c.name, name);
+    setText(row.nameText, name);
+    setText(row.errText, hv.last_error ?? '');
     setText(c.age, ageText(hv));
     setText(c.source, hv.source ?? NONE);
     setText(c.address, hv.address ?? NONE);

@@ -85,8 +85,8 @@ export class Totals {
     this.byStatus.update(t.byStatus);
     this.byState.update(t.byState);
     setText(this.gpus, t.gpus ?? NONE);
-    setText(this.vram, t.vramTotal == null ? NONE
+    setText(this.vram, !t.vramTotal ? NONE
       : `${fmtBytes(t.vramUsed)} / ${fmtBytes(t.vramTotal)}` +
-        (t.vramTotal > 0 ? ` (${fmtPct((100 * t.vramUsed) / t.vramTotal)})` : ''));
+        ` (${fmtPct((100 * t.vramUsed) / t.vramTotal)})`);
   }
 }
