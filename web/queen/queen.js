@@ -56,7 +56,7 @@ async function loadHives() {
       setConn('unauthorized', 'The Queen needs a token to list its Hives.');
     } else {
       // Keep the last data on screen: an operator looking at a failing cluster still needs it.
-      setConn('error', `Cannot reach the Queen (${e.message}); showing the last data.`);
+      setConn('stale', `Cannot reach the Queen (${e.message}); showing the last data.`);
     }
     return;
   }

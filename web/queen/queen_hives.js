@@ -88,6 +88,7 @@ export class HivesTable {
 
   setData(hives) {
     this.hives = hives;
+    this.loaded = true;
     this.searchText.clear();
     this.view = null;
     this.schedule();
@@ -205,6 +206,7 @@ export class HivesTable {
       }
     }
 
+    if (this.loaded) setAttr(this.table, 'data-loaded', true);
     const total = this.hives.length;
     let range = view.length
       ? `Hives ${start + 1}–${start + slice.length} of ${view.length}`
@@ -361,5 +363,6 @@ export class HivesTable {
       : `${shown.length} of ${all.length} workers shown`);
     d.more.hidden = shown.length >= all.length;
     setText(d.more, `Show ${Math.min(DETAIL_STEP, all.length - shown.length)} more`);
+    setAttr(d.more, 'aria-label', `Show more workers of Hive ${hiveName(d.hive)}`);
   }
 }
