@@ -77,6 +77,7 @@ export class HivesTable {
     this.page = 0;
     this.rows = new Map(); // key -> row
     this.expanded = new Map(); // key -> detail
+    this.detailIds = 0;
     this.view = null; // the sorted, filtered list, rebuilt when data, filter or sort change
     prev.addEventListener('click', () => this.setPage(this.page - 1));
     next.addEventListener('click', () => this.setPage(this.page + 1));
@@ -108,7 +109,7 @@ export class HivesTable {
     if (this.sortKey === key) this.sortDir = -this.sortDir;
     else {
       this.sortKey = key;
-      // Most recent first reads naturally for age; the rest start ascending.
+      // Ascending first: worst status, most recent snapshot, names A to Z, fewest.
       this.sortDir = 1;
     }
     this.page = 0;
@@ -153,10 +154,11 @@ export class HivesTable {
   buildView() {
     const cmp = COMPARE[this.sortKey];
     const dir = this.sortDir;
-    const list = this.hives.filter((hv) => this.matches(hv));
     const nameDir = this.sortKey === 'name' ? dir : 1;
-    list.sort((a, b) => dir * cmp(a, b) || nameDir * NAMES.compare(hiveName(a), hiveName(b)));
-    return list;
+    // Names computed once, not in each of the n log n comparisons.
+    const list = this.hives.filter((hv) => this.matches(hv)).map((hv) => ({ hv, name: hiveName(hv) }));
+    list.sort((a, b) => dir * cmp(a.hv, b.hv) || nameDir * NAMES.compare(a.name, b.name));
+    return list.map((x) => x.hv);
   }
 
   render() {
@@ -167,6 +169,9 @@ export class HivesTable {
     const start = this.page * PAGE_SIZE;
     const slice = view.slice(start, start + PAGE_SIZE);
 
+    // Rows move when their order changes (a status change under the default sort); moving a
+    // node drops the focus inside it, so a keyboard user's place is given back afterwards.
+    const focused = this.tbody.contains(document.activeElement) ? document.activeElement : null;
     const seen = new Set();
     let cursor = this.tbody.firstElementChild;
     const place = (tr) => {
@@ -206,6 +211,9 @@ export class HivesTable {
       }
     }
 
+    if (focused && focused.isConnected && document.activeElement !== focused) {
+      focused.focus({ preventScroll: true });
+    }
     if (this.loaded) setAttr(this.table, 'data-loaded', true);
     const total = this.hives.length;
     let range = view.length
@@ -281,7 +289,9 @@ export class HivesTable {
       row.name = name;
       row.btn.setAttribute('aria-label', `Workers of ${name}`);
     }
-    setAttr(row.btn, 'aria-expanded', this.expanded.has(hiveKey(hv)) ? 'true' : 'false');
+    const d = this.expanded.get(hiveKey(hv));
+    setAttr(row.btn, 'aria-expanded', d ? 'true' : 'false');
+    setAttr(row.btn, 'aria-controls', d ? d.tr.id : null);
   }
 
   onClick(e) {
@@ -308,13 +318,19 @@ export class HivesTable {
       if (!hv) return;
       this.expanded.set(key, this.makeDetail(key, hv));
     }
+    // aria-expanded follows at once: the next frame would be too late for a screen reader
+    // announcing the button just pressed.
     const row = this.rows.get(key);
-    if (row) setAttr(row.btn, 'aria-expanded', this.expanded.has(key) ? 'true' : 'false');
+    const open = this.expanded.get(key);
+    if (row) {
+      setAttr(row.btn, 'aria-expanded', open ? 'true' : 'false');
+      setAttr(row.btn, 'aria-controls', open ? open.tr.id : null);
+    }
     this.schedule();
   }
 
   makeDetail(key, hv) {
-    const id = `hive-detail-${this.expanded.size}-${Date.now()}`;
+    const id = `hive-detail-${++this.detailIds}`;
     const thead = el('thead');
     const tbody = el('tbody');
     const status = el('p', { className: 'q-detail-status', role: 'status' });
@@ -330,8 +346,6 @@ export class HivesTable {
       table: new WorkerTable(thead, tbody, { showHive: false }),
       workers: null, loaded: false,
     };
-    const row = this.rows.get(key);
-    if (row) row.btn.setAttribute('aria-controls', id);
     d.poller = new Poller(() => this.fetchDetail(d), 1000);
     return d;
   }
