@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { artifact, launch, openPage } from './lib/browser.mjs';
+import { artifact, launch, mouseOnlyControls, openPage, unlabelledControls } from './lib/browser.mjs';
 import { Lab, api, waitFor } from './lib/daemons.mjs';
 
 const TOKEN = 'browser-hive-token-0123';
@@ -63,11 +63,14 @@ test('the Hive page: live rows, read-only without a token, spawn, stop and logs 
     await waitFor(`${formKey} ready on the page`,
       async () => (await rowState(page, formKey))?.state === 'ready', 10000);
 
-    // Stop from the page, after the confirmation: the row shows exited with its exit code.
-    await page.click(`#worker-rows tr[data-key="${formKey}"] button[data-action="stop"]`);
+    // Stop from the page by keyboard alone, after the confirmation: the row shows exited with
+    // its exit code.
+    await page.focus(`#worker-rows tr[data-key="${formKey}"] button[data-action="stop"]`);
+    await page.keyboard.press('Enter');
     await page.waitForSelector('#stop-dialog[open]');
     assert.match(await page.textContent('#stop-dialog-worker'), new RegExp(formKey));
-    await page.click('#stop-confirm');
+    await page.focus('#stop-confirm');
+    await page.keyboard.press('Enter');
     const stopped = await waitFor(`${formKey} exited on the page`, async () => {
       const s = await rowState(page, formKey);
       return s?.state === 'exited' && s;
@@ -85,6 +88,8 @@ test('the Hive page: live rows, read-only without a token, spawn, stop and logs 
     }, 10000);
     assert.ok(logs);
 
+    assert.deepEqual(await unlabelledControls(page), [], 'every control has a name');
+    assert.deepEqual(await mouseOnlyControls(page), [], 'every control works from the keyboard');
     await page.screenshot({ path: artifact('hive-page.png'), fullPage: true });
     const problems = page.problems.filter((p) => !/Failed to load resource/.test(p));
     assert.deepEqual(problems, [], 'no script error and no CSP violation');

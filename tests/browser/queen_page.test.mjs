@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { artifact, launch, openPage } from './lib/browser.mjs';
+import { artifact, launch, mouseOnlyControls, openPage, unlabelledControls } from './lib/browser.mjs';
 import { Lab, api, waitFor } from './lib/daemons.mjs';
 
 const basePort = 35000 + (process.pid % 200) * 20;
@@ -62,6 +62,8 @@ test('the Queen page: two Hives and their workers, a killed Hive degraded then d
     // Status is a word on the page, not a colour alone.
     assert.match(await page.textContent('#hives-body tr[data-hive-key="a:south"] [data-col="status"]'), /down/i);
 
+    assert.deepEqual(await unlabelledControls(page), [], 'every control has a name');
+    assert.deepEqual(await mouseOnlyControls(page), [], 'every control works from the keyboard');
     await page.screenshot({ path: artifact('queen-page.png'), fullPage: true });
     const problems = page.problems.filter((p) => !/Failed to load resource/.test(p));
     assert.deepEqual(problems, [], 'no script error and no CSP violation');

@@ -175,15 +175,24 @@ export class KeyedRows {
 
   // items: [[key, item], ...] in display order. New rows are inserted after the row before them
   // in that order; existing rows are never moved (moving a row costs layout and loses the
-  // reader's place). Returns the entries of this pass, in order.
-  sync(items) {
+  // reader's place). At most maxNew rows are made in one pass (the first ones in order, which
+  // are the ones on screen); `pending` then counts the rest for the next pass. Returns the
+  // entries of this pass, in order.
+  sync(items, maxNew = Infinity) {
     const seen = new Set();
     const out = [];
     let prev = null;
+    let madeCount = 0;
+    this.pending = 0;
     for (const [key, item] of items) {
       seen.add(key);
       let entry = this.entries.get(key);
+      if (!entry && madeCount >= maxNew) {
+        this.pending++;
+        continue;
+      }
       if (!entry) {
+        madeCount++;
         const made = this.create(key, item);
         entry = { key, el: made.el, cells: made.cells, text: {}, attrs: {}, data: made.data || {} };
         this.entries.set(key, entry);

@@ -9,6 +9,7 @@ import {
 import { canAct } from './hive-auth.js';
 
 const SAMPLES = 120; // two minutes at the default 1 s interval
+const ROWS_PER_FRAME = 150;
 
 // The icon repeats the state in a shape, so no state is told by colour alone.
 const STATE_ICON = {
@@ -69,6 +70,22 @@ function vramText(w) {
 function pidsText(w) {
   const n = typeof w.pid_count === 'number' ? String(w.pid_count) : NONE;
   return typeof w.main_pid === 'number' ? `${n} · main ${w.main_pid}` : n;
+}
+
+const SPARK_TITLES = {
+  cpu: 'CPU % while this page was open',
+  mem: 'RSS while this page was open',
+  vram: 'VRAM while this page was open',
+};
+
+function makeCanvases(cells) {
+  const out = {};
+  for (const [col, td] of Object.entries(cells)) {
+    out[col] = sparkCanvas(80, 20);
+    out[col].title = SPARK_TITLES[col];
+    td.append(out[col]);
+  }
+  return out;
 }
 
 export class WorkersTable {
@@ -136,17 +153,17 @@ export class WorkersTable {
     const uptime = cell('uptime');
     c.uptime = uptime;
 
-    const spark = (col, label) => {
+    // The sparklines' canvases are made when the row first comes near the screen (draw): a
+    // thousand rows would otherwise build three thousand canvases before the first paint.
+    const spark = (col) => {
       const td = cell(col);
       c[col] = el('span', { className: 'val' });
-      const canvas = sparkCanvas(80, 20);
-      canvas.title = label;
-      td.append(c[col], canvas);
-      return [td, canvas];
+      td.append(c[col]);
+      return td;
     };
-    const [cpu, cpuCanvas] = spark('cpu', 'CPU % while this page was open');
-    const [mem, memCanvas] = spark('mem', 'RSS while this page was open');
-    const [vram, vramCanvas] = spark('vram', 'VRAM while this page was open');
+    const cpu = spark('cpu');
+    const mem = spark('mem');
+    const vram = spark('vram');
 
     c.pids = cell('pids');
     c.restarts = cell('restarts');
@@ -170,7 +187,7 @@ export class WorkersTable {
 
     const tr = el('tr', { 'data-key': key }, name, state, uptime, cpu, mem, vram, c.pids, c.restarts, urlTd, act);
     const entry = { el: tr, cells: c };
-    entry.data = { canvases: { cpu: cpuCanvas, mem: memCanvas, vram: vramCanvas }, stop, logs };
+    entry.data = { sparkCells: { cpu, mem, vram }, canvases: null, stop, logs };
     // Handlers find the row's current entry through the table, not through a closure over this
     // one, so a removed and re-added key acts on its new row.
     logs.addEventListener('click', () => this.actions.logs(this.rows.entries.get(key)));
@@ -183,7 +200,17 @@ export class WorkersTable {
   render(snap) {
     const now = snap.timestamp_ms;
     const items = snap.workers.map((w) => [workerKey(w), w]);
-    const entries = this.rows.sync(items);
+    // A thousand new rows in one frame would hold the first paint back by a second: make them a
+    // screenful at a time, the top first, and finish in the following frames.
+    const entries = this.rows.sync(items, ROWS_PER_FRAME);
+    this.latest = snap;
+    if (this.rows.pending && !this.moreRequested) {
+      this.moreRequested = true;
+      requestAnimationFrame(() => {
+        this.moreRequested = false;
+        this.render(this.latest);
+      });
+    }
     const counts = {};
     for (const e of entries) {
       const w = e.item;
@@ -205,7 +232,8 @@ export class WorkersTable {
       if (this.visible.has(e) || !e.data.filled) this.fill(e, now);
       else e.data.stale = now;
     }
-    this.empty.hidden = entries.length > 0;
+    this.empty.hidden = snap.workers.length > 0;
+    if (this.rows.pending) return; // the counts wait for the rows they count
     const summary = Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ');
     const text = entries.length ? `(${entries.length}: ${summary})` : '';
     if (this.count.textContent !== text) this.count.textContent = text;
@@ -227,6 +255,7 @@ export class WorkersTable {
   draw(entry) {
     const s = this.series.get(entry.key);
     if (!s) return;
+    if (!entry.data.canvases) entry.data.canvases = makeCanvases(entry.data.sparkCells);
     const cv = entry.data.canvases;
     drawSparkline(cv.cpu, s.cpu, SPARK.cpu);
     drawSparkline(cv.mem, s.mem, SPARK.mem);

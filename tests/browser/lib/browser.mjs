@@ -35,3 +35,26 @@ export function artifact(name) {
   fs.mkdirSync(dir, { recursive: true });
   return path.join(dir, name);
 }
+
+// Controls a screen reader could not name: no label, aria-label(ledby), text or title. Hidden
+// ones count too: they show up later.
+export async function unlabelledControls(page) {
+  return page.$$eval('button, input:not([type=hidden]), select, textarea, a[href]', (els) => els
+    .filter((e) => {
+      const byIds = (e.getAttribute('aria-labelledby') || '').split(/\s+/).filter(Boolean)
+        .map((id) => document.getElementById(id)?.textContent || '').join('');
+      const labels = e.labels ? [...e.labels].map((l) => l.textContent).join('') : '';
+      const own = e.tagName === 'BUTTON' || e.tagName === 'A' ? e.textContent : '';
+      return ![e.getAttribute('aria-label'), byIds, labels, own, e.title]
+        .some((t) => t && t.trim());
+    })
+    .map((e) => e.outerHTML.slice(0, 120)));
+}
+
+// Elements that act on clicks but are not reachable by keyboard: a role of a control without
+// being a native control, and no tabindex.
+export async function mouseOnlyControls(page) {
+  return page.$$eval('[role=button], [role=link], [role=checkbox], [role=tab], [role=menuitem]',
+    (els) => els.filter((e) => !['BUTTON', 'A', 'INPUT', 'SELECT'].includes(e.tagName) &&
+      !(e.tabIndex >= 0)).map((e) => e.outerHTML.slice(0, 120)));
+}
