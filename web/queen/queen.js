@@ -2,7 +2,7 @@
 // Everything comes from the Queen's own API; the page holds no state a reload cannot rebuild
 // except the token, which lives in sessionStorage only.
 import { api, createBatcher, getToken, setToken, clearToken } from '/ui/common.js';
-import { setText, Poller, debounce, clockTime } from '/ui/queen_util.js';
+import { setText, Poller, debounce, clockTime } from '/ui/dom.js';
 import { HivesTable } from '/ui/queen_hives.js';
 import { Totals } from '/ui/queen_totals.js';
 import { EventsFeed } from '/ui/queen_events.js';

@@ -3,7 +3,7 @@
 // normal at scale: events are queued and drawn once per frame, and a burst larger than the list
 // only draws its newest part.
 import { el, NONE } from '/ui/common.js';
-import { setText, setLink, clockTime } from '/ui/queen_util.js';
+import { setText, setLink, clockTime } from '/ui/dom.js';
 
 const MAX_SHOWN = 500;
 // The feed is drawn at most this often and at most DRAW_MAX events at a time: in a storm of

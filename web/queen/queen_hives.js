@@ -2,7 +2,7 @@
 // text box. Rows are keyed and only changed cells are written; a row can expand to its Hive's
 // workers, which are fetched only while that row is expanded and on screen.
 import { api, el, fmtBytes, fmtDuration, NONE } from '/ui/common.js';
-import { setText, setAttr, setVariant, setLink, Poller } from '/ui/queen_util.js';
+import { setText, setAttr, setVariant, setLink, Poller } from '/ui/dom.js';
 import { WorkerTable } from '/ui/queen_workers.js';
 
 export const PAGE_SIZE = 100;

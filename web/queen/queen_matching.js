@@ -2,7 +2,7 @@
 // pages the list (limit/offset/total), so the page never holds more than PAGE rows of a
 // cluster's hundreds of thousands of workers.
 import { api } from '/ui/common.js';
-import { setText, Poller } from '/ui/queen_util.js';
+import { setText, Poller } from '/ui/dom.js';
 import { WorkerTable } from '/ui/queen_workers.js';
 
 const PAGE = 200;

@@ -1,6 +1,6 @@
 // Cluster totals, summed from the Hive list the page already holds: no extra request.
 import { el, fmtBytes, fmtPct, NONE } from '/ui/common.js';
-import { setText, setVariant } from '/ui/queen_util.js';
+import { setText, setVariant } from '/ui/dom.js';
 import { STATUS_ORDER, STATE_ORDER } from '/ui/queen_hives.js';
 
 export function sumHives(hives) {

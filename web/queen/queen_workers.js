@@ -3,7 +3,7 @@
 // second costs a few text assignments, not a rebuild. Both lists come in the Queen's order,
 // which is stable, so KeyedRows (which never moves a row) keeps them in order.
 import { el, fmtBytes, fmtPct, fmtDuration, KeyedRows, NONE } from '/ui/common.js';
-import { setLink, setVariant } from '/ui/queen_util.js';
+import { setLink, setVariant } from '/ui/dom.js';
 
 const COLUMNS = [
   { key: 'service', label: 'Service' },

@@ -1,5 +1,5 @@
-// Generic helpers the Queen's page needs and common.js does not offer yet; candidates to move
-// into common.js. Nothing here knows about Hives or workers.
+// DOM and timing helpers for pages that update in place: write only what changed, links only to
+// http(s), polling that pauses in hidden tabs. Nothing here knows about Hives or workers.
 import { el, NONE } from '/ui/common.js';
 
 // Assigns text only when it differs: writing the same textContent still costs a layout
