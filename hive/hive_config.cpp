@@ -293,6 +293,7 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
                               "allowed_hosts",
                               "frame_ancestors",
                               "cors_origins",
+                              "max_connections",
                               "max_streams",
                               "max_streams_per_address"});
         !st)
@@ -316,6 +317,7 @@ Result<HiveConfig> parse_hive_config(std::string_view text, std::string_view sou
           read_uint(*t, "hive", "retention_s", 0, 86400, c.retention_s),
           read_uint(*t, "hive", "full_read_every", 1, 60, c.full_read_every),
           read_uint(*t, "hive", "subscriber_drop_after_s", 1, 86400, c.subscriber_drop_after_s),
+          read_uint(*t, "hive", "max_connections", 16, 1000000, c.max_connections),
           read_uint(*t, "hive", "max_streams", 1, 100000, c.max_streams),
           read_uint(*t, "hive", "max_streams_per_address", 1, 100000, c.max_streams_per_address),
           read_strings(*t, "hive", "allowed_hosts", c.allowed_hosts),

@@ -67,6 +67,7 @@ struct HiveConfig {
   // The web page (docs/web.md): who may frame it, and which origins may call the API.
   std::vector<std::string> frame_ancestors = {"'self'"};
   std::vector<std::string> cors_origins;  // normalized (http::normalize_origin)
+  uint32_t max_connections = 1024;        // lowered at start to what the open-file limit allows
   uint32_t max_streams = 64;              // GET /v1/telemetry/stream streams in all
   uint32_t max_streams_per_address = 8;   // and per client address
   std::map<std::string, ServiceSpec> services;

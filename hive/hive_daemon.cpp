@@ -7,6 +7,7 @@
 #include "common/json/telemetry_json.h"
 #include "common/sys/cgroup.h"
 #include "common/sys/credentials.h"
+#include "common/sys/fd_limit.h"
 #include "common/sys/host.h"
 #include "common/sys/notify.h"
 #include "common/sys/random_bytes.h"
@@ -113,6 +114,16 @@ Status HiveDaemon::start() {
   on_publish.push_back([this](const auto& snap) { subscribers_->push(snap); });
   register_hive_api(*this, router_);
   http::Limits limits;
+  // Half the open files stay for the workers (a few fds each: cgroup files, a pidfd, logs).
+  const auto fd_limit = sys::open_file_limit();
+  auto budget = http::connection_budget(config_.max_connections, fd_limit,
+                                        std::max<uint64_t>(256, fd_limit.value_or(0) / 2));
+  if (budget.lowered)
+    spdlog::warn(
+        "max_connections {} lowered to {}: the open-file limit is {} (half is kept for "
+        "workers; raise LimitNOFILE or ulimit -n)",
+        config_.max_connections, budget.connections, *fd_limit);
+  limits.max_connections = budget.connections;
   limits.max_streams = config_.max_streams;
   limits.max_streams_per_address = config_.max_streams_per_address;
   http::add_static_site(router_, web::hive_site(), config_.frame_ancestors);

@@ -220,7 +220,8 @@ void register_queen_api(QueenDaemon& d, http_ns::Router& router) {
   });
 
   router.add(
-      verb::post, kIngestPath, [&d](const Request& req, Reply reply) { reply(d.ingest(req)); },
+      verb::post, kIngestPath,
+      [&d](const Request& req, Reply reply) { d.ingest_async(req, std::move(reply)); },
       http_ns::Access::guarded);
 }
 

@@ -53,7 +53,9 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
                               "max_streams_per_address",
                               "frame_ancestors",
                               "cors_origins",
-                              "events_kept"});
+                              "events_kept",
+                              "max_connections",
+                              "decode_threads"});
         !st)
       return st.error();
   }
@@ -88,8 +90,15 @@ Result<QueenConfig> parse_queen_config(std::string_view text, std::string_view s
                  uint("forget_push_only_after_s", 30 * 86400, c.forget_push_only_after_s),
                  uint("max_streams", 100000, c.max_streams),
                  uint("max_streams_per_address", 100000, c.max_streams_per_address),
-                 uint("events_kept", 100000, c.events_kept)}) {
+                 uint("events_kept", 100000, c.events_kept),
+                 uint("max_connections", 1000000, c.max_connections)}) {
     if (!s) return s.error();
+  }
+  if (auto n = q["decode_threads"]; n) {
+    auto v = n.is_integer() ? n.value<int64_t>() : std::nullopt;
+    if (!v || *v < 0 || *v > 64)
+      return make_error("queen.decode_threads must be an integer from 0 to 64");
+    c.decode_threads = static_cast<uint32_t>(*v);
   }
   if (auto n = q["mdns"]; n) {
     if (!n.is_boolean()) return make_error("queen.mdns must be true or false");

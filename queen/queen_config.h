@@ -39,8 +39,14 @@ struct QueenConfig {
   std::vector<std::string> frame_ancestors = {"'self'"};
   std::vector<std::string> cors_origins;  // normalized (http::normalize_origin)
   std::size_t events_kept = 1000;         // the ring GET /v1/events?recent=N replays from
-  uint32_t max_streams = 64;              // GET /v1/events streams in all
-  uint32_t max_streams_per_address = 8;   // and per client address
+  // Connections in all (Hives pushing, clients): enough for 10,000 Hives, lowered at start to
+  // what the open-file limit allows.
+  uint32_t max_connections = 12000;
+  // Threads that decode pushed snapshots; 0 decodes on the event loop. Unset: one per core
+  // beyond the loop's, at least 1, at most 4.
+  std::optional<uint32_t> decode_threads;
+  uint32_t max_streams = 64;             // GET /v1/events streams in all
+  uint32_t max_streams_per_address = 8;  // and per client address
   std::map<std::string, HiveOverride> hives;
 };
 

@@ -2,10 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "common/http/edge_policy.h"
 #include "common/http/url.h"
 #include "common/json/decode.h"
 #include "common/sys/credentials.h"
+#include "common/sys/fd_limit.h"
 #include "common/sys/host.h"
 #include "common/token.h"
 #include "queen/discovery.h"
@@ -49,6 +53,10 @@ Now QueenDaemon::now() const {
 
 Status QueenDaemon::start() {
   const bool has_token = !token_.empty();
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  decode_thread_count_ = config_.decode_threads.value_or(std::clamp(cores - 1, 1u, 4u));
+  if (decode_thread_count_ > 0)
+    decoders_ = std::make_unique<boost::asio::thread_pool>(decode_thread_count_);
   auto listen = daemon_listen("queen", config_.listen, kDefaultQueenPort, has_token);
   if (!listen) return listen.error();
   if (has_token) {
@@ -59,6 +67,14 @@ Status QueenDaemon::start() {
   http::Limits limits;
   limits.max_body_bytes = kMaxIngestBytes;
   limits.read_timeout = std::chrono::seconds(30);
+  const auto fd_limit = sys::open_file_limit();
+  auto budget = http::connection_budget(config_.max_connections, fd_limit, kFdReserve);
+  if (budget.lowered)
+    spdlog::warn(
+        "max_connections {} lowered to {}: the open-file limit is {} (raise "
+        "LimitNOFILE or ulimit -n to hold more Hives)",
+        config_.max_connections, budget.connections, *fd_limit);
+  limits.max_connections = budget.connections;
   limits.max_streams = config_.max_streams;
   limits.max_streams_per_address = config_.max_streams_per_address;
   http::add_static_site(router_, web::queen_site(), config_.frame_ancestors);
@@ -81,9 +97,11 @@ Status QueenDaemon::start() {
   schedule_status();
   schedule_watch();
   auto bound = server_->local_endpoint();
-  spdlog::info("queen listening on http://{}:{} (advertised to Hives as {}, {} candidate Hives)",
-               http::url_host(bound.address().to_string()), bound.port(), advertise_url_,
-               registry_.size());
+  spdlog::info(
+      "queen listening on http://{}:{} (advertised to Hives as {}, {} candidate Hives, "
+      "{} connections, {} decode threads)",
+      http::url_host(bound.address().to_string()), bound.port(), advertise_url_, registry_.size(),
+      budget.connections, decode_thread_count_);
   if (!has_token)
     spdlog::warn(
         "no token configured: listening on loopback only; telemetry and refresh accepted from "
@@ -157,6 +175,8 @@ void QueenDaemon::stop() {
   watch_timer_.cancel();
   if (prober_) prober_->stop();
   if (server_) server_->stop();
+  // Decodes in flight finish; their results are then dropped by the loop or never run.
+  if (decoders_) decoders_->join();
 }
 
 void QueenDaemon::on_event(const Event& e) {

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -20,6 +21,7 @@
 #include "common/http/message.h"
 #include "common/http/router.h"
 #include "common/http/server.h"
+#include "common/json/decode.h"
 #include "common/result.h"
 #include "common/sys/avahi.h"
 #include "common/sys/bus.h"
@@ -40,6 +42,8 @@ struct DaemonOptions {
 // Where Hives push their telemetry, and the largest snapshot taken there.
 inline constexpr const char* kIngestPath = "/v1/hive-telemetry";
 inline constexpr std::size_t kMaxIngestBytes = 16 * 1024 * 1024;
+// Open files a Queen keeps for itself besides its connections (logs, config, the bus, mDNS).
+inline constexpr uint64_t kFdReserve = 256;
 
 class QueenDaemon {
  public:
@@ -60,8 +64,11 @@ class QueenDaemon {
   const EventRing& recent_events() const { return event_ring_; }
   Now now() const;
 
-  // POST kIngestPath.
+  // POST kIngestPath: decoded on the loop (ingest) or on a decode thread with the registry
+  // merge and the answer back on the loop (ingest_async, when decode_threads > 0).
   http::Response ingest(const http::Request& req);
+  void ingest_async(const http::Request& req, http::Reply reply);
+  std::size_t decode_threads() const { return decode_thread_count_; }
   // Re-reads the SSH config and probes every Hive now.
   void refresh();
 
@@ -78,6 +85,11 @@ class QueenDaemon {
   void on_mdns_removed(const std::string& name, int interface, int protocol);
   void add_candidate(const Candidate& c);
   void on_event(const Event& e);
+  using Clock = std::chrono::steady_clock;
+  http::Response apply(telemetry::Snapshot& snap, const std::string& sender, Clock::time_point t0);
+  http::Response reject(const std::string& sender, const char* reason, unsigned status,
+                        std::string_view message);
+  static json::DecodeLimits ingest_limits();
   void schedule_status();
   void schedule_watch();
 
@@ -91,6 +103,13 @@ class QueenDaemon {
   std::unique_ptr<HiveProber> prober_;
   QueenMetrics metrics_;
   telemetry::Snapshot scratch_;  // ingest decodes into it; holds the workers last replaced
+  // Snapshots whose storage decode jobs reuse (the loop's thread only).
+  static constexpr std::size_t kSpareSnapshots = 64;
+  std::vector<telemetry::Snapshot> spare_snapshots_;
+  std::size_t decode_thread_count_ = 0;
+  std::unique_ptr<boost::asio::thread_pool> decoders_;
+  // Decode jobs hold it weakly: a result arriving after the daemon is gone is dropped.
+  std::shared_ptr<void> alive_ = std::make_shared<int>(0);
   http::Router router_;
   std::unique_ptr<http::Server> server_;
   std::shared_ptr<http::EventStream> events_;

@@ -613,6 +613,15 @@ std::string to_string(const tcp::endpoint& ep) {
 
 }  // namespace
 
+ConnectionBudget connection_budget(std::size_t configured, std::optional<uint64_t> fd_limit,
+                                   uint64_t reserve) {
+  if (!fd_limit) return {configured, false};
+  constexpr uint64_t kFloor = 16;
+  const uint64_t room = *fd_limit > reserve + kFloor ? *fd_limit - reserve : kFloor;
+  if (configured <= room) return {configured, false};
+  return {static_cast<std::size_t>(room), true};
+}
+
 Server::Server(net::io_context& ioc, Router& router, Limits limits, EdgePolicy policy)
     : state_(std::make_shared<State>(ioc, router, limits, std::move(policy))) {}
 

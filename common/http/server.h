@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 
 #include "common/http/edge_policy.h"
 #include "common/http/router.h"
@@ -33,6 +34,16 @@ struct Limits {
   std::size_t sse_max_queued_bytes = 4 * 1024 * 1024;
   std::chrono::milliseconds sse_keepalive{15000};  // ": keep-alive\n\n" comment
 };
+
+// The connections a daemon can hold: `configured`, lowered so that they and the `reserve` of
+// files the daemon needs besides fit in the open-file limit (at least 16). `lowered` tells the
+// caller to say so.
+struct ConnectionBudget {
+  std::size_t connections = 0;
+  bool lowered = false;
+};
+ConnectionBudget connection_budget(std::size_t configured, std::optional<uint64_t> fd_limit,
+                                   uint64_t reserve);
 
 class Server {
  public:

@@ -30,6 +30,12 @@ Result<FdLimit> raise_fd_limit() {
   return out;
 }
 
+std::optional<uint64_t> open_file_limit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return std::nullopt;
+  return rl.rlim_cur;
+}
+
 void restore_fd_limit_in_child() {
   if (g_raised) (void)::setrlimit(RLIMIT_NOFILE, &g_original);
 }

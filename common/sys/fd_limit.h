@@ -2,6 +2,7 @@
 // The daemon keeps a few fds open per worker (its cgroup directory and interface files, a pidfd):
 // 1000 workers need more than the usual soft limit of 1024 open files.
 #include <cstdint>
+#include <optional>
 
 #include "common/result.h"
 
@@ -16,6 +17,9 @@ struct FdLimit {
 // Raises the soft RLIMIT_NOFILE to the hard limit (never lowers it). The soft limit found is
 // remembered for restore_fd_limit_in_child().
 Result<FdLimit> raise_fd_limit();
+
+// The soft RLIMIT_NOFILE now (what the process may open); nullopt for no limit.
+std::optional<uint64_t> open_file_limit();
 
 // For a child between fork/clone and exec (async-signal-safe): puts back the soft limit
 // raise_fd_limit() found, as systemd does for its services, so a worker using select() is not
