@@ -56,6 +56,10 @@ struct HiveEntry {
   std::string id;     // hive_id; empty until a handshake or a snapshot names it
   std::string alias;  // discovery alias; empty for a Hive known only from its pushes
   std::string host;   // candidate HostName, or the sender's address for a push-only Hive
+  // The sender range of `host` as last computed, and the host it was computed for: a first push
+  // counts the push-only Hives of its range, and formatting every entry's address each time made
+  // 5,000 first pushes cost seconds.
+  mutable std::string range_of, range;
   uint16_t port = 0;
   HiveSource source = HiveSource::ssh_config;
   HiveStatus status = HiveStatus::unreachable;

@@ -16,12 +16,18 @@ std::string Registry::sender_range(const std::string& address) const {
   return queen::sender_range(address, options_.push_prefix_v4, options_.push_prefix_v6);
 }
 
-// Counted only when a new hive id arrives, which is rare; a walk keeps no count to drift when
-// an entry changes source.
+// Counted only when a new hive id arrives; a walk keeps no count to drift when an entry changes
+// source or host. Each entry's range is remembered with the host it came from, so the walk is
+// string compares, not address formatting.
 std::size_t Registry::push_hives_from(const std::string& range) const {
   std::size_t n = 0;
   for (const auto& [key, h] : entries_) {
-    if (h.source == HiveSource::push && sender_range(h.host) == range) ++n;
+    if (h.source != HiveSource::push) continue;
+    if (h.range_of != h.host || h.range.empty()) {
+      h.range = sender_range(h.host);
+      h.range_of = h.host;
+    }
+    if (h.range == range) ++n;
   }
   return n;
 }

@@ -12,7 +12,8 @@ namespace rbee::bench {
 
 using namespace std::chrono_literals;
 
-ChildQueen::ChildQueen(const std::string& binary, const std::string& token)
+ChildQueen::ChildQueen(const std::string& binary, const std::string& token,
+                       const std::string& extra_config)
     : dir_(std::make_unique<test::TempDir>()), port_(test::free_port()) {
   const auto& dir = dir_->path();
   std::ofstream(dir / "ssh_config") << "Host *\n  User nobody\n";
@@ -26,7 +27,8 @@ ChildQueen::ChildQueen(const std::string& binary, const std::string& token)
         << "stale_after_intervals = 600\n"
         << "down_after_intervals = 1200\n"
         // Every simulated Hive pushes from 127.0.0.1.
-        << "max_push_hives_per_address = 10000\n";
+        << "max_push_hives_per_address = 10000\n"
+        << extra_config;
   }
   process_ = std::make_unique<test::Process>(
       std::vector<std::string>{binary, "serve", "--config", (dir / "queen.toml").string(),

@@ -18,7 +18,9 @@ namespace rbee::bench {
 
 class ChildQueen {
  public:
-  ChildQueen(const std::string& binary, const std::string& token);
+  // extra_config: TOML lines added to its [queen] table.
+  ChildQueen(const std::string& binary, const std::string& token,
+             const std::string& extra_config = "");
   ~ChildQueen();
   ChildQueen(const ChildQueen&) = delete;
   ChildQueen& operator=(const ChildQueen&) = delete;

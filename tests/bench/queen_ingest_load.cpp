@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "child_queen.h"
+#include "common/sys/fd_limit.h"
 #include "ingest_load.h"
 
 namespace {
@@ -36,7 +38,18 @@ struct Row {
   int workers;
   double rate;
   LoadResult r;
+  double queen_rss_kib = 0;  // after the run; 0: not measured
 };
+
+// VmRSS of a process in KiB from /proc/PID/status; 0 when unreadable.
+double rss_kib_of(pid_t pid) {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6));
+  return 0;
+}
 
 double us_per(double cpu_s, uint64_t n) {
   return n ? cpu_s * 1e6 / static_cast<double>(n) : 0;
@@ -45,8 +58,8 @@ double us_per(double cpu_s, uint64_t n) {
 void print_header() {
   std::printf(
       "| load | K | workers | offered/s | accepted/s | p50 ms | p99 ms | max ms | errors | Queen "
-      "µs CPU/req | Queen cores | gen µs CPU/req | gen cores |\n"
-      "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      "µs CPU/req | Queen cores | gen µs CPU/req | gen cores | Queen RSS MiB |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 }
 
 void print_row(const Row& row) {
@@ -57,10 +70,12 @@ void print_row(const Row& row) {
   else
     std::snprintf(offered, sizeof offered, "closed");
   std::printf(
-      "| %s | %d | %d | %s | %.0f | %.2f | %.2f | %.2f | %llu | %.1f | %.2f | %.1f | %.2f |\n",
+      "| %s | %d | %d | %s | %.0f | %.2f | %.2f | %.2f | %llu | %.1f | %.2f | %.1f | %.2f | %.0f "
+      "|\n",
       row.what.c_str(), row.hives, row.workers, offered, r.per_s, r.p50_ms, r.p99_ms, r.max_ms,
       static_cast<unsigned long long>(r.errors), us_per(r.queen_cpu_s, r.ok),
-      r.queen_cpu_s / r.seconds, us_per(r.gen_cpu_s, r.ok), r.gen_cpu_s / r.seconds);
+      r.queen_cpu_s / r.seconds, us_per(r.gen_cpu_s, r.ok), r.gen_cpu_s / r.seconds,
+      row.queen_rss_kib / 1024.0);
   if (!r.first_error.empty()) std::printf("  first error: %s\n", r.first_error.c_str());
   std::fflush(stdout);
 }
@@ -78,6 +93,7 @@ int main(int argc, char** argv) {
   std::string queen_addr;
   pid_t queen_pid = 0;
   std::string token = "bench-token-0123456789";
+  int decode_threads = -1;
   app.add_option("--hives", hives_text, "K values, comma separated")->capture_default_str();
   app.add_option("--rates", rates_text, "total rates/s, or closed (max rate)")
       ->capture_default_str();
@@ -91,7 +107,13 @@ int main(int argc, char** argv) {
                  "use a running Queen at 127.0.0.1:PORT instead (e.g. one under perf)");
   app.add_option("--queen-pid", queen_pid, "its pid, for its CPU figures");
   app.add_option("--token", token, "bearer token (the started Queen gets this one)");
+  app.add_option("--decode-threads", decode_threads,
+                 "the started Queen's decode_threads (default: its own default)");
   CLI11_PARSE(app, argc, argv);
+  // One connection per simulated Hive: 5,000 Hives need more than the usual 1,024 open files
+  // (the started Queen inherits the raised limit).
+  if (auto lim = rbee::sys::raise_fd_limit(); !lim)
+    std::fprintf(stderr, "cannot raise the open-file limit: %s\n", lim.error().message.c_str());
   if (smoke) {
     hives_text = "10";
     rates_text = "closed,2000";
@@ -104,7 +126,10 @@ int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
     uint16_t port = 0;
     if (queen_addr.empty()) {
-      child.emplace(queen_bin, token);
+      child.emplace(queen_bin, token,
+                    decode_threads >= 0
+                        ? "decode_threads = " + std::to_string(decode_threads) + "\n"
+                        : std::string());
       port = child->port();
       queen_pid = child->pid();
     } else {
@@ -131,7 +156,8 @@ int main(int argc, char** argv) {
       cfg.seconds = seconds;
       cfg.warmup_s = warmup;
       cfg.queen_pid = queen_pid;
-      rows.push_back({what, k, w, rate, rbee::bench::run_load(cfg)});
+      auto result = rbee::bench::run_load(cfg);
+      rows.push_back({what, k, w, rate, result, rss_kib_of(queen_pid)});
       print_row(rows.back());
       return rows.back().r;
     };
