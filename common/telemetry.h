@@ -77,6 +77,7 @@ struct Worker {
   uint32_t restarts = 0;
   std::optional<uint64_t> vram_bytes;
   std::vector<uint32_t> gpu_indices;
+  std::optional<double> gpu_util_pct;  // SM %, summed over its processes and GPUs
 
   bool operator==(const Worker&) const = default;
 };
@@ -99,6 +100,8 @@ struct Gpu {
   std::optional<uint64_t> memory_used_bytes;
   std::optional<double> util_pct;
   std::optional<double> temperature_c;
+  std::optional<double> power_w;
+  std::optional<uint64_t> vram_other_bytes;  // processes of no worker of this Hive
 
   bool operator==(const Gpu&) const = default;
 };

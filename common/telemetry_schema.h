@@ -165,6 +165,12 @@ inline constexpr auto kWorker = std::tuple{
           {.series = {"rbee_worker_vram_bytes", "gauge",
                       "GPU memory used by the worker's processes."}}),
     field("gpu_indices", &W::gpu_indices, {.max = kMaxGpuIndex, .limit = ListLimit::gpus}),
+    field("gpu_util_pct", &W::gpu_util_pct,
+          {.min = 0,
+           .max = 1e6,
+           .series = {"rbee_worker_gpu_utilization_percent", "gauge",
+                      "SM utilisation of the worker's processes, summed over them and their "
+                      "GPUs."}}),
 };
 
 inline constexpr auto kHost = std::tuple{
@@ -177,14 +183,31 @@ inline constexpr auto kHost = std::tuple{
     field("load15", &Host::load15, {.min = 0, .max = 1e6}),
 };
 
+// Per-GPU series are labelled gpu (index) and uuid.
 inline constexpr auto kGpu = std::tuple{
     field("index", &Gpu::index, {.max = kMaxGpuIndex}),
     field("uuid", &Gpu::uuid),
     field("name", &Gpu::name),
-    field("memory_total_bytes", &Gpu::memory_total_bytes),
-    field("memory_used_bytes", &Gpu::memory_used_bytes),
-    field("util_pct", &Gpu::util_pct, {.min = 0, .max = 100}),
-    field("temperature_c", &Gpu::temperature_c, {.min = -100, .max = 300}),
+    field("memory_total_bytes", &Gpu::memory_total_bytes,
+          {.series = {"rbee_gpu_memory_total_bytes", "gauge", "GPU memory, total."}}),
+    field("memory_used_bytes", &Gpu::memory_used_bytes,
+          {.series = {"rbee_gpu_memory_used_bytes", "gauge", "GPU memory in use, all of it."}}),
+    field("util_pct", &Gpu::util_pct,
+          {.min = 0,
+           .max = 100,
+           .series = {"rbee_gpu_utilization_percent", "gauge",
+                      "Percent of the last sample period in which a kernel ran."}}),
+    field("temperature_c", &Gpu::temperature_c,
+          {.min = -100,
+           .max = 300,
+           .series = {"rbee_gpu_temperature_celsius", "gauge", "GPU core temperature."}}),
+    field("power_w", &Gpu::power_w,
+          {.min = 0,
+           .max = 1e5,
+           .series = {"rbee_gpu_power_watts", "gauge", "Power drawn by the GPU board."}}),
+    field("vram_other_bytes", &Gpu::vram_other_bytes,
+          {.series = {"rbee_gpu_memory_other_bytes", "gauge",
+                      "GPU memory of processes that are no worker of this Hive."}}),
 };
 
 // Every member of each struct is in its table (a unit test checks they are in member order).

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
-
-#include "hive/nvml_api.h"
 
 namespace rbee::hive {
 
@@ -33,6 +33,26 @@ namespace {
 
 bool plausible_instance(uint32_t id) {
   return id == nvml::kInvalidInstanceId || id < kMaxInstanceId;
+}
+
+// PID -> index in `workers` of each worker that still has processes.
+std::unordered_map<int32_t, std::size_t> owners(const std::vector<telemetry::Worker>& workers) {
+  std::unordered_map<int32_t, std::size_t> owner;
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    if (telemetry::is_terminal(workers[i].state)) continue;
+    for (int32_t pid : workers[i].pids) owner.emplace(pid, i);
+  }
+  return owner;
+}
+
+// A process on one GPU, or on one MIG device of it: listed in both the compute and the graphics
+// list, it is one process with one amount of memory there.
+using ProcessKey = std::tuple<uint32_t, uint32_t, int32_t>;
+ProcessKey key_of(const GpuProcess& p) {
+  return {p.gpu_index, p.mig_index.value_or(nvml::kInvalidInstanceId), p.pid};
+}
+void merge_amount(std::optional<uint64_t>& into, const std::optional<uint64_t>& bytes) {
+  if (bytes && (!into || *bytes > *into)) into = bytes;
 }
 
 }  // namespace
@@ -80,28 +100,23 @@ std::vector<GpuProcess> decode_process_infos(const std::byte* buf, std::size_t c
 
 void attribute_gpu_memory(const std::vector<GpuProcess>& processes,
                           std::vector<telemetry::Worker>& workers) {
-  std::unordered_map<int32_t, std::size_t> owner;
+  const auto owner = owners(workers);
   for (std::size_t i = 0; i < workers.size(); ++i) {
-    auto& w = workers[i];
-    if (telemetry::is_terminal(w.state)) continue;
-    w.vram_bytes = 0;
-    w.gpu_indices.clear();
-    for (int32_t pid : w.pids) owner.emplace(pid, i);
+    if (telemetry::is_terminal(workers[i].state)) continue;
+    workers[i].vram_bytes = 0;
+    workers[i].gpu_indices.clear();
   }
-  // (gpu, pid) -> bytes: a process in both the compute and the graphics list of a GPU is one
-  // process with one amount of memory on it.
-  std::map<std::pair<uint32_t, int32_t>, std::optional<uint64_t>> per_process;
+  std::map<ProcessKey, std::optional<uint64_t>> per_process;
   for (const auto& p : processes) {
     if (!owner.count(p.pid)) continue;
-    auto [it, fresh] = per_process.try_emplace({p.gpu_index, p.pid}, p.used_bytes);
-    if (!fresh && p.used_bytes && (!it->second || *p.used_bytes > *it->second))
-      it->second = p.used_bytes;
+    auto [it, fresh] = per_process.try_emplace(key_of(p), p.used_bytes);
+    if (!fresh) merge_amount(it->second, p.used_bytes);
   }
   std::map<std::size_t, std::set<uint32_t>> gpus_of;
   std::set<std::size_t> unknown;
   for (const auto& [key, bytes] : per_process) {
-    const auto i = owner.at(key.second);
-    gpus_of[i].insert(key.first);
+    const auto i = owner.at(std::get<2>(key));
+    gpus_of[i].insert(std::get<0>(key));
     if (bytes)
       *workers[i].vram_bytes += *bytes;
     else
@@ -109,6 +124,70 @@ void attribute_gpu_memory(const std::vector<GpuProcess>& processes,
   }
   for (auto& [i, gpus] : gpus_of) workers[i].gpu_indices.assign(gpus.begin(), gpus.end());
   for (auto i : unknown) workers[i].vram_bytes.reset();
+}
+
+std::vector<GpuUtilSample> new_util_samples(const nvml::ProcessUtilizationSample* raw,
+                                            std::size_t count, uint32_t gpu_index,
+                                            uint64_t& last_seen, uint64_t now_us) {
+  constexpr uint64_t kAhead = 60'000'000;  // a minute of clock skew between driver and Hive
+  std::map<int32_t, GpuUtilSample> newest;
+  uint64_t seen = last_seen;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto& r = raw[i];
+    if (r.pid == 0 || r.pid > kPidMaxLimit || r.smUtil > 100) continue;
+    if (r.timeStamp <= last_seen || r.timeStamp > now_us + kAhead) continue;
+    const GpuUtilSample s{gpu_index, static_cast<int32_t>(r.pid), r.timeStamp, r.smUtil};
+    auto [it, fresh] = newest.try_emplace(s.pid, s);
+    if (!fresh && s.timestamp_us > it->second.timestamp_us) it->second = s;
+    seen = std::max<uint64_t>(seen, r.timeStamp);
+  }
+  last_seen = seen;
+  std::vector<GpuUtilSample> out;
+  out.reserve(newest.size());
+  for (const auto& [pid, s] : newest) out.push_back(s);
+  return out;
+}
+
+void attribute_gpu_util(const GpuSample& sample, std::vector<telemetry::Worker>& workers) {
+  if (sample.util_gpus.empty()) return;
+  const std::set<uint32_t> readable(sample.util_gpus.begin(), sample.util_gpus.end());
+  const auto owner = owners(workers);
+  for (std::size_t i = 0; i < workers.size(); ++i)
+    if (!telemetry::is_terminal(workers[i].state)) workers[i].gpu_util_pct = 0;
+  for (const auto& s : sample.util) {
+    auto it = owner.find(s.pid);
+    if (it != owner.end() && readable.count(s.gpu_index))
+      *workers[it->second].gpu_util_pct += s.sm_pct;
+  }
+  // A process on a GPU that cannot say how busy it keeps its worker would be an undercount.
+  for (const auto& p : sample.processes) {
+    auto it = owner.find(p.pid);
+    if (it != owner.end() && !readable.count(p.gpu_index)) workers[it->second].gpu_util_pct.reset();
+  }
+}
+
+void attribute_other_memory(const GpuSample& sample, const std::vector<telemetry::Worker>& workers,
+                            std::vector<telemetry::Gpu>& gpus) {
+  const auto owner = owners(workers);
+  std::map<ProcessKey, std::optional<uint64_t>> per_process;
+  for (const auto& p : sample.processes) {
+    if (owner.count(p.pid)) continue;
+    auto [it, fresh] = per_process.try_emplace(key_of(p), p.used_bytes);
+    if (!fresh) merge_amount(it->second, p.used_bytes);
+  }
+  const std::set<uint32_t> listed(sample.listed_gpus.begin(), sample.listed_gpus.end());
+  for (auto& g : gpus) {
+    if (!listed.count(g.index)) continue;
+    g.vram_other_bytes = 0;
+    for (auto it = per_process.lower_bound({g.index, 0, std::numeric_limits<int32_t>::min()});
+         it != per_process.end() && std::get<0>(it->first) == g.index; ++it) {
+      if (!it->second) {
+        g.vram_other_bytes.reset();
+        break;
+      }
+      *g.vram_other_bytes += *it->second;
+    }
+  }
 }
 
 }  // namespace rbee::hive

@@ -1,13 +1,15 @@
 #pragma once
 // Pure logic behind the Hive's GPU telemetry, tested without a GPU: reading NVML process buffers
-// of either layout, the plausibility check that catches the R535 stride mix-up, and attributing
-// per-process GPU memory to workers by PID.
+// of either layout, the plausibility check that catches the R535 stride mix-up, filtering
+// per-process utilisation samples, and attributing per-process GPU memory and utilisation to
+// workers by PID.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
 #include "common/telemetry.h"
+#include "hive/nvml_api.h"
 
 namespace rbee::hive {
 
@@ -16,13 +18,26 @@ struct GpuProcess {
   uint32_t gpu_index = 0;
   int32_t pid = 0;
   std::optional<uint64_t> used_bytes;  // absent: NVML_VALUE_NOT_AVAILABLE
+  std::optional<uint32_t> mig_index;   // listed on this MIG device of the GPU
   bool operator==(const GpuProcess&) const = default;
+};
+
+// A process's SM utilisation on one GPU, from nvmlDeviceGetProcessUtilization.
+struct GpuUtilSample {
+  uint32_t gpu_index = 0;
+  int32_t pid = 0;
+  uint64_t timestamp_us = 0;
+  uint32_t sm_pct = 0;
+  bool operator==(const GpuUtilSample&) const = default;
 };
 
 // One NVML reading of the whole node.
 struct GpuSample {
   std::vector<telemetry::Gpu> gpus;
   std::vector<GpuProcess> processes;
+  std::vector<uint32_t> listed_gpus;  // GPUs whose every process list was read this time
+  std::vector<GpuUtilSample> util;    // new since the previous reading: the newest per process
+  std::vector<uint32_t> util_gpus;    // GPUs whose per-process utilisation was read
   bool operator==(const GpuSample&) const = default;
 };
 
@@ -71,5 +86,25 @@ std::vector<GpuProcess> decode_process_infos(const std::byte* buf, std::size_t c
 // ignored here; they stay in the GPUs' totals.
 void attribute_gpu_memory(const std::vector<GpuProcess>& processes,
                           std::vector<telemetry::Worker>& workers);
+
+// NVML returns per-process samples from a buffer it keeps; a driver may also hand back ones the
+// caller has seen. Of `count` raw samples read from GPU `gpu_index`: those newer than
+// `last_seen`, the newest per PID, without implausible ones (PID out of range, smUtil above 100,
+// a timestamp more than a minute after `now_us`, which would hide every later sample).
+// `last_seen` moves to the newest timestamp kept; it never goes back.
+std::vector<GpuUtilSample> new_util_samples(const nvml::ProcessUtilizationSample* raw,
+                                            std::size_t count, uint32_t gpu_index,
+                                            uint64_t& last_seen, uint64_t now_us);
+
+// Sets gpu_util_pct on every worker that still has processes, when the per-process utilisation
+// of some GPU was read: the sum of sm_pct over the samples of its PIDs on every GPU (0 when there
+// is none). Absent when one of its processes is on a GPU whose utilisation could not be read.
+void attribute_gpu_util(const GpuSample& sample, std::vector<telemetry::Worker>& workers);
+
+// Sets vram_other_bytes on each GPU whose process lists were all read: the memory of the
+// processes listed on it (on any of its MIG devices) that belong to no worker still running.
+// Absent when NVML could not tell the amount for one of them.
+void attribute_other_memory(const GpuSample& sample, const std::vector<telemetry::Worker>& workers,
+                            std::vector<telemetry::Gpu>& gpus);
 
 }  // namespace rbee::hive

@@ -263,7 +263,10 @@ void HiveDaemon::add_gpu_telemetry(telemetry::Snapshot& s) {
   const auto* reading = gpus_->latest();
   if (!reading || !reading->sample) return;
   s.gpus = reading->sample->gpus;
-  if (!s.gpus.empty()) attribute_gpu_memory(reading->sample->processes, s.workers);
+  if (s.gpus.empty()) return;
+  attribute_gpu_memory(reading->sample->processes, s.workers);
+  attribute_gpu_util(*reading->sample, s.workers);
+  attribute_other_memory(*reading->sample, s.workers, s.gpus);
 }
 
 // Never re-entrant: nothing it calls publishes (outcomes found while sampling are posted), so

@@ -55,6 +55,22 @@ std::string render_metrics(const telemetry::Snapshot& s, double tick_seconds, ui
       }
     }
   });
+  // The same for each GPU, labelled by index and UUID (the UUID survives a renumbering).
+  telemetry::schema::for_each_field(telemetry::schema::kGpu, [&](const auto& f) {
+    using F = std::remove_cvref_t<decltype(f)>;
+    using M = typename F::Member;
+    if constexpr (std::is_arithmetic_v<typename F::Value> && !telemetry::schema::is_list<M>) {
+      const auto& series = f.options.series;
+      if (series.name.empty()) return;
+      family(series.name, series.type, series.help);
+      for (const auto& g : s.gpus) {
+        const std::optional<typename F::Value> value = g.*f.member;
+        if (!value) continue;
+        out << series.name << "{gpu=\"" << g.index << "\",uuid=\"" << label_value(g.uuid) << "\"} "
+            << +*value << '\n';
+      }
+    }
+  });
   family("rbee_worker_state", "gauge", "1 for the worker's current state.");
   for (const auto& w : s.workers) {
     out << "rbee_worker_state";

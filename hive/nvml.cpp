@@ -1,6 +1,7 @@
 #include "hive/nvml.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 namespace rbee::hive {
@@ -8,6 +9,10 @@ namespace rbee::hive {
 namespace {
 
 constexpr unsigned kMaxProcessesPerList = 1u << 16;
+// A100 and H100 have at most 7 MIG devices; a larger count is not believed beyond this.
+constexpr unsigned kMaxMigDevices = 64;
+// 100 kW: no board draws that; a larger reading is garbage.
+constexpr unsigned kMaxPowerMilliwatts = 100'000'000;
 constexpr const char* kVersionNames[3] = {"v3", "v2", "v1"};
 constexpr const char* kProcessSymbols[2][3] = {
     {"nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2",
@@ -68,6 +73,13 @@ Status Nvml::load() {
   get_utilization_ =
       resolve<nvml::DeviceGetUtilizationRatesFn>(l, {"nvmlDeviceGetUtilizationRates"});
   get_temperature_ = resolve<nvml::DeviceGetTemperatureFn>(l, {"nvmlDeviceGetTemperature"});
+  get_power_ = resolve<nvml::DeviceGetUintFn>(l, {"nvmlDeviceGetPowerUsage"});
+  get_mig_mode_ = resolve<nvml::DeviceGetMigModeFn>(l, {"nvmlDeviceGetMigMode"});
+  get_max_mig_ = resolve<nvml::DeviceGetUintFn>(l, {"nvmlDeviceGetMaxMigDeviceCount"});
+  get_mig_handle_ =
+      resolve<nvml::DeviceGetMigDeviceHandleByIndexFn>(l, {"nvmlDeviceGetMigDeviceHandleByIndex"});
+  get_process_util_ =
+      resolve<nvml::DeviceGetProcessUtilizationFn>(l, {"nvmlDeviceGetProcessUtilization"});
   for (int k = 0; k < 2; ++k) {
     for (int v = 0; v < 3; ++v)
       processes_[k][v] = l.function<nvml::DeviceGetProcessesFn>(kProcessSymbols[k][v]);
@@ -150,14 +162,94 @@ Result<GpuSample> Nvml::read_devices() {
     unsigned temp = 0;
     if (get_temperature_ && get_temperature_(d, nvml::kTemperatureGpu, &temp) == nvml::kSuccess)
       g.temperature_c = static_cast<double>(temp);
-    for (Kind k : {compute, graphics}) {
-      // A list that cannot be read leaves this GPU's processes out of this sample only.
-      if (auto procs = process_list(d, k, i, g.memory_total_bytes))
-        s.processes.insert(s.processes.end(), procs->begin(), procs->end());
+    unsigned mw = 0;
+    if (get_power_ && get_power_(d, &mw) == nvml::kSuccess && mw <= kMaxPowerMilliwatts)
+      g.power_w = mw / 1000.0;
+    // With MIG on, the GPU's own lists are an aggregate only privileged callers get: each MIG
+    // device's lists are read instead and summed into the GPU.
+    bool complete = true;
+    if (auto migs = mig_devices(d, complete)) {
+      for (const auto& [j, m] : *migs)
+        complete &= read_processes(m, i, j, g.memory_total_bytes, s.processes);
+    } else {
+      complete &= read_processes(d, i, std::nullopt, g.memory_total_bytes, s.processes);
     }
+    if (complete) s.listed_gpus.push_back(i);
+    read_process_util(d, i, s);
     s.gpus.push_back(std::move(g));
   }
   return s;
+}
+
+bool Nvml::read_processes(nvml::Device d, uint32_t index, std::optional<uint32_t> mig,
+                          std::optional<uint64_t> memory_total, std::vector<GpuProcess>& out) {
+  bool complete = true;
+  for (Kind k : {compute, graphics}) {
+    // A list that cannot be read leaves this device's processes out of this sample only.
+    auto procs = process_list(d, k, index, memory_total);
+    if (!procs) {
+      complete = false;
+      continue;
+    }
+    for (auto& p : *procs) {
+      p.mig_index = mig;
+      out.push_back(p);
+    }
+  }
+  return complete;
+}
+
+std::optional<std::vector<std::pair<uint32_t, nvml::Device>>> Nvml::mig_devices(nvml::Device d,
+                                                                                bool& complete) {
+  unsigned current = 0, pending = 0;
+  if (!get_mig_mode_ || get_mig_mode_(d, &current, &pending) != nvml::kSuccess ||
+      current != nvml::kMigEnabled)
+    return std::nullopt;
+  std::vector<std::pair<uint32_t, nvml::Device>> out;
+  unsigned max = 0;
+  if (!get_max_mig_ || !get_mig_handle_ || get_max_mig_(d, &max) != nvml::kSuccess) {
+    complete = false;
+    return out;
+  }
+  for (unsigned j = 0; j < std::min(max, kMaxMigDevices); ++j) {
+    nvml::Device m = nullptr;
+    const auto r = get_mig_handle_(d, j, &m);
+    if (r == nvml::kErrorNotFound) continue;  // no MIG device in this slot
+    if (r != nvml::kSuccess || !m) {
+      complete = false;
+      continue;
+    }
+    out.emplace_back(j, m);
+  }
+  return out;
+}
+
+void Nvml::read_process_util(nvml::Device d, uint32_t index, GpuSample& s) {
+  if (!get_process_util_) return;
+  uint64_t& last_seen = util_last_seen_[index];
+  unsigned count = 0;
+  nvml::Return r = nvml::kErrorInsufficientSize;
+  for (int attempt = 0; attempt < 4 && r == nvml::kErrorInsufficientSize; ++attempt) {
+    util_buffer_.assign(util_capacity_, nvml::ProcessUtilizationSample{});
+    count = util_capacity_;
+    r = get_process_util_(d, util_buffer_.data(), &count, last_seen);
+    if (r == nvml::kErrorInsufficientSize) {
+      if (util_capacity_ >= kMaxProcessesPerList) break;
+      util_capacity_ = std::min(kMaxProcessesPerList, std::max(count, util_capacity_) * 2);
+    }
+  }
+  // NOT_FOUND: no sample newer than last_seen, which is a reading of "idle".
+  if (r == nvml::kErrorNotFound)
+    count = 0;
+  else if (r != nvml::kSuccess || count > util_capacity_)
+    return;
+  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto fresh =
+      new_util_samples(util_buffer_.data(), count, index, last_seen, static_cast<uint64_t>(now_us));
+  s.util.insert(s.util.end(), fresh.begin(), fresh.end());
+  s.util_gpus.push_back(index);
 }
 
 nvml::Return Nvml::call_growing(nvml::DeviceGetProcessesFn fn, nvml::Device d, unsigned& count) {

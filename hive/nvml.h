@@ -3,6 +3,7 @@
 // by name with fallbacks across driver generations, one call to read every GPU and its processes.
 // Blocking (an NVML call can take milliseconds, or hang): only the GpuMonitor's thread uses it.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,14 @@ class Nvml {
   Result<std::vector<GpuProcess>> process_list(nvml::Device d, Kind kind, uint32_t index,
                                                std::optional<uint64_t> memory_total);
   nvml::Return call_growing(nvml::DeviceGetProcessesFn fn, nvml::Device d, unsigned& count);
+  // Both process lists of a device (a GPU or one of its MIG devices) into `out`; false when one
+  // could not be read.
+  bool read_processes(nvml::Device d, uint32_t index, std::optional<uint32_t> mig,
+                      std::optional<uint64_t> memory_total, std::vector<GpuProcess>& out);
+  // The MIG devices' handles when MIG mode is on; nullopt when it is off (or cannot be told).
+  std::optional<std::vector<std::pair<uint32_t, nvml::Device>>> mig_devices(nvml::Device d,
+                                                                            bool& complete);
+  void read_process_util(nvml::Device d, uint32_t index, GpuSample& s);
 
   NvmlStatus status_;
   sys::DynamicLibrary lib_;
@@ -71,9 +80,17 @@ class Nvml {
   nvml::DeviceGetUtilizationRatesFn get_utilization_ = nullptr;
   nvml::DeviceGetTemperatureFn get_temperature_ = nullptr;
   nvml::DeviceGetProcessesFn processes_[2][3] = {};  // [kind][version]
+  nvml::DeviceGetUintFn get_power_ = nullptr;
+  nvml::DeviceGetMigModeFn get_mig_mode_ = nullptr;
+  nvml::DeviceGetUintFn get_max_mig_ = nullptr;
+  nvml::DeviceGetMigDeviceHandleByIndexFn get_mig_handle_ = nullptr;
+  nvml::DeviceGetProcessUtilizationFn get_process_util_ = nullptr;
 
   std::vector<uint64_t> buffer_;  // 8-byte aligned process-info buffer, reused
   unsigned capacity_ = 64;        // entries; grows on NVML_ERROR_INSUFFICIENT_SIZE
+  std::vector<nvml::ProcessUtilizationSample> util_buffer_;
+  unsigned util_capacity_ = 64;
+  std::map<uint32_t, uint64_t> util_last_seen_;  // GPU index -> newest sample timestamp seen
 };
 
 }  // namespace rbee::hive

@@ -10,6 +10,8 @@
 //   the `_v3` functions take the v2 layout (nvmlProcessInfo_t) on every driver except
 //   R535.43 to R535.98, whose header briefly appended `ull usedGpuCcProtectedMemory` (32 bytes)
 //   under the same symbol. See docs/gpu.md, "Stride check".
+//   nvmlProcessUtilizationSample_t {uint pid; ull timeStamp; uint smUtil, memUtil, encUtil,
+//                           decUtil}                                              32 bytes
 #include <cstddef>
 #include <cstdint>
 
@@ -52,7 +54,8 @@ inline constexpr unsigned kNameBufferSize = 96;
 inline constexpr unsigned kDriverVersionBufferSize = 80;
 inline constexpr unsigned kNvmlVersionBufferSize = 80;
 
-inline constexpr int kTemperatureGpu = 0;  // NVML_TEMPERATURE_GPU (nvmlTemperatureSensors_t)
+inline constexpr int kTemperatureGpu = 0;   // NVML_TEMPERATURE_GPU (nvmlTemperatureSensors_t)
+inline constexpr unsigned kMigEnabled = 1;  // NVML_DEVICE_MIG_ENABLE (nvmlDeviceGetMigMode)
 
 struct DeviceSt;
 using Device = DeviceSt*;  // nvmlDevice_t: opaque
@@ -90,11 +93,23 @@ struct ProcessInfoR535 {
   unsigned long long usedGpuCcProtectedMemory;
 };
 
+struct ProcessUtilizationSample {  // nvmlProcessUtilizationSample_t
+  unsigned int pid;
+  unsigned long long timeStamp;  // CPU time, microseconds since the epoch
+  unsigned int smUtil;           // percent
+  unsigned int memUtil;
+  unsigned int encUtil;
+  unsigned int decUtil;
+};
+
 static_assert(sizeof(ProcessInfoV1) == 16);
 static_assert(sizeof(ProcessInfoV2) == 24);
 static_assert(sizeof(ProcessInfoR535) == 32);
 static_assert(offsetof(ProcessInfoV2, usedGpuMemory) == 8);
 static_assert(offsetof(ProcessInfoV2, gpuInstanceId) == 16);
+static_assert(sizeof(ProcessUtilizationSample) == 32);
+static_assert(offsetof(ProcessUtilizationSample, timeStamp) == 8);
+static_assert(offsetof(ProcessUtilizationSample, smUtil) == 16);
 
 // Function pointer types. All are C functions returning nvmlReturn_t unless noted.
 using InitFn = Return (*)();                    // nvmlInit_v2, nvmlInit
@@ -108,6 +123,14 @@ using DeviceGetStringFn = Return (*)(Device, char*, unsigned int);   // GetUUID,
 using DeviceGetMemoryInfoFn = Return (*)(Device, Memory*);
 using DeviceGetUtilizationRatesFn = Return (*)(Device, Utilization*);
 using DeviceGetTemperatureFn = Return (*)(Device, int, unsigned int*);
+using DeviceGetUintFn = Return (*)(Device,
+                                   unsigned int*);  // GetPowerUsage (mW), GetMaxMigDeviceCount
+using DeviceGetMigModeFn = Return (*)(Device, unsigned int* current, unsigned int* pending);
+using DeviceGetMigDeviceHandleByIndexFn = Return (*)(Device, unsigned int, Device*);
+// nvmlDeviceGetProcessUtilization: samples newer than lastSeenTimeStamp (0: all it holds).
+using DeviceGetProcessUtilizationFn = Return (*)(Device, ProcessUtilizationSample*,
+                                                 unsigned int* count,
+                                                 unsigned long long lastSeenTimeStamp);
 // nvmlDeviceGet{Compute,Graphics}RunningProcesses{,_v2,_v3}. The buffer's element type depends
 // on the version (v1: ProcessInfoV1, v2/v3: ProcessInfoV2), hence void*.
 using DeviceGetProcessesFn = Return (*)(Device, unsigned int* count, void* infos);

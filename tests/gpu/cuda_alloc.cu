@@ -1,8 +1,9 @@
 // A CUDA-using worker for tests/gpu/run_gpu_check.sh: allocates a known amount of device memory,
 // touches it, then listens on --port like any worker (so the Hive reports it `ready`) and holds
-// the memory until SIGTERM or SIGINT.
+// the memory until SIGTERM or SIGINT. With --busy 1 it keeps the GPU working meanwhile
+// (memsets of the whole allocation, back to back), so that NVML has SM utilisation to report.
 //
-//   cuda_alloc --port N --mib M
+//   cuda_alloc --port N --mib M [--busy 1]
 //
 // Build: nvcc -O2 -o cuda_alloc cuda_alloc.cu
 #include <arpa/inet.h>
@@ -24,9 +25,11 @@ static void on_signal(int) { g_stop = 1; }
 int main(int argc, char** argv) {
   int port = -1;
   long mib = 256;
+  bool busy = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--port") == 0) port = std::atoi(argv[i + 1]);
     else if (std::strcmp(argv[i], "--mib") == 0) mib = std::atol(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--busy") == 0) busy = std::atoi(argv[i + 1]) != 0;
   }
   if (port < 0 || mib <= 0) {
     std::fprintf(stderr, "usage: cuda_alloc --port N --mib M\n");
@@ -64,8 +67,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   while (!g_stop) {
+    if (busy) {
+      cudaMemsetAsync(dev, 0x5A, bytes);
+      cudaDeviceSynchronize();
+    }
     pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, 200) > 0) {
+    if (poll(&p, 1, busy ? 0 : 200) > 0) {
       int c = accept(fd, nullptr, nullptr);
       if (c >= 0) {
         static const char kReply[] = "HTTP/1.0 200 OK\r\n\r\nok\n";

@@ -5,15 +5,27 @@
 // the real code. Line format (# starts a comment):
 //
 //   gpus 2                         how many devices nvmlDeviceGetCount reports
-//   gpu 0 uuid=GPU-a name=Fake total=BYTES used=BYTES util=PCT temp=C
-//   proc 0 pid=1234 used=BYTES [kind=compute|graphics]   used=na: NVML_VALUE_NOT_AVAILABLE
+//   gpu 0 uuid=GPU-a name=Fake total=BYTES used=BYTES util=PCT temp=C power=MILLIWATTS
+//         putil=1 mig=0                util, temp: na = NVML_ERROR_NOT_SUPPORTED; power: absent
+//                                      or na = NOT_SUPPORTED; putil=na: per-process utilisation
+//                                      NOT_SUPPORTED; mig=0|1 MIG mode off|on (absent:
+//                                      nvmlDeviceGetMigMode answers NOT_SUPPORTED, a pre-MIG GPU)
+//   proc 0 pid=1234 used=BYTES [kind=compute|graphics] [mig=J]
+//                                  used=na: NVML_VALUE_NOT_AVAILABLE; mig=J: listed on MIG
+//                                  device J of GPU 0 (with MIG on, the GPU's own lists answer
+//                                  NVML_ERROR_NO_PERMISSION, as for an unprivileged caller)
+//   mig 0 2                        GPU 0 has a MIG device in slot 2 (of 7)
+//   usample 0 pid=1234 ts=USEC sm=PCT   a process utilisation sample on GPU 0; returned when
+//                                  newer than the caller's lastSeenTimeStamp, every call
+//   putil_ignore_last_seen 1       return every sample whatever lastSeenTimeStamp says
 //   symbols v1 v2 v3               process-list versions that work; the others answer
 //                                  NVML_ERROR_FUNCTION_NOT_FOUND (default: all three)
 //   bad_stride 1                   the _v3 functions write 32-byte entries, as R535.43-R535.98 did
 //   sleep_ms 5000                  nvmlDeviceGetCount sleeps this long (a slow or hung driver)
 //   init_error 9                   nvmlInit returns this code (9 = NVML_ERROR_DRIVER_NOT_LOADED)
 //   driver 535.54.03               what nvmlSystemGetDriverVersion reports
-//   log /path                      append one line per call ("init", "shutdown", "compute_v3", ...)
+//   log /path                      append one line per call ("init", "shutdown", "compute_v3",
+//                                  "putil_since=USEC", ...)
 //
 // Built twice: rbee-fake-nvml exports every symbol; rbee-fake-nvml-legacy (FAKE_NVML_LEGACY)
 // exports only the unversioned ones, like a driver from before the _v2 functions.
@@ -30,6 +42,8 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -38,6 +52,8 @@ using Return = int;
 constexpr Return kSuccess = 0;
 constexpr Return kUninitialized = 1;
 constexpr Return kInvalidArgument = 2;
+constexpr Return kNotSupported = 3;
+constexpr Return kNoPermission = 4;
 constexpr Return kNotFound = 6;
 constexpr Return kInsufficientSize = 7;
 constexpr Return kFunctionNotFound = 13;
@@ -46,19 +62,36 @@ struct FakeGpu {
   std::string uuid = "GPU-00000000-0000-0000-0000-000000000000";
   std::string name = "Fake GPU";
   unsigned long long total = 16ull << 30, used = 0;
-  unsigned util = 0, temp = 40;
+  int util = 0, temp = 40;  // -1: NOT_SUPPORTED
+  long long power_mw = -1;  // -1: NOT_SUPPORTED
+  bool putil = true;
+  int mig = -1;  // -1: NOT_SUPPORTED, 0 off, 1 on
 };
+
+constexpr unsigned kMigSlots = 7;
 
 struct FakeProc {
   unsigned pid = 0;
   unsigned long long used = 0;
   bool graphics = false;
+  int mig = -1;  // on this MIG device of the GPU; -1: on the GPU itself
 };
+
+// nvmlProcessUtilizationSample_t
+struct FakeUtilSample {
+  unsigned pid;
+  unsigned long long timeStamp;
+  unsigned smUtil, memUtil, encUtil, decUtil;
+};
+static_assert(sizeof(FakeUtilSample) == 32);
 
 struct Fixture {
   unsigned count = 0;
   std::map<unsigned, FakeGpu> gpus;
   std::map<unsigned, std::vector<FakeProc>> procs;
+  std::map<unsigned, std::set<unsigned>> migs;
+  std::map<unsigned, std::vector<FakeUtilSample>> samples;
+  bool putil_ignore_last_seen = false;
   std::set<std::string> symbols = {"v1", "v2", "v3"};
   bool bad_stride = false;
   unsigned sleep_ms = 0;
@@ -69,8 +102,14 @@ struct Fixture {
 
 std::mutex g_mutex;
 int g_init_count = 0;
-// Device handles: pointers into this array, as opaque to the caller as NVML's.
+// Device handles: pointers into these arrays, as opaque to the caller as NVML's. MIG device J of
+// GPU I is g_mig_devices[I * kMigSlots + J].
 char g_devices[64];
+char g_mig_devices[64 * kMigSlots];
+
+int na_or_int(const std::string& v) {
+  return v == "na" ? -1 : static_cast<int>(std::stoul(v));
+}
 
 unsigned long long parse_bytes(const std::string& v) {
   if (v == "na") return ~0ULL;
@@ -105,6 +144,29 @@ Fixture load() {
       ls >> f.driver;
     } else if (word == "log") {
       ls >> f.log;
+    } else if (word == "putil_ignore_last_seen") {
+      int b = 0;
+      ls >> b;
+      f.putil_ignore_last_seen = b != 0;
+    } else if (word == "mig") {
+      unsigned gpu = 0, slot = 0;
+      if (ls >> gpu >> slot && slot < kMigSlots) f.migs[gpu].insert(slot);
+    } else if (word == "usample") {
+      unsigned gpu = 0;
+      ls >> gpu;
+      FakeUtilSample u{};
+      for (std::string kv; ls >> kv;) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos) continue;
+        const std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
+        if (k == "pid")
+          u.pid = static_cast<unsigned>(std::stoul(v));
+        else if (k == "ts")
+          u.timeStamp = std::stoull(v);
+        else if (k == "sm")
+          u.smUtil = static_cast<unsigned>(std::stoul(v));
+      }
+      f.samples[gpu].push_back(u);
     } else if (word == "gpu" || word == "proc") {
       unsigned index = 0;
       ls >> index;
@@ -124,9 +186,15 @@ Fixture load() {
           else if (k == "used")
             g.used = parse_bytes(v);
           else if (k == "util")
-            g.util = static_cast<unsigned>(std::stoul(v));
+            g.util = na_or_int(v);
           else if (k == "temp")
-            g.temp = static_cast<unsigned>(std::stoul(v));
+            g.temp = na_or_int(v);
+          else if (k == "power")
+            g.power_mw = v == "na" ? -1 : std::stoll(v);
+          else if (k == "putil")
+            g.putil = v != "na" && v != "0";
+          else if (k == "mig")
+            g.mig = na_or_int(v);
         } else {
           if (k == "pid")
             p.pid = static_cast<unsigned>(std::stoul(v));
@@ -134,6 +202,8 @@ Fixture load() {
             p.used = parse_bytes(v);
           else if (k == "kind")
             p.graphics = v == "graphics";
+          else if (k == "mig")
+            p.mig = static_cast<int>(std::stoul(v));
         }
       }
       if (word == "proc") f.procs[index].push_back(p);
@@ -153,6 +223,14 @@ int device_index(void* d) {
   return static_cast<int>(p - g_devices);
 }
 
+// {GPU, MIG slot} of a MIG device handle; {-1, -1} for anything else.
+std::pair<int, int> mig_device(void* d) {
+  auto* p = static_cast<char*>(d);
+  if (p < g_mig_devices || p >= g_mig_devices + sizeof g_mig_devices) return {-1, -1};
+  const auto at = static_cast<int>(p - g_mig_devices);
+  return {at / static_cast<int>(kMigSlots), at % static_cast<int>(kMigSlots)};
+}
+
 Return copy_string(const std::string& s, char* buf, unsigned len) {
   if (!buf) return kInvalidArgument;
   if (s.size() + 1 > len) return kInsufficientSize;
@@ -169,12 +247,20 @@ Return processes(void* device, unsigned* count, void* infos, bool graphics, int 
   log_call(f, name);
   if (!f.symbols.count("v" + std::to_string(version))) return kFunctionNotFound;
   if (g_init_count == 0) return kUninitialized;
-  const int index = device_index(device);
+  int index = device_index(device);
+  int mig = -1;
+  if (index < 0) {
+    std::tie(index, mig) = mig_device(device);
+    if (index >= 0 && !f.migs.count(static_cast<unsigned>(index))) return kInvalidArgument;
+  }
   if (index < 0 || static_cast<unsigned>(index) >= f.count || !count) return kInvalidArgument;
+  if (mig < 0 && f.gpus.count(static_cast<unsigned>(index)) &&
+      f.gpus.at(static_cast<unsigned>(index)).mig == 1)
+    return kNoPermission;
   std::vector<FakeProc> list;
   if (auto it = f.procs.find(static_cast<unsigned>(index)); it != f.procs.end()) {
     for (const auto& p : it->second)
-      if (p.graphics == graphics) list.push_back(p);
+      if (p.graphics == graphics && p.mig == mig) list.push_back(p);
   }
   if (*count < list.size()) {
     *count = static_cast<unsigned>(list.size());
@@ -307,7 +393,9 @@ FAKE_EXPORT Return nvmlDeviceGetUtilizationRates(void* d, unsigned* util) {
   std::lock_guard lk(g_mutex);
   const int i = device_index(d);
   if (i < 0 || !util) return kInvalidArgument;
-  util[0] = load().gpus[static_cast<unsigned>(i)].util;
+  const auto g = load().gpus[static_cast<unsigned>(i)];
+  if (g.util < 0 || g.mig == 1) return kNotSupported;
+  util[0] = static_cast<unsigned>(g.util);
   util[1] = 0;
   return kSuccess;
 }
@@ -315,7 +403,71 @@ FAKE_EXPORT Return nvmlDeviceGetTemperature(void* d, int sensor, unsigned* temp)
   std::lock_guard lk(g_mutex);
   const int i = device_index(d);
   if (i < 0 || sensor != 0 || !temp) return kInvalidArgument;
-  *temp = load().gpus[static_cast<unsigned>(i)].temp;
+  const auto g = load().gpus[static_cast<unsigned>(i)];
+  if (g.temp < 0) return kNotSupported;
+  *temp = static_cast<unsigned>(g.temp);
+  return kSuccess;
+}
+FAKE_EXPORT Return nvmlDeviceGetPowerUsage(void* d, unsigned* mw) {
+  std::lock_guard lk(g_mutex);
+  const int i = device_index(d);
+  if (i < 0 || !mw) return kInvalidArgument;
+  const auto g = load().gpus[static_cast<unsigned>(i)];
+  if (g.power_mw < 0) return kNotSupported;
+  *mw = static_cast<unsigned>(g.power_mw);
+  return kSuccess;
+}
+FAKE_EXPORT Return nvmlDeviceGetMigMode(void* d, unsigned* current, unsigned* pending) {
+  std::lock_guard lk(g_mutex);
+  const int i = device_index(d);
+  if (i < 0 || !current || !pending) return kInvalidArgument;
+  const auto g = load().gpus[static_cast<unsigned>(i)];
+  if (g.mig < 0) return kNotSupported;
+  *current = *pending = static_cast<unsigned>(g.mig);
+  return kSuccess;
+}
+FAKE_EXPORT Return nvmlDeviceGetMaxMigDeviceCount(void* d, unsigned* count) {
+  std::lock_guard lk(g_mutex);
+  const int i = device_index(d);
+  if (i < 0 || !count) return kInvalidArgument;
+  if (load().gpus[static_cast<unsigned>(i)].mig < 0) return kNotSupported;
+  *count = kMigSlots;
+  return kSuccess;
+}
+FAKE_EXPORT Return nvmlDeviceGetMigDeviceHandleByIndex(void* d, unsigned j, void** mig) {
+  std::lock_guard lk(g_mutex);
+  const Fixture f = load();
+  const int i = device_index(d);
+  if (i < 0 || !mig || j >= kMigSlots) return kInvalidArgument;
+  const auto gpu = static_cast<unsigned>(i);
+  if (f.gpus.count(gpu) && f.gpus.at(gpu).mig != 1) return kInvalidArgument;
+  auto it = f.migs.find(gpu);
+  if (it == f.migs.end() || !it->second.count(j)) return kNotFound;
+  *mig = g_mig_devices + gpu * kMigSlots + j;
+  return kSuccess;
+}
+FAKE_EXPORT Return nvmlDeviceGetProcessUtilization(void* d, FakeUtilSample* out, unsigned* count,
+                                                   unsigned long long last_seen) {
+  std::lock_guard lk(g_mutex);
+  const Fixture f = load();
+  log_call(f, "putil_since=" + std::to_string(last_seen));
+  if (g_init_count == 0) return kUninitialized;
+  const int i = device_index(d);
+  if (i < 0 || !count) return kInvalidArgument;
+  const auto gpu = static_cast<unsigned>(i);
+  if (f.gpus.count(gpu) && (!f.gpus.at(gpu).putil || f.gpus.at(gpu).mig == 1)) return kNotSupported;
+  std::vector<FakeUtilSample> list;
+  if (auto it = f.samples.find(gpu); it != f.samples.end()) {
+    for (const auto& u : it->second)
+      if (f.putil_ignore_last_seen || u.timeStamp > last_seen) list.push_back(u);
+  }
+  if (list.empty()) return kNotFound;  // what the driver answers when it has no newer sample
+  if (!out || *count < list.size()) {
+    *count = static_cast<unsigned>(list.size());
+    return kInsufficientSize;
+  }
+  *count = static_cast<unsigned>(list.size());
+  std::memcpy(out, list.data(), list.size() * sizeof(FakeUtilSample));
   return kSuccess;
 }
 FAKE_EXPORT Return nvmlDeviceGetComputeRunningProcesses(void* d, unsigned* n, void* infos) {

@@ -2,8 +2,10 @@
 # The real GPU check: run on a node with an NVIDIA GPU, its driver and the CUDA toolkit (nvcc).
 # It builds a tiny CUDA worker that cudaMallocs a known amount, starts a real rbee-hive (cgroupfs
 # backend, its own cgroup subtree) with the system's libnvidia-ml.so.1, spawns the worker through
-# the Hive's API and checks what the Hive reports: the worker's vram_bytes and gpu_indices, the
-# GPU list, and NVML's state in /capabilities. See docs/gpu.md.
+# the Hive's API and checks what the Hive reports: the worker's vram_bytes, gpu_indices and SM
+# utilisation (the worker keeps the GPU busy), the memory of a CUDA process outside the Hive as the
+# GPU's vram_other_bytes, power, the per-GPU series on /metrics, MIG when the GPU has it on, and
+# NVML's state in /capabilities. Each check prints a "checked:" line. See docs/gpu.md.
 #
 # Usage (as root, or as a user to whom a cgroup2 subtree is delegated):
 #   tests/gpu/run_gpu_check.sh [BUILD_DIR]        # default BUILD_DIR: build; built if missing
@@ -11,6 +13,7 @@
 #   RBEE_GPU_CHECK_MIB     memory the worker allocates (default 1024)
 #   RBEE_GPU_CHECK_GPU     GPU index to run on (default 0)
 #   RBEE_GPU_CHECK_SLACK_MIB  allowed CUDA context overhead on top (default 1024)
+#   RBEE_GPU_CHECK_OTHER_MIB  memory of the CUDA process run outside the Hive (default 256)
 #   NVCC                   nvcc to use (default: nvcc on PATH, else /usr/local/cuda/bin/nvcc)
 #   CGROUP_ROOT            cgroup2 mount (default: found from /proc/self/mounts)
 # Exits 0 when every check passed; prints the Hive's log and the worker's log otherwise.
@@ -22,6 +25,7 @@ build="${1:-$repo/build}"
 mib="${RBEE_GPU_CHECK_MIB:-1024}"
 gpu="${RBEE_GPU_CHECK_GPU:-0}"
 slack="${RBEE_GPU_CHECK_SLACK_MIB:-1024}"
+other_mib="${RBEE_GPU_CHECK_OTHER_MIB:-256}"
 nvcc="${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -42,8 +46,10 @@ root="${CGROUP_ROOT:-$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mount
 [ -n "$root" ] || fail "no cgroup2 mount"
 subtree="$root/rbee-gpu-check-$$"
 hive_pid=""
+other_pid=""
 cleanup() {
   set +e
+  [ -n "$other_pid" ] && kill "$other_pid" 2>/dev/null && wait "$other_pid" 2>/dev/null
   [ -n "$hive_pid" ] && kill "$hive_pid" 2>/dev/null && wait "$hive_pid" 2>/dev/null
   if [ -d "$subtree" ]; then
     find "$subtree" -name cgroup.kill -exec sh -c 'echo 1 > "$1"' _ {} \; 2>/dev/null
@@ -58,6 +64,22 @@ mkdir -p "$subtree"
 echo "== building the CUDA worker"
 "$nvcc" -O2 -o "$work/cuda_alloc" "$here/cuda_alloc.cu"
 
+# With MIG on, CUDA sees MIG devices, not the GPU: the worker is pointed at the GPU's first one.
+mig="$(nvidia-smi --query-gpu=mig.mode.current --format=csv,noheader -i "$gpu" 2>/dev/null || true)"
+if [ "$mig" = "Enabled" ]; then
+  mig_uuid="$(nvidia-smi -L | awk -v g="GPU $gpu:" 'index($0, g) == 1 { on = 1; next }
+    /^GPU / { on = 0 } on && /MIG/ { sub(/.*UUID: /, ""); sub(/\).*/, ""); print; exit }')"
+  [ -n "$mig_uuid" ] || fail "MIG is on for GPU $gpu but it has no MIG device (create one)"
+  echo "GPU $gpu has MIG on; the worker runs on $mig_uuid"
+  placement="env = { CUDA_VISIBLE_DEVICES = \"$mig_uuid\" }"
+  other_env="$mig_uuid"
+else
+  mig=""
+  placement="gpus = [$gpu]
+env = { CUDA_DEVICE_ORDER = \"PCI_BUS_ID\" }"
+  other_env="$gpu"
+fi
+
 port=$((20000 + RANDOM % 20000))
 cat > "$work/hive.toml" <<TOML
 [hive]
@@ -69,10 +91,9 @@ interval_ms = 500
 nvml_library = "libnvidia-ml.so.1"
 
 [services.cudaalloc]
-command = ["$work/cuda_alloc", "--port", "{port}", "--mib", "$mib"]
+command = ["$work/cuda_alloc", "--port", "{port}", "--mib", "$mib", "--busy", "1"]
 base_port = $port
-gpus = [$gpu]
-env = { CUDA_DEVICE_ORDER = "PCI_BUS_ID" }
+$placement
 TOML
 
 echo "== starting rbee-hive"
@@ -123,6 +144,41 @@ echo "worker: $w"
 [ "$vram" -le "$max" ] || { report; fail "vram_bytes $vram > $max (allocation + ${slack} MiB context)"; }
 indices="$(echo "$w" | json 'd.get("gpu_indices", [])')"
 [ "$indices" = "[$gpu]" ] || { report; fail "gpu_indices $indices, expected [$gpu]"; }
+echo "checked: vram_bytes $vram within [$want, $max], gpu_indices [$gpu]${mig:+ (through the MIG device lists)}"
+
+echo "== the worker's SM utilisation (it keeps the GPU busy)"
+util=""
+for _ in $(seq 30); do
+  util="$(curl -sf "$url/v1/workers/cudaalloc/$inst" | json 'd.get("gpu_util_pct", "")' || true)"
+  [ -n "$util" ] && python3 -c "import sys; sys.exit(0 if float('$util') > 0 else 1)" && break
+  sleep 0.5
+done
+if [ -n "$mig" ]; then
+  [ -z "$util" ] || fail "gpu_util_pct $util with MIG on (NVML has no per-process utilisation there)"
+  echo "checked: gpu_util_pct absent with MIG on"
+elif [ -z "$util" ]; then
+  echo "checked: gpu_util_pct absent: this GPU does not report per-process utilisation"
+else
+  python3 -c "import sys; u=float('$util'); sys.exit(0 if 0 < u <= 100 else 1)" \
+    || { report; fail "gpu_util_pct $util: expected above 0 and at most 100 for a busy worker"; }
+  echo "checked: gpu_util_pct $util for the busy worker"
+fi
+
+echo "== a CUDA process outside the Hive: the GPU's vram_other_bytes"
+CUDA_VISIBLE_DEVICES="$other_env" CUDA_DEVICE_ORDER=PCI_BUS_ID \
+  "$work/cuda_alloc" --port $((port + 1000)) --mib "$other_mib" > "$work/other.log" 2>&1 &
+other_pid=$!
+other_want=$((other_mib * 1048576))
+other=""
+for _ in $(seq 60); do
+  other="$(curl -sf "$url/v1/telemetry" | json "[g for g in d['gpus'] if g['index'] == $gpu][0].get('vram_other_bytes', '')" || true)"
+  [ -n "$other" ] && [ "$other" -ge "$other_want" ] && break
+  kill -0 "$other_pid" 2>/dev/null || { cat "$work/other.log"; fail "the outside CUDA process exited"; }
+  sleep 0.5
+done
+[ -n "$other" ] || { report; fail "no vram_other_bytes for GPU $gpu"; }
+[ "$other" -ge "$other_want" ] || { report; fail "vram_other_bytes $other < $other_want (the outside process's $other_mib MiB)"; }
+echo "checked: vram_other_bytes $other >= the outside process's $other_want"
 
 echo "== GPU list"
 snap="$(curl -sf "$url/v1/telemetry")"
@@ -130,8 +186,37 @@ echo "$snap" | json 'd["gpus"]'
 [ "$(echo "$snap" | json 'd.get("gpus_stale", False)')" = "False" ] || fail "GPU data is stale"
 used="$(echo "$snap" | json "[g for g in d['gpus'] if g['index'] == $gpu][0]['memory_used_bytes']")"
 [ "$used" -ge "$vram" ] || fail "GPU $gpu memory_used_bytes $used < the worker's $vram"
+other="$(echo "$snap" | json "[g for g in d['gpus'] if g['index'] == $gpu][0].get('vram_other_bytes', 0)")"
+[ "$used" -ge $((vram + other)) ] || fail "GPU $gpu memory_used_bytes $used < workers' $vram + other $other"
+echo "checked: memory_used_bytes $used covers the worker's and the other processes' memory"
+power="$(echo "$snap" | json "[g for g in d['gpus'] if g['index'] == $gpu][0].get('power_w', '')")"
+if [ -n "$power" ]; then
+  python3 -c "import sys; p=float('$power'); sys.exit(0 if 0 < p < 5000 else 1)" \
+    || fail "power_w $power out of (0, 5000) W"
+  echo "checked: power_w $power W"
+else
+  echo "checked: power_w absent: this GPU does not report its power draw"
+fi
+
+echo "== /metrics"
+uuid="$(echo "$snap" | json "[g for g in d['gpus'] if g['index'] == $gpu][0]['uuid']")"
+metrics="$(curl -sf "$url/metrics")" || fail "GET /metrics failed"
+labels="{gpu=\"$gpu\",uuid=\"$uuid\"}"
+for series in rbee_gpu_memory_used_bytes rbee_gpu_memory_total_bytes rbee_gpu_memory_other_bytes; do
+  echo "$metrics" | grep -qF "$series$labels " || fail "/metrics lacks $series$labels"
+done
+if [ -n "$power" ]; then
+  echo "$metrics" | grep -qF "rbee_gpu_power_watts$labels " || fail "/metrics lacks rbee_gpu_power_watts$labels"
+fi
+if [ -n "$util" ]; then
+  echo "$metrics" | grep -qF "rbee_worker_gpu_utilization_percent{service=\"cudaalloc\",instance=\"$inst\"} " \
+    || fail "/metrics lacks rbee_worker_gpu_utilization_percent for the worker"
+fi
+echo "$metrics" | grep -F "$labels"
+echo "checked: the per-GPU series on /metrics, labelled gpu and uuid"
 
 echo "== stopping the worker"
 curl -sf -X DELETE "$url/v1/workers/cudaalloc/$inst" >/dev/null || fail "stop failed"
 
-echo "PASS: worker $inst uses $vram bytes of VRAM on GPU $indices (allocated $want)"
+echo "PASS: worker $inst uses $vram bytes of VRAM on GPU $indices (allocated $want), SM ${util:-n/a} %;" \
+  "other processes $other bytes; power ${power:-n/a} W${mig:+; MIG on}"

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -100,6 +101,41 @@ std::string wait_capabilities(const Hive& hive, const std::string& text,
 
 auto vram_is(uint64_t bytes) {
   return [bytes](const telemetry::Worker& w) { return w.vram_bytes == bytes; };
+}
+
+std::string usample(unsigned gpu, int32_t pid, uint64_t ts, unsigned sm) {
+  return "usample " + std::to_string(gpu) + " pid=" + std::to_string(pid) +
+         " ts=" + std::to_string(ts) + " sm=" + std::to_string(sm) + "\n";
+}
+
+const telemetry::Worker* find_worker(const telemetry::Snapshot& s, const std::string& inst) {
+  for (const auto& w : s.workers)
+    if (w.service == "tw" && w.instance == inst) return &w;
+  return nullptr;
+}
+
+// Polls the snapshot until `pred` holds.
+std::optional<telemetry::Snapshot> wait_snapshot(
+    const Hive& hive, const std::function<bool(const telemetry::Snapshot&)>& pred,
+    std::chrono::milliseconds timeout = 10s) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    auto s = hive.telemetry();
+    if (s && pred(*s)) return *s;
+    std::this_thread::sleep_for(50ms);
+  }
+  return std::nullopt;
+}
+
+std::string metrics(const Hive& hive) {
+  auto r = hive.get("/metrics");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  return r->body;
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
 }
 
 }  // namespace
@@ -326,4 +362,158 @@ TEST_CASE("nvml_keep_open = false shuts NVML down between samples", "[gpu]") {
   auto caps = capabilities(hive);
   CHECK(caps.find("\"keep_open\":false") != std::string::npos);
   CHECK(caps.find("\"loaded\":true") != std::string::npos);
+}
+
+TEST_CASE("a worker's GPU utilisation sums its processes' new samples, each counted once",
+          "[gpu]") {
+  // This driver hands back every sample whatever lastSeenTimeStamp says: the Hive must filter.
+  const std::string base = kGpus + "putil_ignore_last_seen 1\n";
+  FakeNvml nvml(base);
+  auto o = nvml.options("gpu-util");
+  o.interval_ms = 1000;  // a reading's new samples show for a whole interval
+  Hive hive(o);
+  auto a = spawn_ok(hive, {"--children", "1"});
+  auto b = spawn_ok(hive, {});
+  auto [a_main, a_children] = ready_worker(hive, a, 2);
+  auto [b_main, b_children] = ready_worker(hive, b, 1);
+  const std::string procs = proc(0, a_main, GiB) + proc(1, a_children[0], GiB) +
+                            proc(1, b_main, GiB) + proc(0, ::getpid(), GiB);
+  std::string samples = usample(0, a_main, 1000, 30) + usample(1, a_children[0], 900, 99) +
+                        usample(1, a_children[0], 1000, 20) +  // the newest of the process counts
+                        usample(1, b_main, 1000, 5) + usample(0, ::getpid(), 1000, 50);
+  nvml.write(base + procs + samples);
+
+  auto util_of = [](const telemetry::Snapshot& s, const std::string& inst) {
+    const auto* w = find_worker(s, inst);
+    return w ? w->gpu_util_pct : std::nullopt;
+  };
+  auto first = wait_snapshot(hive, [&](const auto& s) { return util_of(s, a) == 50.0; });
+  REQUIRE(first);
+  CHECK(util_of(*first, b) == 5.0);
+
+  // The same samples, returned again: already seen, so no SM time in the next readings.
+  auto idle = wait_snapshot(hive, [&](const auto& s) { return util_of(s, a) == 0.0; });
+  REQUIRE(idle);
+  CHECK(util_of(*idle, b) == 0.0);
+  CHECK(nvml.calls("putil_since=1000") >= 1);  // the newest seen is what the Hive asks from
+
+  // A newer sample of one process: only it counts, not the old ones beside it.
+  samples += usample(0, a_main, 2000, 40);
+  nvml.write(base + procs + samples);
+  auto later = wait_snapshot(hive, [&](const auto& s) { return util_of(s, a) == 40.0; });
+  REQUIRE(later);
+  CHECK(util_of(*later, b) == 0.0);
+  auto m = metrics(hive);
+  INFO(m);
+  CHECK(m.find("\nrbee_worker_gpu_utilization_percent{service=\"tw\",instance=\"" + b +
+               "\"} 0\n") != std::string::npos);
+}
+
+TEST_CASE("power, other processes' VRAM and the per-GPU series on /metrics", "[gpu]") {
+  const std::string gpus =
+      "gpus 2\n"
+      "gpu 0 uuid=GPU-11111111-2222-3333-4444-555555555555 name=Fake-H100 total=85899345920 "
+      "used=12884901888 util=37 temp=51 power=312500\n"
+      "gpu 1 uuid=GPU-66666666-7777-8888-9999-000000000000 name=Fake-A100 total=42949672960 "
+      "used=4294967296 util=5 temp=33\n";  // no power reading (NOT_SUPPORTED)
+  FakeNvml nvml(gpus);
+  Hive hive(nvml.options("gpu-other"));
+  auto inst = spawn_ok(hive, {});
+  auto [main_pid, children] = ready_worker(hive, inst, 1);
+  nvml.write(gpus + proc(0, main_pid, 2 * GiB) + proc(0, ::getpid(), 3 * GiB) +
+             proc(0, ::getpid(), 3 * GiB, "graphics") + proc(1, 3000001, GiB) +
+             proc(1, 3000002, 256 * MiB, "graphics"));
+  auto snap = wait_snapshot(hive, [](const auto& s) {
+    return s.gpus.size() == 2 && s.gpus[0].vram_other_bytes == 3 * GiB &&
+           s.gpus[1].vram_other_bytes == GiB + 256 * MiB;
+  });
+  REQUIRE(snap);
+  CHECK(snap->gpus[0].vram_other_bytes == 3 * GiB);  // compute and graphics: one process
+  CHECK(snap->gpus[1].vram_other_bytes == GiB + 256 * MiB);
+  CHECK(snap->gpus[0].power_w == 312.5);
+  CHECK_FALSE(snap->gpus[1].power_w);
+  const auto* w = find_worker(*snap, inst);
+  REQUIRE(w);
+  CHECK(w->vram_bytes == 2 * GiB);
+
+  auto m = metrics(hive);
+  INFO(m);
+  const std::string g0 = "{gpu=\"0\",uuid=\"GPU-11111111-2222-3333-4444-555555555555\"} ";
+  const std::string g1 = "{gpu=\"1\",uuid=\"GPU-66666666-7777-8888-9999-000000000000\"} ";
+  CHECK(has_line(m, "rbee_gpu_power_watts" + g0 + "312.5"));
+  CHECK(m.find("rbee_gpu_power_watts" + g1) == std::string::npos);
+  CHECK(has_line(m, "rbee_gpu_memory_total_bytes" + g0 + "85899345920"));
+  CHECK(has_line(m, "rbee_gpu_memory_used_bytes" + g0 + "12884901888"));
+  CHECK(has_line(m, "rbee_gpu_memory_other_bytes" + g0 + "3221225472"));
+  CHECK(has_line(m, "rbee_gpu_memory_other_bytes" + g1 + "1342177280"));
+  CHECK(has_line(m, "rbee_gpu_utilization_percent" + g0 + "37"));
+  CHECK(has_line(m, "rbee_gpu_temperature_celsius" + g1 + "33"));
+  CHECK(has_line(m, "# TYPE rbee_gpu_power_watts gauge"));
+}
+
+TEST_CASE("processes on MIG devices are attributed and counted toward their GPU", "[gpu]") {
+  const std::string gpus =
+      "gpus 1\n"
+      "gpu 0 uuid=GPU-11111111-2222-3333-4444-555555555555 name=Fake-H100 total=85899345920 "
+      "used=12884901888 temp=51 mig=1\n"
+      "mig 0 1\nmig 0 3\n";
+  FakeNvml nvml(gpus);
+  Hive hive(nvml.options("gpu-mig"));
+  auto a = spawn_ok(hive, {"--children", "1"});
+  auto [a_main, a_children] = ready_worker(hive, a, 2);
+  // With MIG on, the GPU's own lists refuse an unprivileged caller: only the MIG devices tell.
+  nvml.write(gpus + "proc 0 pid=" + std::to_string(a_main) + " used=" + std::to_string(2 * GiB) +
+             " mig=1\n" + "proc 0 pid=" + std::to_string(a_children[0]) + " used=" +
+             std::to_string(GiB) + " mig=3\n" + "proc 0 pid=" + std::to_string(::getpid()) +
+             " used=" + std::to_string(512 * MiB) + " mig=3\n");
+  auto w = hive.wait_worker("tw", a, vram_is(3 * GiB));
+  REQUIRE(w);
+  CHECK(w->gpu_indices == std::vector<uint32_t>{0});
+  CHECK_FALSE(w->gpu_util_pct);  // no per-process utilisation in MIG mode
+  auto snap = wait_snapshot(hive, [](const auto& s) {
+    return s.gpus.size() == 1 && s.gpus[0].vram_other_bytes == 512 * MiB;
+  });
+  REQUIRE(snap);
+  CHECK_FALSE(snap->gpus[0].util_pct);  // nvmlDeviceGetUtilizationRates: NOT_SUPPORTED with MIG
+  CHECK(nvml.calls("compute_v3") >= 2);
+}
+
+TEST_CASE("what the driver does not support is absent, in the snapshot and on /metrics", "[gpu]") {
+  const std::string gpus =
+      "gpus 2\n"
+      "gpu 0 uuid=GPU-11111111-2222-3333-4444-555555555555 name=Old total=85899345920 "
+      "used=12884901888 util=na temp=na power=na putil=na\n"
+      "gpu 1 uuid=GPU-66666666-7777-8888-9999-000000000000 name=New total=42949672960 "
+      "used=4294967296 util=5 temp=33 power=70000\n";
+  FakeNvml nvml(gpus);
+  Hive hive(nvml.options("gpu-unsupported"));
+  auto a = spawn_ok(hive, {});
+  auto b = spawn_ok(hive, {});
+  auto [a_main, a_children] = ready_worker(hive, a, 1);
+  auto [b_main, b_children] = ready_worker(hive, b, 1);
+  nvml.write(gpus + proc(0, a_main, GiB) + proc(1, b_main, GiB) + usample(1, b_main, 1000, 12));
+  auto snap = wait_snapshot(hive, [&](const auto& s) {
+    const auto* wa = find_worker(s, a);
+    const auto* wb = find_worker(s, b);
+    return s.gpus.size() == 2 && wa && wa->vram_bytes == GiB && wb && wb->gpu_util_pct;
+  });
+  REQUIRE(snap);
+  const auto& g0 = snap->gpus[0];
+  CHECK_FALSE(g0.util_pct);
+  CHECK_FALSE(g0.temperature_c);
+  CHECK_FALSE(g0.power_w);
+  CHECK(g0.memory_used_bytes == 12 * GiB);
+  CHECK(snap->gpus[1].power_w == 70.0);
+  // a's process is on the GPU that cannot tell per-process utilisation: unknown, not 0.
+  CHECK_FALSE(find_worker(*snap, a)->gpu_util_pct);
+
+  auto m = metrics(hive);
+  INFO(m);
+  CHECK(m.find("rbee_gpu_utilization_percent{gpu=\"0\"") == std::string::npos);
+  CHECK(m.find("rbee_gpu_temperature_celsius{gpu=\"0\"") == std::string::npos);
+  CHECK(m.find("rbee_gpu_power_watts{gpu=\"0\"") == std::string::npos);
+  CHECK(m.find("rbee_gpu_power_watts{gpu=\"1\"") != std::string::npos);
+  CHECK(m.find("rbee_gpu_memory_used_bytes{gpu=\"0\"") != std::string::npos);
+  CHECK(m.find("rbee_worker_gpu_utilization_percent{service=\"tw\",instance=\"" + a + "\"}") ==
+        std::string::npos);
 }

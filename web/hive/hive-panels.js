@@ -34,20 +34,33 @@ function workerVramByGpu(workers) {
 
 let gpuRows = null;
 
+// The bar's segments as percentages of `total`; a style is written only when it changed.
+function setWidths(e, mine, other, rest, total) {
+  const widths = { mine, other, rest };
+  for (const [seg, bytes] of Object.entries(widths)) {
+    const w = `${((bytes / total) * 100).toFixed(2)}%`;
+    const attr = `w-${seg}`;
+    if (e.attrs[attr] !== w) e.cells[seg].style.width = e.attrs[attr] = w;
+  }
+}
+
 function createGpu(key) {
   const c = {
     title: el('strong', { className: 'gpu-name' }),
     util: el('span'),
     temp: el('span'),
+    power: el('span'),
     legend: el('span', { className: 'small' }),
   };
   c.mine = el('span', { className: 'seg seg-workers' });
   c.other = el('span', { className: 'seg seg-other' });
+  c.rest = el('span', { className: 'seg seg-rest' });
   // The bar is decoration for sighted readers; the legend next to it carries the same numbers.
-  const bar = el('span', { className: 'bar', 'aria-hidden': 'true' }, c.mine, c.other);
+  const bar = el('span', { className: 'bar', 'aria-hidden': 'true' }, c.mine, c.other, c.rest);
   const li = el('li', { className: 'gpu', 'data-gpu': key },
     c.title,
-    el('span', { className: 'gpu-stats' }, 'Utilisation ', c.util, ' · Temperature ', c.temp),
+    el('span', { className: 'gpu-stats' },
+      'Utilisation ', c.util, ' · Temperature ', c.temp, ' · Power ', c.power),
     bar, c.legend);
   return { el: li, cells: c };
 }
@@ -64,25 +77,30 @@ export function renderGpus(snap) {
     KeyedRows.setText(e, 'title', `GPU ${g.index}: ${g.name || 'unnamed'}`);
     KeyedRows.setText(e, 'util', fmtPct(g.util_pct, 0));
     KeyedRows.setText(e, 'temp', typeof g.temperature_c === 'number' ? `${g.temperature_c} °C` : NONE);
+    KeyedRows.setText(e, 'power', typeof g.power_w === 'number' ? `${g.power_w.toFixed(0)} W` : NONE);
     const total = g.memory_total_bytes;
     const used = g.memory_used_bytes;
     if (typeof total !== 'number' || typeof used !== 'number' || total <= 0) {
       KeyedRows.setText(e, 'legend', `VRAM ${fmtBytes(used)} used of ${fmtBytes(total)}`);
-      e.cells.mine.style.width = e.attrs.wMine = '0';
-      e.cells.other.style.width = e.attrs.wOther = '0';
+      setWidths(e, 0, 0, 0, 1);
       continue;
     }
     // NVML's used figure and the per-process sums are read at different moments; clamp so the
-    // workers' part never exceeds what the device reports as used.
+    // parts never exceed what the device reports as used.
     const mine = Math.min(mineBy.get(g.index) || 0, used);
-    const other = Math.max(used - mine, 0);
     const free = Math.max(total - used, 0);
-    KeyedRows.setText(e, 'legend',
-      `VRAM ${fmtBytes(used)} used of ${fmtBytes(total)}: this Hive's workers ${fmtBytes(mine)}, ` +
-      `other ${fmtBytes(other)}, free ${fmtBytes(free)}`);
-    const wMine = `${((mine / total) * 100).toFixed(2)}%`;
-    const wOther = `${((other / total) * 100).toFixed(2)}%`;
-    if (e.attrs.wMine !== wMine) e.cells.mine.style.width = e.attrs.wMine = wMine;
-    if (e.attrs.wOther !== wOther) e.cells.other.style.width = e.attrs.wOther = wOther;
+    let text = `VRAM ${fmtBytes(used)} used of ${fmtBytes(total)}: this Hive's workers ${fmtBytes(mine)}, `;
+    if (typeof g.vram_other_bytes === 'number') {
+      // Other processes apart from what the driver holds and NVML does not list.
+      const procs = Math.min(g.vram_other_bytes, used - mine);
+      const rest = Math.max(used - mine - procs, 0);
+      text += `other processes ${fmtBytes(procs)}, driver and unlisted ${fmtBytes(rest)}, free ${fmtBytes(free)}`;
+      setWidths(e, mine, procs, rest, total);
+    } else {
+      const other = Math.max(used - mine, 0);
+      text += `other ${fmtBytes(other)}, free ${fmtBytes(free)}`;
+      setWidths(e, mine, other, 0, total);
+    }
+    KeyedRows.setText(e, 'legend', text);
   }
 }

@@ -61,10 +61,13 @@ function memText(w) {
   return typeof w.working_set_bytes === 'number' ? `${rss} / ${fmtBytes(w.working_set_bytes)}` : rss;
 }
 
+// VRAM, the GPUs it is on, and the SM utilisation of the worker's processes (summed over them
+// and their GPUs, so it can pass 100 %), each only when the Hive reports it.
 function vramText(w) {
-  if (typeof w.vram_bytes !== 'number') return NONE;
+  const sm = typeof w.gpu_util_pct === 'number' ? ` · SM ${fmtPct(w.gpu_util_pct, 0)}` : '';
+  if (typeof w.vram_bytes !== 'number') return sm ? NONE + sm : NONE;
   const on = Array.isArray(w.gpu_indices) && w.gpu_indices.length ? ` · GPU ${w.gpu_indices.join(', ')}` : '';
-  return fmtBytes(w.vram_bytes) + on;
+  return fmtBytes(w.vram_bytes) + on + sm;
 }
 
 function pidsText(w) {

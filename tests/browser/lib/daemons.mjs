@@ -75,8 +75,8 @@ export class Lab {
   }
 
   // A Hive with the test worker as service "tw" (ports from basePort), token mode when a
-  // token is given.
-  async hive({ name = 'hive', token = '', intervalMs = 500, basePort, port = 0 } = {}) {
+  // token is given; `extraHive` goes at the end of its [hive] table.
+  async hive({ name = 'hive', token = '', intervalMs = 500, basePort, port = 0, extraHive = '' } = {}) {
     const cgroup = path.join(cgroup2Mount(), `rbee-test-browser-${this.tag}-${name}-${process.pid}`);
     fs.mkdirSync(cgroup, { recursive: true });
     this.cgroups.push(cgroup);
@@ -89,6 +89,7 @@ interval_ms = ${intervalMs}
 stop_timeout_ms = 2000
 retention_s = 300
 `;
+    config += extraHive;
     if (token) {
       const tokenFile = path.join(this.dir, `${name}.token`);
       fs.writeFileSync(tokenFile, token + '\n', { mode: 0o600 });

@@ -128,6 +128,7 @@ TEST_CASE("every per-worker series is exported and documented, and nothing else 
   w.oom_kills = 6;
   w.restarts = 7;
   w.vram_bytes = 8;
+  w.gpu_util_pct = 9;
   const auto metrics = hive::render_metrics(s, 0.001, 1);
   const auto api = read_doc("api.md");
   std::set<std::string> series;
@@ -139,7 +140,7 @@ TEST_CASE("every per-worker series is exported and documented, and nothing else 
     CHECK(metrics.find("\n" + name + "{service=\"svc\",instance=\"9000\"} ") != std::string::npos);
     CHECK(api.find("`" + name) != std::string::npos);
   });
-  CHECK(series.size() == 10);
+  CHECK(series.size() == 11);
   CHECK(metrics.find(
             "rbee_worker_cpu_usage_seconds_total{service=\"svc\",instance=\"9000\"} 2.5\n") !=
         std::string::npos);
@@ -151,5 +152,47 @@ TEST_CASE("every per-worker series is exported and documented, and nothing else 
     const auto name = (*it)[1].str();
     INFO(name);
     CHECK((series.count(name) || name == "rbee_worker_state"));
+  }
+}
+
+TEST_CASE("every per-GPU series is exported with gpu and uuid labels and documented", "[schema]") {
+  telemetry::Snapshot s;
+  auto& g = s.gpus.emplace_back();
+  g.index = 3;
+  g.uuid = "GPU-abc";
+  g.memory_total_bytes = 80ull << 30;
+  g.memory_used_bytes = 1;
+  g.util_pct = 2;
+  g.temperature_c = 3;
+  g.power_w = 312.5;
+  g.vram_other_bytes = 4;
+  auto& bare = s.gpus.emplace_back();  // a GPU that answers nothing: no series of its own
+  bare.index = 4;
+  bare.uuid = "GPU-def";
+  const auto metrics = hive::render_metrics(s, 0.001, 1);
+  const auto api = read_doc("api.md");
+  std::set<std::string> series;
+  schema::for_each_field(schema::kGpu, [&](const auto& f) {
+    const auto name = std::string(f.options.series.name);
+    if (name.empty()) return;
+    series.insert(name);
+    INFO(name);
+    CHECK(metrics.find("\n" + name + "{gpu=\"3\",uuid=\"GPU-abc\"} ") != std::string::npos);
+    CHECK(metrics.find("\n# TYPE " + name + " gauge\n") != std::string::npos);
+    CHECK(api.find("`" + name) != std::string::npos);
+  });
+  CHECK(series == std::set<std::string>{"rbee_gpu_memory_total_bytes", "rbee_gpu_memory_used_bytes",
+                                        "rbee_gpu_utilization_percent",
+                                        "rbee_gpu_temperature_celsius", "rbee_gpu_power_watts",
+                                        "rbee_gpu_memory_other_bytes"});
+  CHECK(metrics.find("rbee_gpu_power_watts{gpu=\"3\",uuid=\"GPU-abc\"} 312.5\n") !=
+        std::string::npos);
+  CHECK(metrics.find("rbee_gpu_memory_total_bytes{gpu=\"3\",uuid=\"GPU-abc\"} 85899345920\n") !=
+        std::string::npos);
+  CHECK(metrics.find("GPU-def") == std::string::npos);
+  const std::regex doc_name(R"(`(rbee_gpu_[a-z_]+))");
+  for (std::sregex_iterator it(api.begin(), api.end(), doc_name), end; it != end; ++it) {
+    INFO((*it)[1].str());
+    CHECK(series.count((*it)[1].str()));
   }
 }

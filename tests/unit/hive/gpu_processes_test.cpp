@@ -140,3 +140,120 @@ TEST_CASE("an amount NVML cannot tell leaves the worker's VRAM absent, its GPUs 
   CHECK_FALSE(ws[0].vram_bytes);
   CHECK(ws[0].gpu_indices == std::vector<uint32_t>{0, 1});
 }
+
+namespace {
+
+nvml::ProcessUtilizationSample usample(uint32_t pid, uint64_t ts, uint32_t sm) {
+  return {pid, ts, sm, 0, 0, 0};
+}
+
+constexpr uint64_t kNowUs = 1'700'000'000'000'000;
+
+}  // namespace
+
+TEST_CASE("utilisation samples: only those newer than the last seen, the newest per process",
+          "[gpu]") {
+  const std::vector<nvml::ProcessUtilizationSample> raw = {
+      usample(100, kNowUs - 3000, 40),  // older than 101's, but the only one of 100 past 1000
+      usample(101, kNowUs - 2000, 10), usample(101, kNowUs - 1000, 25),  // 101's newest
+      usample(102, kNowUs - 9000, 90),                                   // seen already
+  };
+  uint64_t last_seen = kNowUs - 5000;
+  auto fresh = new_util_samples(raw.data(), raw.size(), 1, last_seen, kNowUs);
+  REQUIRE(fresh.size() == 2);
+  CHECK(fresh[0] == GpuUtilSample{1, 100, kNowUs - 3000, 40});
+  CHECK(fresh[1] == GpuUtilSample{1, 101, kNowUs - 1000, 25});
+  CHECK(last_seen == kNowUs - 1000);
+
+  // A driver that hands the same samples back next time: none is counted again.
+  CHECK(new_util_samples(raw.data(), raw.size(), 1, last_seen, kNowUs).empty());
+  CHECK(last_seen == kNowUs - 1000);  // and it never goes back
+}
+
+TEST_CASE("implausible utilisation samples are dropped and do not move the last seen", "[gpu]") {
+  const std::vector<nvml::ProcessUtilizationSample> raw = {
+      usample(0, kNowUs - 10, 5),                  // no PID 0
+      usample(kPidMaxLimit + 1, kNowUs - 10, 5),   // beyond PID_MAX_LIMIT
+      usample(100, kNowUs - 10, 101),              // over 100 %
+      usample(100, kNowUs + 3'600'000'000ull, 5),  // an hour ahead: would hide all later ones
+      usample(100, kNowUs - 20, 7),
+  };
+  uint64_t last_seen = 0;
+  auto fresh = new_util_samples(raw.data(), raw.size(), 0, last_seen, kNowUs);
+  REQUIRE(fresh.size() == 1);
+  CHECK(fresh[0] == GpuUtilSample{0, 100, kNowUs - 20, 7});
+  CHECK(last_seen == kNowUs - 20);
+}
+
+TEST_CASE("a worker's GPU utilisation is the sum over its processes and GPUs", "[gpu]") {
+  std::vector<telemetry::Worker> ws = {worker("8080", {100, 101}), worker("8081", {200}),
+                                       worker("8082", {}, telemetry::WorkerState::exited)};
+  GpuSample s;
+  s.processes = {{0, 100, GiB}, {1, 100, GiB}, {1, 101, GiB}, {0, 999, GiB}};
+  s.util = {{0, 100, 1, 30}, {1, 100, 1, 20}, {1, 101, 1, 15}, {0, 999, 1, 70}};
+  s.util_gpus = {0, 1};
+  attribute_gpu_util(s, ws);
+  CHECK(ws[0].gpu_util_pct == 65.0);
+  CHECK(ws[1].gpu_util_pct == 0.0);  // measured: no sample, so no SM time
+  CHECK_FALSE(ws[2].gpu_util_pct);   // exited
+
+  SECTION("a process on a GPU that cannot tell leaves its worker's figure absent") {
+    s.util_gpus = {0};
+    ws[0].gpu_util_pct.reset();
+    ws[1].gpu_util_pct.reset();
+    attribute_gpu_util(s, ws);
+    CHECK_FALSE(ws[0].gpu_util_pct);
+    CHECK(ws[1].gpu_util_pct == 0.0);
+  }
+  SECTION("no GPU answers: absent for every worker") {
+    s.util_gpus.clear();
+    ws[0].gpu_util_pct.reset();
+    ws[1].gpu_util_pct.reset();
+    attribute_gpu_util(s, ws);
+    CHECK_FALSE(ws[0].gpu_util_pct);
+    CHECK_FALSE(ws[1].gpu_util_pct);
+  }
+}
+
+TEST_CASE("other VRAM is the memory of processes of no worker, per GPU", "[gpu]") {
+  const std::vector<telemetry::Worker> ws = {worker("8080", {100})};
+  std::vector<telemetry::Gpu> gpus(3);
+  for (uint32_t i = 0; i < 3; ++i) gpus[i].index = i;
+  GpuSample s;
+  s.processes = {
+      {0, 100, 4 * GiB},                            // the worker's
+      {0, 500, GiB},       {0, 500, GiB},           // compute and graphics: once
+      {0, 501, 512 * MiB}, {1, 600, std::nullopt},  // an amount NVML cannot tell
+      {2, 700, GiB},                                // GPU 2's lists were not all read
+  };
+  s.listed_gpus = {0, 1};
+  attribute_other_memory(s, ws, gpus);
+  CHECK(gpus[0].vram_other_bytes == GiB + 512 * MiB);
+  CHECK_FALSE(gpus[1].vram_other_bytes);
+  CHECK_FALSE(gpus[2].vram_other_bytes);
+
+  SECTION("a GPU with only workers' processes has 0 other") {
+    s.processes = {{0, 100, GiB}};
+    gpus[0].vram_other_bytes.reset();
+    attribute_other_memory(s, ws, gpus);
+    CHECK(gpus[0].vram_other_bytes == 0u);
+  }
+}
+
+TEST_CASE("processes on MIG devices count toward their GPU, once per MIG device", "[gpu]") {
+  std::vector<telemetry::Worker> ws = {worker("8080", {100}), worker("8081", {200})};
+  std::vector<telemetry::Gpu> gpus(1);
+  GpuSample s;
+  s.processes = {
+      {0, 100, 2 * GiB, 1}, {0, 100, 2 * GiB, 1},  // compute and graphics on MIG device 1
+      {0, 100, GiB, 3},                            // the same process on MIG device 3 too
+      {0, 200, 5 * GiB, 2}, {0, 900, 3 * GiB, 1}, {0, 901, GiB, 3},
+  };
+  s.listed_gpus = {0};
+  attribute_gpu_memory(s.processes, ws);
+  attribute_other_memory(s, ws, gpus);
+  CHECK(ws[0].vram_bytes == 3 * GiB);
+  CHECK(ws[0].gpu_indices == std::vector<uint32_t>{0});
+  CHECK(ws[1].vram_bytes == 5 * GiB);
+  CHECK(gpus[0].vram_other_bytes == 4 * GiB);
+}
