@@ -13,6 +13,7 @@ const COLUMNS = [
   { key: 'cpu', label: 'CPU', num: true },
   { key: 'mem', label: 'Memory', num: true },
   { key: 'vram', label: 'VRAM', num: true },
+  { key: 'pressure', label: 'Waiting (10 s)' },
   { key: 'gpus', label: 'GPUs' },
   { key: 'restarts', label: 'Restarts', num: true },
   { key: 'life', label: 'Up / exit' },
@@ -23,8 +24,25 @@ export function workerKey(w) {
   return `${w.hive_id ?? ''}\u0000${w.service}\u0000${w.instance}`;
 }
 
+// "cpu 2.5 % · mem 0 % · io 1.0 %": the share of the last 10 s in which some of the worker's
+// tasks waited for each resource (PSI), what an operator checks first when a worker is slow.
+function pressureText(p) {
+  if (!p) return NONE;
+  const parts = [];
+  for (const [name, key] of [['cpu', 'cpu'], ['mem', 'memory'], ['io', 'io']]) {
+    if (p[key] && typeof p[key].some_avg10 === 'number') parts.push(`${name} ${fmtPct(p[key].some_avg10)}`);
+  }
+  return parts.length ? parts.join(' · ') : NONE;
+}
+
+function vramText(w) {
+  const v = fmtBytes(w.vram_bytes);
+  return typeof w.gpu_util_pct === 'number' ? `${v} · SM ${fmtPct(w.gpu_util_pct, 0)}` : v;
+}
+
 // "up 3 min", or for a finished worker why it ended, since that is what an operator looks for.
 function lifeText(w, now) {
+  if (w.state === 'oom' || w.memory_events?.oom_kill > 0) return 'OOM kill';
   if (w.signal != null) return `signal ${w.signal}`;
   if (w.exit_code != null) return `exit ${w.exit_code}`;
   if (w.exited_at_ms != null) return 'exited';
@@ -40,7 +58,8 @@ function cellText(col, w, now) {
     case 'hive': return w.hive_alias ?? w.hive_id ?? NONE;
     case 'cpu': return fmtPct(w.cpu_pct);
     case 'mem': return fmtBytes(w.rss_bytes);
-    case 'vram': return fmtBytes(w.vram_bytes);
+    case 'vram': return vramText(w);
+    case 'pressure': return pressureText(w.pressure);
     case 'gpus': return Array.isArray(w.gpu_indices) && w.gpu_indices.length
       ? w.gpu_indices.join(', ') : NONE;
     case 'restarts': return w.restarts ?? NONE;
