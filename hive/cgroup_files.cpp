@@ -163,11 +163,41 @@ struct PressureLine {
   uint64_t total = 0;
 };
 
-// "avg10=X avg60=Y avg300=Z total=T" with each key once; other keys are ignored.
+// A percentage as the kernel writes it ("%lu.%02lu"): up to 3 digits, optionally a point and up to
+// 9 more, at most 100. Exact digits, not from_chars<double>: a quarter of the cost, and neither
+// "nan", "inf" nor exponents to refuse.
+std::optional<double> parse_percent(std::string_view s) {
+  static constexpr uint64_t kPow10[] = {1,      10,      100,      1000,      10000,
+                                        100000, 1000000, 10000000, 100000000, 1000000000};
+  const auto dot = s.find('.');
+  const auto whole = s.substr(0, dot);
+  if (whole.empty() || whole.size() > 3) return std::nullopt;
+  auto w = scan::to_num<uint32_t>(whole);
+  if (!w) return std::nullopt;
+  uint64_t scaled = *w, scale = 1;
+  if (dot != std::string_view::npos) {
+    const auto frac = s.substr(dot + 1);
+    if (frac.empty() || frac.size() > 9) return std::nullopt;
+    const auto f = scan::to_num<uint32_t>(frac);
+    if (!f) return std::nullopt;
+    scale = kPow10[frac.size()];
+    scaled = scaled * scale + *f;
+  }
+  // Both below 2^53, so one correctly rounded division: the double nearest the decimal.
+  const double v = static_cast<double>(scaled) / static_cast<double>(scale);
+  if (v > 100) return std::nullopt;
+  return v;
+}
+
+// "avg10=X avg60=Y avg300=Z total=T", space-separated, with each key once; other keys are ignored.
 std::optional<PressureLine> parse_pressure_line(std::string_view rest) {
   PressureLine p;
   unsigned seen = 0;
-  for (auto tok = scan::next_token(rest); !tok.empty(); tok = scan::next_token(rest)) {
+  while (!rest.empty()) {
+    const auto sp = rest.find(' ');
+    const auto tok = rest.substr(0, sp);
+    rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+    if (tok.empty()) continue;
     const auto eq = tok.find('=');
     if (eq == std::string_view::npos) return std::nullopt;
     const auto key = tok.substr(0, eq);
@@ -183,9 +213,8 @@ std::optional<PressureLine> parse_pressure_line(std::string_view rest) {
                     : key == "avg300" ? &p.avg300
                                       : nullptr;
       if (!avg) continue;
-      // from_chars takes "nan" and "inf", which the range check refuses.
-      const auto x = scan::to_num<double>(value);
-      if (!x || !(*x >= 0 && *x <= 100)) return std::nullopt;
+      const auto x = parse_percent(value);
+      if (!x) return std::nullopt;
       *avg = *x;
       bit = avg == &p.avg10 ? 2 : avg == &p.avg60 ? 4 : 8;
     }
@@ -205,7 +234,9 @@ std::optional<telemetry::Pressure> parse_pressure(std::string_view text) {
     const auto nl = text.find('\n');
     std::string_view line = trim(text.substr(0, nl));
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    const auto kind = scan::next_token(line);
+    const auto sp = line.find(' ');
+    const auto kind = line.substr(0, sp);
+    line = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
     if (kind == "some") {
       if (some_seen) return std::nullopt;
       some_seen = true;

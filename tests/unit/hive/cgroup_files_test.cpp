@@ -1,4 +1,8 @@
 #include <catch2/catch.hpp>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <string>
 
 #include "hive/cgroup_files.h"
 
@@ -189,7 +193,7 @@ TEST_CASE("pressure: some and full lines", "[cgroup_files][pressure]") {
   const auto p = parse_pressure(kPressure);
   REQUIRE(p);
   CHECK(p->some_avg10 == 12.5);
-  CHECK(p->some_avg60 == 3.07);
+  CHECK(p->some_avg60 == 3.07);  // the double nearest the decimal, as from_chars gives it
   CHECK(p->some_avg300 == 0.66);
   CHECK(p->some_total_usec == 48213377u);
   CHECK(p->full_avg10 == 1.0);
@@ -224,6 +228,12 @@ TEST_CASE("pressure: malformed files are absent, a malformed full line costs onl
       "some avg10=nan avg60=0.00 avg300=0.00 total=0\n",
       "some avg10=inf avg60=0.00 avg300=0.00 total=0\n",
       "some avg10=1e400 avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=-0.50 avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=.5 avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=5. avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=0100 avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=1.0000000001 avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=1.2.3 avg60=0.00 avg300=0.00 total=0\n",
       "some avg10=0.00 avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",  // a key twice
       "some avg10 avg60=0.00 avg300=0.00 total=0\n",
       "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\nsome avg10=0.00 avg60=0.00 avg300=0.00 "
@@ -259,4 +269,17 @@ TEST_CASE("memory.peak, memory.high, pids.max: a number, or \"max\" for no limit
   CHECK(parse_limit("max\n").value() == LimitValue{.unlimited = true});
   CHECK(parse_limit("4096\n").value() == LimitValue{.unlimited = false, .value = 4096});
   CHECK_FALSE(parse_limit("max 100000\n").ok());  // a cpu.max line is no single limit
+}
+
+TEST_CASE("pressure: every average the kernel can write reads as the double nearest it",
+          "[cgroup_files][pressure]") {
+  for (int hundredths = 0; hundredths <= 10000; ++hundredths) {
+    char avg[16];
+    std::snprintf(avg, sizeof avg, "%d.%02d", hundredths / 100, hundredths % 100);
+    const auto p = parse_pressure(std::string("some avg10=") + avg + " avg60=0 avg300=0 total=0");
+    REQUIRE(p);
+    double expected = -1;
+    std::from_chars(avg, avg + std::strlen(avg), expected);
+    if (p->some_avg10 != expected) FAIL(avg);
+  }
 }
