@@ -48,6 +48,26 @@ inline std::optional<WorkerState> parse_worker_state(std::string_view s) {
 // exited, failed and oom: the worker's cgroup has no process left.
 bool is_terminal(WorkerState s);
 
+// One pressure stall file (cpu.pressure, memory.pressure, io.pressure): the share of wall time, in
+// percent over 10, 60 and 300 s, in which some (full: all) of the cgroup's runnable tasks waited
+// for the resource, and the total wait. The kernel writes a `full` line only where it has one.
+struct Pressure {
+  double some_avg10 = 0, some_avg60 = 0, some_avg300 = 0;
+  uint64_t some_total_usec = 0;
+  std::optional<double> full_avg10, full_avg60, full_avg300;
+  std::optional<uint64_t> full_total_usec;
+  bool operator==(const Pressure&) const = default;
+};
+struct PressureSet {
+  std::optional<Pressure> cpu, memory, io;
+  bool operator==(const PressureSet&) const = default;
+};
+// memory.events: counts since the cgroup was made; a line the kernel does not write is absent.
+struct MemoryEvents {
+  std::optional<uint64_t> low, high, max, oom, oom_kill;
+  bool operator==(const MemoryEvents&) const = default;
+};
+
 struct Worker {
   std::string service;
   std::string instance;
@@ -69,6 +89,13 @@ struct Worker {
   std::optional<double> io_read_bps;
   std::optional<double> io_write_bps;
   std::optional<uint64_t> oom_kills;
+  std::optional<MemoryEvents> memory_events;  // kept, like oom_kills, once the cgroup is gone
+  std::optional<uint64_t> memory_peak_bytes;
+  std::optional<uint64_t> memory_high_bytes;
+  std::optional<uint64_t> pids_max;
+  std::optional<double> cpu_max_cores;  // cpu.max quota / period
+  std::optional<uint64_t> cpu_nr_periods, cpu_nr_throttled, cpu_throttled_usec;
+  std::optional<PressureSet> pressure;
   std::optional<int32_t> exit_code;
   std::optional<int32_t> signal;
   std::optional<int64_t> started_at_ms;

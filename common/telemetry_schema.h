@@ -63,11 +63,14 @@ constexpr bound_t<V> highest() {
 enum class ListLimit { none, pids, gpus };
 
 // A Prometheus series fed by a member: the value times `scale`, omitted while it is absent.
+// `label`: the member's name becomes the value of this label on its series, or, on a member that
+// is an object, on the series of every member inside it (resource="cpu", event="oom_kill").
 struct Series {
-  std::string_view name;  // empty: the member feeds no series
-  std::string_view type;
-  std::string_view help;
+  std::string_view name{};  // empty: the member feeds no series
+  std::string_view type{};
+  std::string_view help{};
   double scale = 1;
+  std::string_view label{};
 };
 
 template <class V>
@@ -94,12 +97,22 @@ constexpr Field<T, M> field(std::string_view name, M T::*member, Options<value_t
   return {name, member, o};
 }
 
+// A member that is a JSON object of its own: TableOf<V>::table lists its members.
+template <class V>
+struct TableOf;
+template <class V>
+concept Object = requires {
+  TableOf<V>::table;
+};
+
 // The type column of docs/telemetry.md.
 template <class M>
 constexpr std::string_view json_type() {
   using V = value_t<M>;
   constexpr bool text = std::is_same_v<V, std::string> || std::is_enum_v<V>;
-  if constexpr (is_list<M>)
+  if constexpr (Object<V>)
+    return "object";
+  else if constexpr (is_list<M>)
     return std::is_signed_v<V> ? "[int]" : "[uint]";
   else if constexpr (text)
     return "string";
@@ -114,6 +127,51 @@ constexpr std::string_view json_type() {
 inline constexpr std::size_t kMaxGpuIndex = 1023;
 inline constexpr uint32_t kMaxCount = 1u << 30;
 inline constexpr auto kMaxInt32 = std::numeric_limits<int32_t>::max();
+inline constexpr double kMaxCores = 1 << 20;
+
+using P = Pressure;
+inline constexpr Series kWaiting{"rbee_worker_pressure_waiting_seconds_total", "counter",
+                                 "Time some of the worker's tasks waited for the resource (PSI).",
+                                 1e-6};
+inline constexpr Series kStalled{"rbee_worker_pressure_stalled_seconds_total", "counter",
+                                 "Time all of the worker's tasks waited for the resource (PSI).",
+                                 1e-6};
+inline constexpr auto kPressure = std::tuple{
+    field("some_avg10", &P::some_avg10, {.min = 0, .max = 100, .required = true}),
+    field("some_avg60", &P::some_avg60, {.min = 0, .max = 100, .required = true}),
+    field("some_avg300", &P::some_avg300, {.min = 0, .max = 100, .required = true}),
+    field("some_total_usec", &P::some_total_usec, {.required = true, .series = kWaiting}),
+    field("full_avg10", &P::full_avg10, {.min = 0, .max = 100}),
+    field("full_avg60", &P::full_avg60, {.min = 0, .max = 100}),
+    field("full_avg300", &P::full_avg300, {.min = 0, .max = 100}),
+    field("full_total_usec", &P::full_total_usec, {.series = kStalled}),
+};
+inline constexpr auto kPressureSet = std::tuple{
+    field("cpu", &PressureSet::cpu, {.series = {.label = "resource"}}),
+    field("memory", &PressureSet::memory, {.series = {.label = "resource"}}),
+    field("io", &PressureSet::io, {.series = {.label = "resource"}}),
+};
+inline constexpr Series kMemoryEvent{"rbee_worker_memory_events_total", "counter",
+                                     "memory.events counters of the worker's cgroup.", 1, "event"};
+inline constexpr auto kMemoryEvents = std::tuple{
+    field("low", &MemoryEvents::low, {.series = kMemoryEvent}),
+    field("high", &MemoryEvents::high, {.series = kMemoryEvent}),
+    field("max", &MemoryEvents::max, {.series = kMemoryEvent}),
+    field("oom", &MemoryEvents::oom, {.series = kMemoryEvent}),
+    field("oom_kill", &MemoryEvents::oom_kill, {.series = kMemoryEvent}),
+};
+template <>
+struct TableOf<Pressure> {
+  static constexpr const auto& table = kPressure;
+};
+template <>
+struct TableOf<PressureSet> {
+  static constexpr const auto& table = kPressureSet;
+};
+template <>
+struct TableOf<MemoryEvents> {
+  static constexpr const auto& table = kMemoryEvents;
+};
 
 using W = Worker;
 inline constexpr auto kWorker = std::tuple{
@@ -138,7 +196,8 @@ inline constexpr auto kWorker = std::tuple{
           {.series = {"rbee_worker_working_set_bytes", "gauge",
                       "memory.current minus inactive_file."}}),
     field("mem_source", &W::mem_source),
-    field("memory_max_bytes", &W::memory_max_bytes),
+    field("memory_max_bytes", &W::memory_max_bytes,
+          {.series = {"rbee_worker_memory_max_bytes", "gauge", "memory.max, where limited."}}),
     field("pids", &W::pids, {.min = 1, .max = kMaxInt32, .limit = ListLimit::pids}),
     field("pid_count", &W::pid_count,
           {.max = kMaxCount,
@@ -153,6 +212,26 @@ inline constexpr auto kWorker = std::tuple{
     field("oom_kills", &W::oom_kills,
           {.series = {"rbee_worker_oom_kills_total", "counter",
                       "OOM kills in the worker's cgroup."}}),
+    field("memory_events", &W::memory_events),
+    field("memory_peak_bytes", &W::memory_peak_bytes,
+          {.series = {"rbee_worker_memory_peak_bytes", "gauge", "memory.peak of the worker."}}),
+    field("memory_high_bytes", &W::memory_high_bytes,
+          {.series = {"rbee_worker_memory_high_bytes", "gauge", "memory.high, where limited."}}),
+    field("pids_max", &W::pids_max,
+          {.series = {"rbee_worker_pids_max", "gauge", "pids.max, where limited."}}),
+    field("cpu_max_cores", &W::cpu_max_cores,
+          {.min = 0,
+           .max = kMaxCores,
+           .series = {"rbee_worker_cpu_max_cores", "gauge", "cpu.max quota / period."}}),
+    field("cpu_nr_periods", &W::cpu_nr_periods,
+          {.series = {"rbee_worker_cpu_periods_total", "counter", "cpu.stat nr_periods."}}),
+    field("cpu_nr_throttled", &W::cpu_nr_throttled,
+          {.series = {"rbee_worker_cpu_throttled_periods_total", "counter",
+                      "Periods in which the worker was throttled by cpu.max."}}),
+    field("cpu_throttled_usec", &W::cpu_throttled_usec,
+          {.series = {"rbee_worker_cpu_throttled_seconds_total", "counter",
+                      "Time the worker was throttled by cpu.max.", 1e-6}}),
+    field("pressure", &W::pressure),
     field("exit_code", &W::exit_code, {.min = 0, .max = 255}),
     field("signal", &W::signal, {.min = 1, .max = 128}),
     field("started_at_ms", &W::started_at_ms, {.min = 0}),
@@ -217,6 +296,9 @@ static_assert(boost::pfr::tuple_size_v<Host> == std::tuple_size_v<decltype(kHost
               "a member of telemetry::Host is missing from schema::kHost");
 static_assert(boost::pfr::tuple_size_v<Gpu> == std::tuple_size_v<decltype(kGpu)>,
               "a member of telemetry::Gpu is missing from schema::kGpu");
+static_assert(boost::pfr::tuple_size_v<Pressure> == std::tuple_size_v<decltype(kPressure)>);
+static_assert(boost::pfr::tuple_size_v<PressureSet> == std::tuple_size_v<decltype(kPressureSet)>);
+static_assert(boost::pfr::tuple_size_v<MemoryEvents> == std::tuple_size_v<decltype(kMemoryEvents)>);
 
 template <class Table, class F>
 constexpr void for_each_field(const Table& table, F&& f) {

@@ -10,12 +10,15 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/telemetry.h"
 
 namespace rbee::hive {
 
-// cpu.stat. Present in every v2 cgroup even without the cpu controller.
+// cpu.stat. Present in every v2 cgroup even without the cpu controller; the throttling lines
+// only with it.
 struct CpuStat {
   std::optional<uint64_t> usage_usec, user_usec, system_usec;
+  std::optional<uint64_t> nr_periods, nr_throttled, throttled_usec;
   bool operator==(const CpuStat&) const = default;
 };
 CpuStat parse_cpu_stat(std::string_view text);
@@ -44,10 +47,7 @@ struct CgroupEvents {
 CgroupEvents parse_cgroup_events(std::string_view text);
 
 // memory.events (also memory.events.local): counters since the cgroup was created.
-struct MemoryEvents {
-  uint64_t oom = 0, oom_kill = 0;
-  bool operator==(const MemoryEvents&) const = default;
-};
+using MemoryEvents = telemetry::MemoryEvents;
 MemoryEvents parse_memory_events(std::string_view text);
 
 // memory.max, pids.max, memory.high, ...: a number or "max" (unlimited, not an error).
@@ -57,6 +57,21 @@ struct LimitValue {
   bool operator==(const LimitValue&) const = default;
 };
 Result<LimitValue> parse_limit(std::string_view text);
+
+// cpu.max: "$QUOTA $PERIOD" in µs, the quota "max" when unlimited.
+struct CpuQuota {
+  std::optional<uint64_t> quota_usec;  // nullopt: no limit
+  uint64_t period_usec = 0;
+  bool operator==(const CpuQuota&) const = default;
+};
+Result<CpuQuota> parse_cpu_max(std::string_view text);
+
+// cpu.pressure, memory.pressure, io.pressure (and /proc/pressure/*):
+//   some avg10=0.12 avg60=0.05 avg300=0.01 total=123456
+//   full avg10=0.00 avg60=0.00 avg300=0.00 total=789
+// nullopt unless there is one well-formed `some` line; the full_* members only from one
+// well-formed `full` line. An average outside 0..100 is malformed.
+std::optional<telemetry::Pressure> parse_pressure(std::string_view text);
 
 // A single unsigned decimal (memory.current, pids.current, ...). Leading and trailing
 // whitespace/newlines are trimmed; anything else, an empty text or overflow is an Error.

@@ -27,9 +27,9 @@ int serve(const std::string& config_path, const std::string& log_level) {
     spdlog::warn("cannot raise the open-file limit: {}", lim.error().message);
   else if (lim->now != lim->before)
     spdlog::debug("open-file limit raised from {} to {}", lim->before, lim->now);
-  else if (lim->now < 8192)
+  else if (lim->now < 8192)  // 7 fds a worker on hybrid hosts, up to 18 with every controller
     spdlog::warn("open-file limit is {} (hard limit): about {} workers fit", lim->now,
-                 lim->now / 6);
+                 lim->now / 12);
   auto [config, token] = rbee::cli::load_config_and_token<rbee::hive::HiveConfig>(
       config_path, rbee::hive::load_hive_config);
 

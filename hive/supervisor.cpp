@@ -274,6 +274,12 @@ void Supervisor::measure(Tracked& t, const Listening& listening, Clock::time_poi
                             t.view.state != WorkerState::unknown && t.empty_since.has_value();
   CgroupReading r;
   if (t.cg) r = t.cg->read(scope);
+  // Its last processes are gone: memory.events and memory.peak, read now, are the exit report,
+  // and they vanish with the cgroup.
+  if (t.cg && !r.gone && scope == ReadScope::fast && r.pids.empty() && !was_terminal) {
+    scope = ReadScope::full;
+    r = t.cg->read(scope);
+  }
   const bool gone = !t.cg || r.gone;
   if (gone) r = CgroupReading{};  // nothing to measure, only the exit to report
   if (r.memory_events && !t.oom_base) t.oom_base = r.memory_events->oom_kill;

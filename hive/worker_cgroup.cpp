@@ -31,10 +31,14 @@ Result<WorkerCgroup> WorkerCgroup::open(int root_fd, const std::string& relative
   cg.dir_ = std::move(*dir);
   int d = cg.dir_.get();
   const std::pair<sys::UniqueFd*, const char*> files[] = {
-      {&cg.cpu_stat_, "cpu.stat"},        {&cg.events_, "cgroup.events"},
-      {&cg.procs_, "cgroup.procs"},       {&cg.mem_current_, "memory.current"},
-      {&cg.mem_stat_, "memory.stat"},     {&cg.mem_max_, "memory.max"},
-      {&cg.mem_events_, "memory.events"}, {&cg.io_stat_, "io.stat"}};
+      {&cg.cpu_stat_, "cpu.stat"},         {&cg.events_, "cgroup.events"},
+      {&cg.procs_, "cgroup.procs"},        {&cg.mem_current_, "memory.current"},
+      {&cg.mem_stat_, "memory.stat"},      {&cg.mem_max_, "memory.max"},
+      {&cg.mem_events_, "memory.events"},  {&cg.io_stat_, "io.stat"},
+      {&cg.mem_peak_, "memory.peak"},      {&cg.mem_high_, "memory.high"},
+      {&cg.pids_max_, "pids.max"},         {&cg.cpu_max_, "cpu.max"},
+      {&cg.cpu_pressure_, "cpu.pressure"}, {&cg.mem_pressure_, "memory.pressure"},
+      {&cg.io_pressure_, "io.pressure"}};
   for (auto [file, name] : files) {
     auto fd = open_optional(d, name);
     if (!fd) return make_error(relative_path + ": " + fd.error().message);
@@ -42,6 +46,31 @@ Result<WorkerCgroup> WorkerCgroup::open(int root_fd, const std::string& relative
   }
   if (!cg.events_ || !cg.procs_) return make_error(relative_path + " is not a cgroup v2 directory");
   return cg;
+}
+
+template <class ReadInto>
+void WorkerCgroup::read_slow(ReadInto& read_into) {
+  SlowFiles& s = slow_seen_;
+  s = SlowFiles{};
+  auto limit = [&](const sys::UniqueFd& fd) -> std::optional<LimitValue> {
+    if (!read_into(fd, kMaxFile)) return std::nullopt;
+    auto v = parse_limit(buf_);
+    return v ? std::optional(*v) : std::nullopt;
+  };
+  if (read_into(mem_peak_, kMaxFile)) {
+    if (auto v = parse_u64(buf_)) s.memory_peak = *v;
+  }
+  s.memory_high = limit(mem_high_);
+  s.pids_max = limit(pids_max_);
+  if (read_into(cpu_max_, kMaxFile)) {
+    if (auto v = parse_cpu_max(buf_)) s.cpu_max = *v;
+  }
+  telemetry::PressureSet p;
+  const std::pair<const sys::UniqueFd*, std::optional<telemetry::Pressure>*> psi[] = {
+      {&cpu_pressure_, &p.cpu}, {&mem_pressure_, &p.memory}, {&io_pressure_, &p.io}};
+  for (auto [fd, out] : psi)
+    if (read_into(*fd, kMaxFile)) *out = parse_pressure(buf_);
+  if (p.cpu || p.memory || p.io) s.pressure = p;
 }
 
 CgroupReading WorkerCgroup::read(ReadScope scope) {
@@ -82,10 +111,12 @@ CgroupReading WorkerCgroup::read(ReadScope scope) {
       if (auto v = parse_limit(buf_)) memory_max_seen_ = *v;
     }
     if (read_into(mem_events_, kMaxFile)) memory_events_seen_ = parse_memory_events(buf_);
+    read_slow(read_into);
   }
   r.memory_stat = memory_stat_seen_;
   r.memory_max = memory_max_seen_;
   r.memory_events = memory_events_seen_;
+  r.slow = slow_seen_;
   return r;
 }
 

@@ -11,6 +11,15 @@
 
 namespace rbee::hive {
 
+// Files read on full reads only, like memory.stat: limits change only when someone writes them,
+// pressure averages span 10 s and more, and the peak only grows.
+struct SlowFiles {
+  std::optional<uint64_t> memory_peak;
+  std::optional<LimitValue> memory_high, pids_max;
+  std::optional<CpuQuota> cpu_max;
+  std::optional<telemetry::PressureSet> pressure;  // present when any of its files was read
+};
+
 struct CgroupReading {
   bool gone = false;  // the cgroup was removed under us
   CpuStat cpu;
@@ -21,6 +30,7 @@ struct CgroupReading {
   std::optional<LimitValue> memory_max;
   std::optional<MemoryEvents> memory_events;
   std::optional<IoStat> io;
+  SlowFiles slow;
 };
 
 // What a read takes. `fast` re-reads what moves every tick and feeds the rates (cgroup.procs,
@@ -40,7 +50,11 @@ class WorkerCgroup {
 
  private:
   sys::UniqueFd dir_, cpu_stat_, events_, procs_, mem_current_, mem_stat_, mem_max_, mem_events_,
-      io_stat_;
+      io_stat_, mem_peak_, mem_high_, pids_max_, cpu_max_, cpu_pressure_, mem_pressure_,
+      io_pressure_;
+  template <class ReadInto>
+  void read_slow(ReadInto& read_into);
+
   uint64_t id_ = 0;
   std::string buf_;  // reused across reads: no allocation per tick once warm
   // What the last full read saw of the files a fast read skips.
@@ -48,6 +62,7 @@ class WorkerCgroup {
   std::optional<MemoryStat> memory_stat_seen_;
   std::optional<LimitValue> memory_max_seen_;
   std::optional<MemoryEvents> memory_events_seen_;
+  SlowFiles slow_seen_;
 };
 
 }  // namespace rbee::hive

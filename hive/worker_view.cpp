@@ -2,11 +2,28 @@
 
 #include <algorithm>
 
+#include "common/telemetry_schema.h"
+
 namespace rbee::hive {
 
 namespace {
 
 constexpr std::size_t kMaxReportedPids = 4096;
+
+std::optional<uint64_t> limited(const std::optional<LimitValue>& l) {
+  return l && !l->unlimited ? std::optional(l->value) : std::nullopt;
+}
+
+void update_limits(telemetry::Worker& v, const CgroupReading& r) {
+  v.memory_high_bytes = limited(r.slow.memory_high);
+  v.pids_max = limited(r.slow.pids_max);
+  v.cpu_max_cores.reset();
+  if (const auto& m = r.slow.cpu_max; m && m->quota_usec) {
+    const double cores = static_cast<double>(*m->quota_usec) / static_cast<double>(m->period_usec);
+    // Beyond any host: a Queen's decoder would refuse the snapshot for it.
+    if (cores <= telemetry::schema::kMaxCores) v.cpu_max_cores = cores;
+  }
+}
 
 }  // namespace
 
@@ -42,8 +59,9 @@ StateInputs state_inputs(const ViewInputs& in) {
   s.listening = in.listening;
   s.exit_code = in.life.exit().code;
   s.signal = in.life.exit().signal;
-  if (r.memory_events && in.oom_kills_at_start)
-    s.oom_kills_since_start = r.memory_events->oom_kill - *in.oom_kills_at_start;
+  const auto oom_kills = r.memory_events ? r.memory_events->oom_kill : std::nullopt;
+  if (oom_kills && in.oom_kills_at_start && *oom_kills >= *in.oom_kills_at_start)
+    s.oom_kills_since_start = *oom_kills - *in.oom_kills_at_start;
   if (in.life.exit().oom) s.oom_kills_since_start = std::max<uint64_t>(s.oom_kills_since_start, 1);
   return s;
 }
@@ -60,6 +78,10 @@ void update_view(telemetry::Worker& v, const ViewInputs& in) {
   v.restarts = life.restarts();
 
   v.cpu_usage_usec = r.cpu.usage_usec;
+  v.cpu_nr_periods = r.cpu.nr_periods;
+  v.cpu_nr_throttled = r.cpu.nr_throttled;
+  v.cpu_throttled_usec = r.cpu.throttled_usec;
+  v.pressure = r.slow.pressure;
   if (in.rates) {
     v.cpu_pct = in.rates->cpu_pct;
     v.io_read_bps = in.rates->io_read_bps;
@@ -91,6 +113,10 @@ void update_view(telemetry::Worker& v, const ViewInputs& in) {
   else if (!in.gone)
     v.oom_kills.reset();
   if (in.gone && life.exit().oom) v.oom_kills = std::max<uint64_t>(v.oom_kills.value_or(0), 1);
+  // The exit report: what memory.events and memory.peak said last outlives the cgroup.
+  if (r.memory_events || !in.gone) v.memory_events = r.memory_events;
+  if (r.slow.memory_peak || !in.gone) v.memory_peak_bytes = r.slow.memory_peak;
+  update_limits(v, r);
 
   v.pid_count = static_cast<uint32_t>(r.pids.size());
   v.pids.assign(r.pids.begin(), r.pids.begin() + std::min(r.pids.size(), kMaxReportedPids));

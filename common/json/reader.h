@@ -35,10 +35,16 @@ struct Path {
   std::string_view base;
   std::size_t index = kNoIndex;
   std::string_view key;
+  const Path* parent = nullptr;  // the object's own path, for a member of a nested object
 
-  Path field(std::string_view k) const { return {base, index, k}; }
+  // A member of a member ("workers[3].pressure.cpu") names the path it is in, which outlives it.
+  Path field(std::string_view k) const {
+    if (key.empty()) return {base, index, k, parent};
+    return {{}, kNoIndex, k, this};
+  }
   std::string str() const {
-    std::string out(base);
+    std::string out = parent ? parent->str() : std::string();
+    out += base;
     if (index != kNoIndex) out += "[" + std::to_string(index) + "]";
     if (!key.empty()) {
       if (!out.empty()) out += '.';

@@ -24,6 +24,9 @@ void reset_fields(T& x) {
   });
 }
 
+template <const auto& Table, class T>
+void read_fields(Reader& r, element e, const Path& path, T& x);
+
 template <class V>
 using wire_t = std::conditional_t<std::is_same_v<V, std::string>, std::string_view, V>;
 
@@ -38,7 +41,12 @@ std::string one_of() {
 template <class V>
 std::optional<wire_t<V>> read_value(Reader& r, element e, const Path& p, schema::bound_t<V> lo,
                                     schema::bound_t<V> hi) {
-  if constexpr (std::is_same_v<V, std::string>) {
+  if constexpr (schema::Object<V>) {
+    V x{};
+    read_fields<schema::TableOf<V>::table>(r, e, p, x);
+    if (r.fail) return std::nullopt;
+    return x;
+  } else if constexpr (std::is_same_v<V, std::string>) {
     return r.str(e, p);
   } else if constexpr (std::is_enum_v<V>) {
     auto s = r.str(e, p);

@@ -6,9 +6,16 @@ namespace rbee::json {
 
 namespace {
 
+template <class T, class Table>
+void write_fields(Writer& w, const T& x, const Table& table);
+
 template <class M>
 void write_member(Writer& w, std::string_view name, const M& m) {
-  if constexpr (telemetry::schema::is_list<M>) {
+  if constexpr (telemetry::schema::Object<M>) {
+    w.key(name).begin_object();
+    write_fields(w, m, telemetry::schema::TableOf<M>::table);
+    w.end_object();
+  } else if constexpr (telemetry::schema::is_list<M>) {
     w.array_field(name, m);
   } else if constexpr (telemetry::schema::is_optional<M>) {
     if (m) write_member(w, name, *m);

@@ -54,9 +54,10 @@ constexpr std::size_t kMaxFile = 64 * 1024;
 constexpr const char* kSliceRel = "rbee.slice/svc";
 
 // The interface files WorkerCgroup::open keeps open, in the order read() reads them.
-constexpr const char* kFiles[] = {"cgroup.events",  "cgroup.procs", "cpu.stat",
-                                  "memory.current", "memory.stat",  "memory.max",
-                                  "memory.events",  "io.stat"};
+constexpr const char* kFiles[] = {
+    "cgroup.events", "cgroup.procs",  "cpu.stat",     "memory.current",  "memory.stat",
+    "memory.max",    "memory.events", "io.stat",      "memory.peak",     "memory.high",
+    "pids.max",      "cpu.max",       "cpu.pressure", "memory.pressure", "io.pressure"};
 
 int pidfd_open(pid_t pid) {
   return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -160,8 +161,19 @@ class Fleet {
   pid_t pid(std::size_t i) const { return children_[i].pid; }
   // Absolute paths of the interface files that exist in worker i (same set WorkerCgroup keeps).
   const std::vector<std::string>& files(std::size_t i) const { return files_[i]; }
-  // The same files, kept open (for the syscall-only split).
-  const std::vector<rbee::sys::UniqueFd>& fds(std::size_t i) const { return fds_[i]; }
+  // The same files, kept open (for the syscall-only split). Opened on first use: held from the
+  // start, they and the Supervisor's own would pass a hard fd limit of 20,000 at N = 1000.
+  const std::vector<rbee::sys::UniqueFd>& fds(std::size_t i) {
+    if (fds_.size() <= i) fds_.resize(i + 1);
+    if (fds_[i].empty()) {
+      for (const auto& path : files_[i]) {
+        auto fd = rbee::sys::open_at(AT_FDCWD, path.c_str(), O_RDONLY);
+        if (!fd) throw std::runtime_error(fd.error().message);
+        fds_[i].push_back(std::move(*fd));
+      }
+    }
+    return fds_[i];
+  }
 
  private:
   void add(std::size_t i) {
@@ -205,16 +217,10 @@ class Fleet {
     if (!cg) throw std::runtime_error(cg.error().message);
     cgroups_.push_back(std::move(*cg));
     std::vector<std::string> present;
-    std::vector<rbee::sys::UniqueFd> fds;
     for (const char* f : kFiles) {
-      if (::access((dir / f).c_str(), R_OK) != 0) continue;
-      present.push_back((dir / f).string());
-      auto fd = rbee::sys::open_at(AT_FDCWD, present.back().c_str(), O_RDONLY);
-      if (!fd) throw std::runtime_error(fd.error().message);
-      fds.push_back(std::move(*fd));
+      if (::access((dir / f).c_str(), R_OK) == 0) present.push_back((dir / f).string());
     }
     files_.push_back(std::move(present));
-    fds_.push_back(std::move(fds));
   }
 
   fs::path mount_, top_;
@@ -362,6 +368,20 @@ void BM_Reopen(benchmark::State& state) {
         r.memory_events = rbee::hive::parse_memory_events(*text);
       else if (name == "io.stat")
         r.io = rbee::hive::parse_io_stat(*text);
+      else if (name == "memory.peak") {
+        if (auto v = rbee::hive::parse_u64(*text)) r.slow.memory_peak = *v;
+      } else if (name == "memory.high") {
+        if (auto v = rbee::hive::parse_limit(*text)) r.slow.memory_high = *v;
+      } else if (name == "pids.max") {
+        if (auto v = rbee::hive::parse_limit(*text)) r.slow.pids_max = *v;
+      } else if (name == "cpu.max") {
+        if (auto v = rbee::hive::parse_cpu_max(*text)) r.slow.cpu_max = *v;
+      } else if (name.ends_with(".pressure")) {
+        if (!r.slow.pressure) r.slow.pressure.emplace();
+        auto& p = *r.slow.pressure;
+        auto& member = name == "cpu.pressure" ? p.cpu : name == "io.pressure" ? p.io : p.memory;
+        member = rbee::hive::parse_pressure(*text);
+      }
     }
     if (r.pids.size() != 1) std::abort();
     benchmark::DoNotOptimize(r);

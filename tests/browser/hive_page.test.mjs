@@ -47,6 +47,14 @@ test('the Hive page: live rows, read-only without a token, spawn, stop and logs 
     const apiKey = `tw/${spawned.json.worker.instance}`;
     await page.waitForSelector(`#worker-rows tr[data-key="${apiKey}"]`, { timeout: 1500 });
     assert.deepEqual(await enabledMutations(page), [], 'a new row enables nothing without a token');
+    // Its pressure, where the kernel has PSI, as text under the CPU figure (cpu / mem / io).
+    const one = await api(`${hive.url}/v1/workers/${apiKey}`);
+    if (one.json.pressure) {
+      await page.waitForFunction((key) => {
+        const cell = document.querySelector(`#worker-rows tr[data-key="${key}"] [data-col="cpu"]`);
+        return cell && /PSI (\d+|—) \/ (\d+|—) \/ (\d+|—) %/.test(cell.textContent);
+      }, apiKey, { timeout: 3000 });
+    }
 
     // With the token, kept for this tab.
     await page.fill('#token-input', TOKEN);

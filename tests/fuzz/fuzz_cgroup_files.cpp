@@ -64,6 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)parse_pid_list(text);
       (void)parse_proc_stat(text);
       (void)parse_meminfo(text);
+      (void)parse_pressure(text);
+      (void)parse_cpu_max(text);
       break;
   }
   return 0;

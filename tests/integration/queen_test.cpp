@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -103,6 +104,14 @@ TEST_CASE("queen first, then a Hive, then a worker", "[queen]") {
   CHECK(w->url == "http://127.0.0.1:" + inst);
   CHECK(w->worker.spawned_by == telemetry::SpawnedBy::hive);
   CHECK(w->worker.main_pid);
+  // The nested members (pressure) pass through the Queen's decoder and /v1/workers as the Hive
+  // reports them, where the kernel has PSI.
+  const auto psi =
+      std::filesystem::exists(hive.cgroups().path() / "rbee.slice/tw" / inst / "cpu.pressure");
+  auto with_pressure = queen.wait_worker(hive_id("qfirst"), "tw", inst, [&](const auto& x) {
+    return x.worker.pressure.has_value() == psi && (!psi || x.worker.pressure->cpu.has_value());
+  });
+  CHECK(with_pressure);
   auto one = queen.get("/v1/hives/" + hive_id("qfirst"));
   REQUIRE(one);
   CHECK(one->status == 200);

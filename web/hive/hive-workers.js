@@ -43,6 +43,15 @@ function reasonText(w) {
   if (w.oom_kills > 0 && w.state !== 'oom') {
     parts.push(`${w.oom_kills} OOM kill${w.oom_kills === 1 ? '' : 's'}`);
   }
+  const ev = w.memory_events;
+  if (ev && !LIVE.has(w.state)) {
+    // The cgroup's memory.events, kept in the exit report: how close to its limits it ran.
+    // (oom_kill is oom_kills, told above.)
+    if (ev.max > 0) parts.push(`memory.max hit ${ev.max}×`);
+    if (ev.oom > 0) parts.push(`${ev.oom} OOM event${ev.oom === 1 ? '' : 's'}`);
+    if (ev.high > 0) parts.push(`over memory.high ${ev.high}×`);
+  }
+  if (typeof w.memory_peak_bytes === 'number' && !LIVE.has(w.state)) parts.push(`peak ${fmtBytes(w.memory_peak_bytes)}`);
   if (typeof w.exited_at_ms === 'number' && !LIVE.has(w.state)) {
     parts.push(`at ${new Date(w.exited_at_ms).toLocaleTimeString()}`);
   }
@@ -54,6 +63,21 @@ function uptimeText(w, now) {
   if (LIVE.has(w.state)) return fmtDuration(now - w.started_at_ms);
   if (typeof w.exited_at_ms === 'number') return `ran ${fmtDuration(w.exited_at_ms - w.started_at_ms)}`;
   return NONE;
+}
+
+// PSI some avg10 per resource, in the order of the column's heading (cpu / mem / io); a resource
+// without its file shows the dash. Then the share of cpu.max periods that throttled the worker.
+function pressureText(w) {
+  const p = w.pressure;
+  const parts = [];
+  if (p) {
+    const avg = (r) => (r && typeof r.some_avg10 === 'number' ? String(Math.round(r.some_avg10)) : NONE);
+    parts.push(`PSI ${avg(p.cpu)} / ${avg(p.memory)} / ${avg(p.io)} %`);
+  }
+  if (w.cpu_nr_periods > 0 && typeof w.cpu_nr_throttled === 'number') {
+    parts.push(`throttled ${fmtPct((100 * w.cpu_nr_throttled) / w.cpu_nr_periods, 0)}`);
+  }
+  return parts.join(' · ');
 }
 
 function memText(w) {
@@ -165,6 +189,8 @@ export class WorkersTable {
       return td;
     };
     const cpu = spark('cpu');
+    c.pressure = el('span', { className: 'sub muted' });
+    cpu.append(c.pressure);
     const mem = spark('mem');
     const vram = spark('vram');
 
@@ -249,6 +275,7 @@ export class WorkersTable {
     e.data.stale = 0;
     KeyedRows.setText(e, 'uptime', uptimeText(w, now));
     KeyedRows.setText(e, 'cpu', fmtPct(w.cpu_pct));
+    KeyedRows.setText(e, 'pressure', pressureText(w));
     KeyedRows.setText(e, 'mem', memText(w));
     KeyedRows.setText(e, 'vram', vramText(w));
     KeyedRows.setText(e, 'pids', pidsText(w));

@@ -59,6 +59,16 @@ function worker(i, seq) {
     started_at_ms: Date.now() - 3600e3, restarts: i % 3, pid_count: 1 + (i % 4), main_pid: 1000 + i };
   if (state === 'failed') w.exit_code = 3;
   if (state === 'oom') w.oom_kills = 1;
+  // Pressure, throttling and memory events as a host with every controller reports them.
+  const psi = (k) => ({ some_avg10: ((i + seq * k) % 400) / 4, some_avg60: 1.25, some_avg300: 0.5,
+    some_total_usec: seq * 1e4 + i, full_avg10: 0, full_avg60: 0, full_avg300: 0, full_total_usec: seq });
+  w.pressure = { cpu: psi(3), memory: psi(5), io: psi(7) };
+  w.cpu_nr_periods = seq * 10 + 10;
+  w.cpu_nr_throttled = (seq + i) % (w.cpu_nr_periods + 1);
+  w.cpu_throttled_usec = w.cpu_nr_throttled * 1000;
+  w.memory_events = { low: 0, high: i % 3, max: i % 2, oom: state === 'oom' ? 1 : 0,
+    oom_kill: state === 'oom' ? 1 : 0 };
+  w.memory_peak_bytes = 3 * 2 ** 30;
   if (state === 'ready' || state === 'starting') {
     w.cpu_usage_usec = seq * 1e5 + i;
     w.cpu_pct = (i * 7 + seq * 13) % 100;

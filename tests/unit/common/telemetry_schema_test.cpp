@@ -96,6 +96,9 @@ TEST_CASE("each schema table lists its struct's members in member order", "[sche
   check_member_order<telemetry::Worker>(schema::kWorker);
   check_member_order<telemetry::Host>(schema::kHost);
   check_member_order<telemetry::Gpu>(schema::kGpu);
+  check_member_order<telemetry::Pressure>(schema::kPressure);
+  check_member_order<telemetry::PressureSet>(schema::kPressureSet);
+  check_member_order<telemetry::MemoryEvents>(schema::kMemoryEvents);
 }
 
 TEST_CASE("docs/telemetry.md's field tables are the schema's, names and types in order",
@@ -104,6 +107,10 @@ TEST_CASE("docs/telemetry.md's field tables are the schema's, names and types in
   CHECK(doc_table(doc, "### workers[]") == schema_rows(schema::kWorker));
   CHECK(doc_table(doc, "### host") == schema_rows(schema::kHost));
   CHECK(doc_table(doc, "### gpus[]") == schema_rows(schema::kGpu));
+  CHECK(doc_table(doc, "### workers[].memory_events") == schema_rows(schema::kMemoryEvents));
+  CHECK(doc_table(doc, "### workers[].pressure") == schema_rows(schema::kPressureSet));
+  CHECK(doc_table(doc, "### workers[].pressure.cpu, .memory, .io") ==
+        schema_rows(schema::kPressure));
   std::vector<std::string> states;
   for (const auto& [name, _] : doc_table(doc, "### States", false)) states.push_back(name);
   std::vector<std::string> names(std::begin(EnumNames<telemetry::WorkerState>::names),
@@ -126,26 +133,65 @@ TEST_CASE("every per-worker series is exported and documented, and nothing else 
   w.io_read_bytes = 4;
   w.io_write_bytes = 5;
   w.oom_kills = 6;
+  w.memory_events = telemetry::MemoryEvents{.low = 1, .high = 2, .max = 3, .oom = 4, .oom_kill = 5};
+  w.memory_max_bytes = 15;
+  w.memory_peak_bytes = 9;
+  w.memory_high_bytes = 10;
+  w.pids_max = 11;
+  w.cpu_max_cores = 1.5;
+  w.cpu_nr_periods = 12;
+  w.cpu_nr_throttled = 13;
+  w.cpu_throttled_usec = 14'000'000;
+  telemetry::Pressure p{.some_total_usec = 2'000'000};
+  p.full_total_usec = 500'000;
+  w.pressure = telemetry::PressureSet{.cpu = p, .memory = p, .io = p};
   w.restarts = 7;
   w.vram_bytes = 8;
   w.gpu_util_pct = 9;
   const auto metrics = hive::render_metrics(s, 0.001, 1);
   const auto api = read_doc("api.md");
+  // Each series with the labels the objects on its way add.
   std::set<std::string> series;
-  schema::for_each_field(schema::kWorker, [&](const auto& f) {
-    const auto name = std::string(f.options.series.name);
-    if (name.empty()) return;
-    series.insert(name);
-    INFO(name);
-    CHECK(metrics.find("\n" + name + "{service=\"svc\",instance=\"9000\"} ") != std::string::npos);
+  std::vector<std::pair<std::string, std::string>> samples;
+  auto walk = [&](auto& self, const auto& table, const std::string& labels) -> void {
+    schema::for_each_field(table, [&](const auto& f) {
+      using V = typename std::remove_cvref_t<decltype(f)>::Value;
+      const auto& sr = f.options.series;
+      std::string more = labels;
+      if (!sr.label.empty())
+        more += "," + std::string(sr.label) + "=\"" + std::string(f.name) + "\"";
+      if constexpr (schema::Object<V>) {
+        self(self, schema::TableOf<V>::table, more);
+      } else if (!sr.name.empty()) {
+        series.insert(std::string(sr.name));
+        samples.emplace_back(std::string(sr.name), more);
+      }
+    });
+  };
+  walk(walk, schema::kWorker, "");
+  for (const auto& [name, labels] : samples) {
+    INFO(name << labels);
+    CHECK(metrics.find("\n" + name + "{service=\"svc\",instance=\"9000\"" + labels + "} ") !=
+          std::string::npos);
     CHECK(api.find("`" + name) != std::string::npos);
-  });
-  CHECK(series.size() == 11);
+    // One family: its TYPE line once, before its first sample.
+    const auto type = "# TYPE " + name + " ";
+    CHECK(metrics.find(type) == metrics.rfind(type));
+    CHECK(metrics.find(type) < metrics.find("\n" + name + "{"));
+  }
+  CHECK(series.size() == 22);
+  CHECK(samples.size() == 19 + 6 + 5);
   CHECK(metrics.find(
             "rbee_worker_cpu_usage_seconds_total{service=\"svc\",instance=\"9000\"} 2.5\n") !=
         std::string::npos);
   CHECK(metrics.find("rbee_worker_rss_bytes{service=\"svc\",instance=\"9000\"} 1099511627776\n") !=
         std::string::npos);
+  CHECK(metrics.find("rbee_worker_pressure_stalled_seconds_total{service=\"svc\",instance=\"9000\","
+                     "resource=\"io\"} 0.5\n") != std::string::npos);
+  CHECK(metrics.find("rbee_worker_memory_events_total{service=\"svc\",instance=\"9000\","
+                     "event=\"oom_kill\"} 5\n") != std::string::npos);
+  CHECK(metrics.find("rbee_worker_cpu_throttled_seconds_total{service=\"svc\",instance=\"9000\"} "
+                     "14\n") != std::string::npos);
   // Each rbee_worker_ name the API docs give is one the Hive exports.
   const std::regex doc_name(R"(`(rbee_worker_[a-z_]+))");
   for (std::sregex_iterator it(api.begin(), api.end(), doc_name), end; it != end; ++it) {

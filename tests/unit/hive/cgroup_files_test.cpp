@@ -1,4 +1,8 @@
 #include <catch2/catch.hpp>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <string>
 
 #include "hive/cgroup_files.h"
 
@@ -63,6 +67,23 @@ TEST_CASE("cpu.stat: the basic form without the cpu controller, any order, no tr
   CHECK(s == CpuStat{12, 7, 5});
 }
 
+TEST_CASE("cpu.stat: throttling lines with the cpu controller, absent without it",
+          "[cgroup_files]") {
+  const auto s = parse_cpu_stat(
+      "usage_usec 9\nnr_periods 1200\nnr_throttled 310\nthrottled_usec 18446744073709551615\n");
+  CHECK(s.nr_periods == 1200u);
+  CHECK(s.nr_throttled == 310u);
+  CHECK(s.throttled_usec == UINT64_MAX);
+  const auto full = parse_cpu_stat(kCpuStatFull);
+  CHECK(full.nr_periods == 0u);  // the line is there: a real zero
+  CHECK(full.nr_throttled == 0u);
+  const auto basic = parse_cpu_stat("usage_usec 12\nuser_usec 7\nsystem_usec 5\n");
+  CHECK_FALSE(basic.nr_periods);
+  CHECK_FALSE(basic.nr_throttled);
+  CHECK_FALSE(basic.throttled_usec);
+  CHECK_FALSE(parse_cpu_stat("nr_throttled -1\nnr_periods 1e3\n").nr_throttled);
+}
+
 TEST_CASE("cpu.stat: a malformed or missing value leaves the field absent") {
   const auto s = parse_cpu_stat("usage_usec 12x\nuser_usec -3\nsystem_usec\n\ngarbage\n");
   CHECK_FALSE(s.usage_usec);
@@ -117,11 +138,15 @@ TEST_CASE("cgroup.events: populated and frozen") {
   CHECK(parse_cgroup_events("") == CgroupEvents{});
 }
 
-TEST_CASE("memory.events: oom and oom_kill counters") {
+TEST_CASE("memory.events: every counter, absent where the file has no line", "[cgroup_files]") {
   const auto e =
       parse_memory_events("low 0\nhigh 12\nmax 40\noom 2\noom_kill 1\noom_group_kill 0\n");
-  CHECK(e.oom == 2u);
-  CHECK(e.oom_kill == 1u);
+  CHECK(e == MemoryEvents{.low = 0, .high = 12, .max = 40, .oom = 2, .oom_kill = 1});
+  const auto partial = parse_memory_events("oom_kill 18446744073709551615\nhigh x\n");
+  CHECK(partial.oom_kill == UINT64_MAX);
+  CHECK_FALSE(partial.high);
+  CHECK_FALSE(partial.low);
+  CHECK_FALSE(parse_memory_events("oom_kill 18446744073709551616\n").oom_kill);
   CHECK(parse_memory_events("oom_group_kill 5\n") == MemoryEvents{});
   CHECK(parse_memory_events("oom_kill -1\n") == MemoryEvents{});
 }
@@ -157,4 +182,104 @@ TEST_CASE("cgroup.procs: one pid a line, junk skipped") {
   CHECK(parse_pid_list("4257\n4261\n") == std::vector<int32_t>{4257, 4261});
   CHECK(parse_pid_list("12\n\nabc\n-3\n0\n 77 \n99999999999\n13") ==
         std::vector<int32_t>{12, 77, 13});
+}
+
+// From a 6.x kernel: every v2 cgroup's cpu.pressure, memory.pressure and io.pressure.
+constexpr const char* kPressure =
+    "some avg10=12.50 avg60=3.07 avg300=0.66 total=48213377\n"
+    "full avg10=1.00 avg60=0.25 avg300=0.05 total=1053210\n";
+
+TEST_CASE("pressure: some and full lines", "[cgroup_files][pressure]") {
+  const auto p = parse_pressure(kPressure);
+  REQUIRE(p);
+  CHECK(p->some_avg10 == 12.5);
+  CHECK(p->some_avg60 == 3.07);  // the double nearest the decimal, as from_chars gives it
+  CHECK(p->some_avg300 == 0.66);
+  CHECK(p->some_total_usec == 48213377u);
+  CHECK(p->full_avg10 == 1.0);
+  CHECK(p->full_avg60 == 0.25);
+  CHECK(p->full_avg300 == 0.05);
+  CHECK(p->full_total_usec == 1053210u);
+}
+
+TEST_CASE("pressure: without a full line the full members are absent", "[cgroup_files][pressure]") {
+  // Kernels before 5.13 write no full line in cpu.pressure; no trailing newline, keys reordered.
+  const auto p =
+      parse_pressure("some total=18446744073709551615 avg300=0.00 avg60=0.00 avg10=100.00");
+  REQUIRE(p);
+  CHECK(p->some_avg10 == 100.0);
+  CHECK(p->some_total_usec == UINT64_MAX);
+  CHECK_FALSE(p->full_avg10);
+  CHECK_FALSE(p->full_avg60);
+  CHECK_FALSE(p->full_avg300);
+  CHECK_FALSE(p->full_total_usec);
+}
+
+TEST_CASE("pressure: malformed files are absent, a malformed full line costs only full",
+          "[cgroup_files][pressure]") {
+  const char* absent[] = {
+      "",
+      "\n\n",
+      "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",                     // no some line
+      "some avg10=0.00 avg60=0.00 avg300=0.00\n",                             // no total
+      "some avg10=0.00 avg60=0.00 avg300=0.00 total=-1\n",                    // negative
+      "some avg10=0.00 avg60=0.00 avg300=0.00 total=18446744073709551616\n",  // overflow
+      "some avg10=100.01 avg60=0.00 avg300=0.00 total=0\n",                   // over 100 %
+      "some avg10=nan avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=inf avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=1e400 avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=-0.50 avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=.5 avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=5. avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=0100 avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=1.0000000001 avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=1.2.3 avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=0.00 avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",  // a key twice
+      "some avg10 avg60=0.00 avg300=0.00 total=0\n",
+      "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\nsome avg10=0.00 avg60=0.00 avg300=0.00 "
+      "total=2\n",  // two some lines
+  };
+  for (const char* text : absent) {
+    INFO(text);
+    CHECK_FALSE(parse_pressure(text));
+  }
+  const auto p = parse_pressure(
+      "some avg10=0.10 avg60=0.00 avg300=0.00 total=7 extra=1\nfull avg10=x avg60=0 avg300=0 "
+      "total=1\nsomething else\n");
+  REQUIRE(p);
+  CHECK(p->some_total_usec == 7u);
+  CHECK_FALSE(p->full_total_usec);
+  CHECK_FALSE(p->full_avg10);
+}
+
+TEST_CASE("cpu.max: quota and period, \"max\" is no limit", "[cgroup_files]") {
+  CHECK(parse_cpu_max("max 100000\n").value() == CpuQuota{std::nullopt, 100000});
+  CHECK(parse_cpu_max("150000 100000\n").value() == CpuQuota{150000, 100000});
+  CHECK(parse_cpu_max("18446744073709551615 1000").value() == CpuQuota{UINT64_MAX, 1000});
+  for (const char* bad :
+       {"", "max", "150000", "150000 0", "150000 100000 7", "-1 100000", "max max", "1.5 100000"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_cpu_max(bad).ok());
+  }
+}
+
+TEST_CASE("memory.peak, memory.high, pids.max: a number, or \"max\" for no limit",
+          "[cgroup_files]") {
+  CHECK(parse_u64("1073741824\n").value() == 1073741824u);  // memory.peak
+  CHECK(parse_limit("max\n").value() == LimitValue{.unlimited = true});
+  CHECK(parse_limit("4096\n").value() == LimitValue{.unlimited = false, .value = 4096});
+  CHECK_FALSE(parse_limit("max 100000\n").ok());  // a cpu.max line is no single limit
+}
+
+TEST_CASE("pressure: every average the kernel can write reads as the double nearest it",
+          "[cgroup_files][pressure]") {
+  for (int hundredths = 0; hundredths <= 10000; ++hundredths) {
+    char avg[16];
+    std::snprintf(avg, sizeof avg, "%d.%02d", hundredths / 100, hundredths % 100);
+    const auto p = parse_pressure(std::string("some avg10=") + avg + " avg60=0 avg300=0 total=0");
+    REQUIRE(p);
+    double expected = -1;
+    std::from_chars(avg, avg + std::strlen(avg), expected);
+    if (p->some_avg10 != expected) FAIL(avg);
+  }
 }

@@ -349,6 +349,27 @@ TEST_CASE("a worker whose service says no restart stays failed", "[supervisor]")
   CHECK(r.host.restart_delays_asked.empty());
 }
 
+TEST_CASE("a worker's end is read in full: its last memory events are the exit report",
+          "[supervisor][pressure]") {
+  Rig r(300);
+  const WorkerId id = r.spawn("batch");
+  auto s = r.sample();  // the first sample reads everything
+  REQUIRE(s[id].memory_events);
+  CHECK(s[id].memory_events->oom_kill == 0u);
+  r.sample();  // a fast one: memory.events is not read again until the worker's next full read
+  // The OOM killer took it: the counters move as it dies. No pump, so no inotify event tells the
+  // Supervisor; seeing the worker's processes gone must be enough.
+  std::ofstream(r.host.cgroup_dir(id) / "memory.events")
+      << "low 0\nhigh 2\nmax 7\noom 1\noom_kill 1\n";
+  REQUIRE(r.host.end(id, End::crash));
+  s = r.sample();
+  CHECK(s[id].state == WorkerState::oom);
+  REQUIRE(s[id].memory_events);
+  CHECK(*s[id].memory_events ==
+        telemetry::MemoryEvents{.low = 0, .high = 2, .max = 7, .oom = 1, .oom_kill = 1});
+  CHECK(s[id].oom_kills == 1u);
+}
+
 TEST_CASE("a restart that is due keeps the failed worker past a zero retention", "[supervisor]") {
   Rig r(0);
   r.host.restart_delay = 1h;

@@ -243,3 +243,89 @@ TEST_CASE("memory from /proc where the cgroup has no memory controller", "[worke
   CHECK(v.working_set_bytes == 7500);
   CHECK(v.mem_source == rbee::telemetry::MemSource::cgroup);
 }
+
+TEST_CASE("memory events, the peak and an OOM kill stay in the exit report once the cgroup is gone",
+          "[worker_view][pressure]") {
+  const WorkerId id{"llm", "9004"};
+  auto life = WorkerLife::launched(1000, 0, 42);
+  auto r = running({42});
+  r.memory_events = MemoryEvents{.low = 0, .high = 3, .max = 7, .oom = 1, .oom_kill = 0};
+  r.slow.memory_peak = 1u << 30;
+  r.slow.pressure = rbee::telemetry::PressureSet{.cpu = rbee::telemetry::Pressure{}};
+  r.cpu.nr_periods = 10;
+  r.cpu.nr_throttled = 4;
+  r.cpu.throttled_usec = 9000;
+  ViewInputs in{.id = id, .life = life, .reading = r, .oom_kills_at_start = 0};
+  rbee::telemetry::Worker v;
+  update_view(v, in);
+  CHECK(v.memory_events == r.memory_events);
+  CHECK(v.memory_peak_bytes == 1u << 30);
+  CHECK(v.pressure == r.slow.pressure);
+  CHECK(v.cpu_nr_throttled == 4u);
+
+  // The last reading before the cgroup went: the OOM kill is counted.
+  auto killed = running({});
+  killed.memory_events = MemoryEvents{.low = 0, .high = 3, .max = 9, .oom = 2, .oom_kill = 1};
+  killed.slow.memory_peak = (1u << 30) + 4096;
+  ViewInputs last{.id = id, .life = life, .reading = killed, .oom_kills_at_start = 0};
+  update_view(v, last);
+  CHECK(v.state == WorkerState::oom);
+
+  life.record_exit({.signal = 9, .oom = true});
+  life.mark_exited(2000);
+  CgroupReading gone;
+  ViewInputs after{.id = id, .life = life, .reading = gone, .gone = true};
+  update_view(v, after);
+  CHECK(v.state == WorkerState::oom);
+  REQUIRE(v.memory_events);
+  CHECK(v.memory_events->oom_kill == 1u);
+  CHECK(v.memory_events->max == 9u);
+  CHECK(v.memory_peak_bytes == (1u << 30) + 4096);
+  CHECK(v.oom_kills == 1u);
+  // What describes a running cgroup is not made up for a gone one.
+  CHECK_FALSE(v.pressure);
+  CHECK_FALSE(v.cpu_nr_periods);
+  CHECK_FALSE(v.cpu_nr_throttled);
+  CHECK_FALSE(v.cpu_throttled_usec);
+
+  // A cgroup still there without the memory controller: nothing to keep, nothing shown.
+  auto hybrid = running({42});
+  rbee::telemetry::Worker h;
+  const auto fresh = WorkerLife::launched(1000, 0, 42);
+  ViewInputs plain{.id = id, .life = fresh, .reading = hybrid};
+  update_view(h, plain);
+  CHECK_FALSE(h.memory_events);
+  CHECK_FALSE(h.memory_peak_bytes);
+}
+
+TEST_CASE("limits in force: \"max\" is absent, cpu.max as cores", "[worker_view][pressure]") {
+  const WorkerId id{"llm", "9005"};
+  const auto life = WorkerLife::launched(1000, 0, 42);
+  auto r = running({42});
+  r.memory_max = LimitValue{.unlimited = false, .value = 1u << 30};
+  r.slow.memory_high = LimitValue{.unlimited = false, .value = 1u << 29};
+  r.slow.pids_max = LimitValue{.unlimited = false, .value = 512};
+  r.slow.cpu_max = CpuQuota{150000, 100000};
+  ViewInputs in{.id = id, .life = life, .reading = r};
+  rbee::telemetry::Worker v;
+  update_view(v, in);
+  CHECK(v.memory_max_bytes == 1u << 30);
+  CHECK(v.memory_high_bytes == 1u << 29);
+  CHECK(v.pids_max == 512u);
+  CHECK(v.cpu_max_cores == 1.5);
+
+  r.memory_max = LimitValue{.unlimited = true};
+  r.slow.memory_high = LimitValue{.unlimited = true};
+  r.slow.pids_max = LimitValue{.unlimited = true};
+  r.slow.cpu_max = CpuQuota{std::nullopt, 100000};
+  update_view(v, in);
+  CHECK_FALSE(v.memory_max_bytes);
+  CHECK_FALSE(v.memory_high_bytes);
+  CHECK_FALSE(v.pids_max);
+  CHECK_FALSE(v.cpu_max_cores);
+
+  // A quota no host could grant would make a Queen refuse the whole snapshot: left out.
+  r.slow.cpu_max = CpuQuota{UINT64_MAX, 1000};
+  update_view(v, in);
+  CHECK_FALSE(v.cpu_max_cores);
+}

@@ -35,6 +35,21 @@ telemetry::Snapshot sample_snapshot() {
   w.spawned_by = telemetry::SpawnedBy::hive;
   w.vram_bytes = 5ull << 30;
   w.gpu_indices = {0};
+  w.memory_events = telemetry::MemoryEvents{.low = 0, .high = 3, .max = 2, .oom = 1, .oom_kill = 1};
+  w.memory_peak_bytes = 3ull << 30;
+  w.memory_high_bytes = 2ull << 30;
+  w.pids_max = 1024;
+  w.cpu_max_cores = 1.5;
+  w.cpu_nr_periods = 1000;
+  w.cpu_nr_throttled = 250;
+  w.cpu_throttled_usec = 12'000'000;
+  telemetry::Pressure cpu{
+      .some_avg10 = 12.5, .some_avg60 = 3.07, .some_avg300 = 0.66, .some_total_usec = 48213377};
+  cpu.full_avg10 = 1;
+  cpu.full_avg60 = 0.25;
+  cpu.full_avg300 = 0.05;
+  cpu.full_total_usec = 1053210;
+  w.pressure = telemetry::PressureSet{.cpu = cpu, .io = telemetry::Pressure{.some_total_usec = 9}};
   s.workers.push_back(w);
   telemetry::Worker dead = w;
   dead.instance = "8081";
@@ -144,6 +159,42 @@ TEST_CASE("snapshot decoding rejects bad documents with the field named") {
   bad(R"({"schema_version":1,"hive_id":"x","instance_id":"y","seq":1})", "must have");
   std::string deep(100, '[');
   bad(deep, "malformed");
+}
+
+TEST_CASE("nested objects: written as objects, decoded with their bounds, errors name the path",
+          "[pressure]") {
+  auto s = sample_snapshot();
+  const auto good = json::encode_snapshot(s);
+  CHECK(good.find(R"("memory_events":{"low":0,"high":3,"max":2,"oom":1,"oom_kill":1})") !=
+        std::string::npos);
+  CHECK(good.find(R"("pressure":{"cpu":{"some_avg10":12.5,)") != std::string::npos);
+  // io has no full line: no full_* member, no memory member at all.
+  CHECK(good.find(R"("io":{"some_avg10":0,"some_avg60":0,"some_avg300":0,"some_total_usec":9}})") !=
+        std::string::npos);
+  CHECK(good.find(R"("memory":{)") == std::string::npos);
+  auto bad = [](std::string json, const char* needle) {
+    auto r = json::decode_snapshot(json);
+    REQUIRE_FALSE(r);
+    INFO(r.error().message);
+    CHECK(r.error().message.find(needle) != std::string::npos);
+  };
+  auto with = [&](const std::string& from, const std::string& to) {
+    auto json = good;
+    const auto at = json.find(from);
+    REQUIRE(at != std::string::npos);
+    return json.replace(at, from.size(), to);
+  };
+  bad(with(R"("some_avg10":12.5)", R"("some_avg10":100.5)"), "workers[0].pressure.cpu.some_avg10");
+  bad(with(R"("some_avg10":12.5,)", ""), "workers[0].pressure.cpu: must have some_avg10");
+  bad(with(R"("oom_kill":1})", R"("oom_kill":-1})"), "workers[0].memory_events.oom_kill");
+  bad(with(R"("oom_kill":1})", R"("oom_kill":1,"oom":2})"), "workers[0].memory_events.oom");
+  bad(with(R"("pressure":{"cpu":{)", R"("pressure":{"cpu":[],"x":{)"), "workers[0].pressure.cpu");
+  bad(with(R"("pressure":{)", R"("pressure":{"io":{},)"), "workers[0].pressure.io");
+  bad(with(R"("cpu_max_cores":1.5)", R"("cpu_max_cores":-1)"), "workers[0].cpu_max_cores");
+  // A member a newer Hive adds inside an object is ignored, like one at the top.
+  auto newer = json::decode_snapshot(with(R"("pressure":{)", R"("pressure":{"irq":{"a":1},)"));
+  REQUIRE(newer);
+  CHECK(*newer == s);
 }
 
 // What a snapshot decoder must reject even where it does not read (unknown members, trailing
