@@ -175,7 +175,7 @@ TEST_CASE("Prometheus finds the Hives through the Queen and scrapes their worker
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (std::chrono::steady_clock::now() < deadline &&
          (seen != want || ready_hives != both || health != both_up)) {
-    REQUIRE(prom.running());
+    if (!prom.running()) FAIL("prometheus exited:\n" << prom.log());
     seen.clear();
     for (const auto& labels :
          query_series(prom.api("/api/v1/query?query=rbee_worker_cpu_usage_seconds_total"))) {
