@@ -7,6 +7,7 @@
 #include "common/http/event_stream.h"
 #include "common/json/telemetry_json.h"
 #include "common/json/writer.h"
+#include "queen/prometheus_sd.h"
 #include "queen/queen_daemon.h"
 
 namespace rbee::queen {
@@ -143,6 +144,11 @@ void register_queen_api(QueenDaemon& d, http_ns::Router& router) {
     }
     w.end_array().end_object();
     reply(http_ns::json_response(200, w.take()));
+  });
+
+  // Prometheus HTTP service discovery (http_sd_configs): the Hives as scrape targets.
+  router.add(verb::get, "/v1/prometheus/targets", [&d](const Request&, Reply reply) {
+    reply(http_ns::json_response(200, prometheus_targets(d.registry().hives())));
   });
 
   router.add(verb::get, "/v1/hives/{id}", [&d](const Request& req, Reply reply) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up and build (scripts/setup.sh, and scripts/setup-browser.sh for the
-# web pages' tests in Chromium), the format check, every ctest label,
+# The whole test suite: set-up and build (scripts/setup.sh, scripts/setup-browser.sh for the
+# web pages' tests in Chromium, scripts/setup-prometheus.sh for the Prometheus test), the format
+# check, every ctest label,
 # then the unit, integration and gpu suites again under ASan+UBSan and under TSan.
 # Integration tests need root: they make cgroups under the cgroup2 mount.
 # RBEE_SANITIZERS=0 skips the sanitizer builds (they double the time).
@@ -21,6 +22,7 @@ fi
 export BUILD_DIR=${BUILD_DIR:-build}
 ./scripts/setup.sh
 ./scripts/setup-browser.sh
+./scripts/setup-prometheus.sh
 ./scripts/check-format.sh
 if ! runuser -u rbee-worker -- test -x "$BUILD_DIR/tests" 2>/dev/null; then
   echo "rbee-worker cannot reach $BUILD_DIR/tests (a directory above it is closed to others):" \

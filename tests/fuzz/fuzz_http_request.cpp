@@ -82,6 +82,7 @@ rbee::http::Router make_router() {
   r.add(verb::get, "/metrics", plain);
   // Queen (queen/queen_api.cpp).
   r.add(verb::get, "/v1/hives", plain);
+  r.add(verb::get, "/v1/prometheus/targets", plain);
   r.add(verb::get, "/v1/hives/{id}", [](const Request& req, Reply reply) {
     if (req.params.find("id") == req.params.end()) __builtin_trap();
     reply(ok());
