@@ -235,7 +235,10 @@ void Nvml::read_process_util(nvml::Device d, uint32_t index, GpuSample& s) {
     r = get_process_util_(d, util_buffer_.data(), &count, last_seen);
     if (r == nvml::kErrorInsufficientSize) {
       if (util_capacity_ >= kMaxProcessesPerList) break;
-      util_capacity_ = std::min(kMaxProcessesPerList, std::max(count, util_capacity_) * 2);
+      // count is the driver's: clamped before it is doubled, so it cannot wrap to 0.
+      const unsigned wanted =
+          std::min<unsigned>(std::max(count, util_capacity_), kMaxProcessesPerList);
+      util_capacity_ = std::min<unsigned>(kMaxProcessesPerList, wanted * 2);
     }
   }
   // NOT_FOUND: no sample newer than last_seen, which is a reading of "idle".

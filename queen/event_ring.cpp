@@ -1,6 +1,7 @@
 #include "queen/event_ring.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "common/http/event_stream.h"
 
@@ -9,7 +10,7 @@ namespace rbee::queen {
 std::shared_ptr<const std::string> EventRing::add(const Event& e, int64_t wall_ms) {
   const uint64_t seq = next_seq_++;
   auto frame = std::make_shared<const std::string>(
-      "id: " + std::to_string(seq) + "\n" +
+      "id: " + epoch_ + "-" + std::to_string(seq) + "\n" +
       http::EventStream::format(to_string(e.kind), encode_event(e, seq, wall_ms)));
   if (capacity_ == 0) return frame;
   if (frames_.size() == capacity_) frames_.pop_front();
@@ -25,8 +26,16 @@ std::string EventRing::recent(std::size_t n) const {
   return out;
 }
 
-std::optional<std::string> EventRing::after(uint64_t seq) const {
-  if (seq > last_seq()) return std::nullopt;
+std::optional<std::string> EventRing::after(std::string_view last_event_id) const {
+  const auto dash = last_event_id.rfind('-');
+  if (dash == std::string_view::npos || last_event_id.substr(0, dash) != epoch_)
+    return std::nullopt;
+  const std::string_view digits = last_event_id.substr(dash + 1);
+  uint64_t seq = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
+  if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
+      seq > last_seq())
+    return std::nullopt;
   std::string out;
   for (const auto& [s, frame] : frames_)
     if (s > seq) out += *frame;

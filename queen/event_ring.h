@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "queen/events.h"
@@ -16,17 +17,22 @@ namespace rbee::queen {
 
 class EventRing {
  public:
-  explicit EventRing(std::size_t capacity) : capacity_(capacity) {}
+  // epoch: what tells this Queen's ids from an earlier start's (its start time); seq counts
+  // from 1 in each.
+  EventRing(std::size_t capacity, std::string epoch)
+      : capacity_(capacity), epoch_(std::move(epoch)) {}
 
-  // The event as an SSE frame ("id: SEQ", "event: KIND", its JSON with seq and time_ms), kept
-  // and returned for the live stream.
+  // The event as an SSE frame ("id: EPOCH-SEQ", "event: KIND", its JSON with seq and time_ms),
+  // kept and returned for the live stream.
   std::shared_ptr<const std::string> add(const Event& e, int64_t wall_ms);
 
   // The frames of the last n events, oldest first.
   std::string recent(std::size_t n) const;
-  // The frames after sequence number `seq`; nullopt when `seq` is not one this ring handed out
-  // (from a Queen before a restart), so that the caller can fall back to recent().
-  std::optional<std::string> after(uint64_t seq) const;
+  // The frames after the one with id `last_event_id` (an EventSource's Last-Event-ID); every
+  // kept frame when that one is older than the ring. nullopt for an id this ring did not hand
+  // out (another epoch: a Queen before a restart; malformed), so that the caller can fall back
+  // to recent().
+  std::optional<std::string> after(std::string_view last_event_id) const;
 
   std::size_t size() const { return frames_.size(); }
   std::size_t capacity() const { return capacity_; }
@@ -34,6 +40,7 @@ class EventRing {
 
  private:
   std::size_t capacity_;
+  std::string epoch_;
   uint64_t next_seq_ = 1;
   std::deque<std::pair<uint64_t, std::shared_ptr<const std::string>>> frames_;
 };

@@ -213,7 +213,7 @@ void register_queen_api(QueenDaemon& d, http_ns::Router& router) {
     r.body = ": rbee-queen events\n\n";
     // A reconnecting EventSource names the last event it saw: it gets the ones after it.
     std::optional<std::string> missed;
-    if (auto last = parse_count(req.last_event_id)) missed = ring.after(*last);
+    if (!req.last_event_id.empty()) missed = ring.after(req.last_event_id);
     r.body += missed ? *missed : ring.recent(recent);
     reply(std::move(r));
   });

@@ -35,7 +35,7 @@ QueenDaemon::QueenDaemon(asio::io_context& io, QueenConfig config, std::string t
           .push_prefix_v6 = config_.push_address_prefix_v6,
           .forget_push_only_after_ms = int64_t{config_.forget_push_only_after_s} * 1000}),
       events_(std::make_shared<http::EventStream>()),
-      event_ring_(config_.events_kept),
+      event_ring_(config_.events_kept, std::to_string(now().wall_ms)),
       status_timer_(io),
       watch_timer_(io) {
   registry_.on_event = [this](const Event& e) { on_event(e); };

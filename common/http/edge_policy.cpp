@@ -112,6 +112,9 @@ Response preflight_response(const EdgePolicy& policy, const Request& head) {
 
 void add_cors_headers(const EdgePolicy& policy, std::string_view origin, Response& r) {
   if (!policy.is_cors_origin(origin)) return;
+  // Once only: a browser refuses an Access-Control-Allow-Origin given twice.
+  for (const auto& [name, value] : r.headers)
+    if (name == "Access-Control-Allow-Origin") return;
   r.headers.emplace_back("Access-Control-Allow-Origin", std::string(trim_ows(origin)));
   r.headers.emplace_back("Vary", "Origin");
   r.headers.emplace_back("Access-Control-Expose-Headers", "Location, Retry-After");
@@ -127,6 +130,9 @@ std::optional<Authority> parse_authority(std::string_view text, uint16_t default
     auto close = text.find(']');
     if (close == std::string_view::npos) return std::nullopt;
     host = text.substr(1, close - 1);
+    // A zone id ("%eth0") is nothing a browser sends, and the address parser takes anything
+    // after the '%'.
+    if (host.find('%') != std::string_view::npos) return std::nullopt;
     boost::system::error_code ec;
     boost::asio::ip::make_address_v6(std::string(host), ec);
     if (ec) return std::nullopt;

@@ -206,6 +206,7 @@ class Session : public EventSink, public std::enable_shared_from_this<Session> {
   }
 
   void do_read() {
+    cors_origin_.clear();  // an error before the next head must not carry this one's origin
     parser_.emplace();
     if (spare_body_.capacity()) {
       release_kept(spare_body_.capacity());

@@ -36,6 +36,10 @@ Status validate_frame_ancestors(const std::vector<std::string>& sources, std::st
       continue;
     }
     auto origin = normalize_origin(s);
+    // The source is written into the policy as given: nothing that could end it or start
+    // another may pass, whatever the origin parser accepts.
+    if (origin && s.find_first_of(" \t\r\n;,'\"*%\\") != std::string::npos)
+      origin = make_error("separators are not allowed");
     if (!origin)
       return make_error(std::string(key) + ": \"" + s +
                         "\" must be 'self', 'none' or an origin such as "
