@@ -84,8 +84,9 @@ TEST_CASE("both daemons serve their page with a policy that allows nothing but t
   CHECK(has(queen_page.header("Content-Security-Policy"), "frame-ancestors 'self'"));
 }
 
-TEST_CASE("a keeper's origin in cors_origins calls the API with the token; no other origin does",
-          "[web][attack]") {
+TEST_CASE(
+    "a keeper's origin in cors_origins calls the API with the token, and no other origin does",
+    "[web][attack]") {
   const std::string token = "web-cors-token-0123";
   const std::string keeper = "http://keeper.lan:3000";
   Hive hive(

@@ -39,7 +39,7 @@ struct FakeCgroup {
 
 }  // namespace
 
-TEST_CASE("a full read takes pressure, limits and the peak; a fast read keeps them",
+TEST_CASE("a full read takes pressure, limits and the peak, and a fast read keeps them",
           "[worker_cgroup][pressure]") {
   FakeCgroup fake;
   fake.put("cpu.stat", "usage_usec 10\nnr_periods 5\nnr_throttled 2\nthrottled_usec 300\n");
