@@ -172,8 +172,10 @@ systemctl daemon-reload
 # --- helpers --------------------------------------------------------------------------------
 H=http://127.0.0.1:7835
 ps_json() { rbee-hive ps --json 2>/dev/null | tr -d '\n'; }
-# The worker object (no nested objects in it) of SERVICE INSTANCE, or nothing.
-worker() { ps_json | perl -ne 'while (/(\{[^{}]*?"service"\s*:\s*"\Q'"$1"'\E"\s*,\s*"instance"\s*:\s*"\Q'"$2"'\E"[^{}]*\})/g) { print "$1\n"; last }'; }
+# The worker object of SERVICE INSTANCE, or nothing, with its nested objects (pressure,
+# memory_events) written as null so that `field` sees only its own members. Balanced braces by
+# a recursive pattern: the guest has perl-base only, no JSON module.
+worker() { ps_json | perl -ne 'my $o = qr/(\{(?:[^{}"]++|"(?:[^"\\]|\\.)*+"|(?-1))*+\})/; while (/(?=$o)/g) { my $w = $1; next unless $w =~ /^\{\s*"service"\s*:\s*"\Q'"$1"'\E"\s*,\s*"instance"\s*:\s*"\Q'"$2"'\E"/; $w =~ s/(?<=:)\s*$o/null/g; print "$w\n"; last }'; }
 # A field's raw JSON value (string without quotes) from an object on stdin.
 field() { perl -ne 'if (/"\Q'"$1"'\E"\s*:\s*("([^"]*)"|[^,}\]]+|\[[^\]]*\])/) { print defined $2 ? $2 : $1 }'; }
 wfield() { worker "$1" "$2" | field "$3"; }
